@@ -1,0 +1,292 @@
+//! Text output for people: one line per frame (`netcap packets`), and the summary.
+
+use std::io::{self, Write};
+
+use netcap_core::capture::Frame;
+use netcap_core::checksum::{Status, Verdict};
+use netcap_core::decode::{flag_names, mac, tcp_flags, Layer, LayerKind, Packet};
+use netcap_core::summary::Report;
+
+/// `2024-03-01 12:00:01.123456789` (UTC) for a timestamp in ns since the Unix epoch.
+pub fn datetime(ts_ns: i64) -> String {
+    let secs = ts_ns.div_euclid(1_000_000_000);
+    let nanos = ts_ns.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{nanos:09}",
+        tod / 3600,
+        tod / 60 % 60,
+        tod % 60
+    )
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (the well-known
+/// era-of-400-years decomposition; exact for the whole i64 second range we print).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A duration in ns as seconds with ms precision (`3.027 s`).
+pub fn seconds(ns: i64) -> String {
+    format!("{}.{:03} s", ns / 1_000_000_000, (ns % 1_000_000_000).abs() / 1_000_000)
+}
+
+fn verdict(v: &Verdict) -> String {
+    let exp = |v: &Verdict| v.expected.map_or(String::new(), |e| format!("{e:#06x}"));
+    match v.status {
+        Status::Good => format!("csum {:#06x} ok", v.stored),
+        Status::Bad => format!("csum {:#06x} BAD (expected {})", v.stored, exp(v)),
+        Status::Absent => "csum 0 absent".to_string(),
+        Status::IllegalZero => "csum 0 ILLEGAL (zero over IPv6)".to_string(),
+        Status::Partial => {
+            format!("csum {:#06x} partial (TX offload, expected {})", v.stored, exp(v))
+        }
+        Status::Unverifiable => format!("csum {:#06x} unverifiable", v.stored),
+    }
+}
+
+fn layer(l: &Layer) -> String {
+    let mut s = match &l.kind {
+        LayerKind::Eth { src, dst, .. } => format!("Ether {} > {}", mac(src), mac(dst)),
+        LayerKind::Vlan { vid, pcp, tpid, .. } => {
+            let tag = if *tpid == 0x8100 { "802.1Q" } else { "802.1ad" };
+            format!("{tag} vlan {vid} p {pcp}")
+        }
+        LayerKind::Sll { packet_type, .. } => format!("SLL type {packet_type}"),
+        LayerKind::Sll2 { ifindex, packet_type, .. } => {
+            format!("SLL2 ifindex {ifindex} type {packet_type}")
+        }
+        LayerKind::Null { family } => format!("Null family {family}"),
+        LayerKind::Ipv4 {
+            src, dst, ip_id, ttl, more_fragments, frag_offset, total_len, ..
+        } => {
+            let mut s = format!("IP {src} > {dst} id {ip_id} ttl {ttl} len {total_len}");
+            if *more_fragments || *frag_offset != 0 {
+                s.push_str(&format!(
+                    " frag off {frag_offset}{}",
+                    if *more_fragments { "+" } else { "" }
+                ));
+            }
+            s
+        }
+        LayerKind::Ipv6 { src, dst, hop_limit, payload_len, ext, fragment, .. } => {
+            let mut s = format!("IP6 {src} > {dst} hlim {hop_limit} plen {payload_len}");
+            if !ext.is_empty() {
+                let names: Vec<String> = ext.iter().map(|n| n.to_string()).collect();
+                s.push_str(&format!(" ext [{}]", names.join(",")));
+            }
+            if let Some((off, more, id)) = fragment {
+                s.push_str(&format!(" frag id {id} off {off}{}", if *more { "+" } else { "" }));
+            }
+            s
+        }
+        LayerKind::Udp { src_port, dst_port, length, .. } => {
+            format!("UDP {src_port} > {dst_port} len {length}")
+        }
+        LayerKind::Tcp { src_port, dst_port, seq, ack, flags, window, payload_len, .. } => {
+            let mut s = format!("TCP {src_port} > {dst_port} [{}] seq {seq}", flags_short(*flags));
+            if flags & tcp_flags::ACK != 0 {
+                s.push_str(&format!(" ack {ack}"));
+            }
+            s.push_str(&format!(" win {window} len {payload_len}"));
+            s
+        }
+        LayerKind::Icmp { icmp_type, code } => format!("ICMP type {icmp_type} code {code}"),
+        LayerKind::Icmpv6 { icmp_type, code } => format!("ICMP6 type {icmp_type} code {code}"),
+        LayerKind::Vxlan { vni, .. } => format!("VXLAN vni {vni}"),
+        LayerKind::Geneve { vni, .. } => format!("Geneve vni {vni}"),
+        LayerKind::Gre { protocol, key, .. } => {
+            let mut s = format!("GRE proto {protocol:#06x}");
+            if let Some(k) = key {
+                s.push_str(&format!(" key {k}"));
+            }
+            s
+        }
+        LayerKind::Arp { operation, sender_ip, target_ip, .. } => match operation {
+            1 => format!("ARP who-has {target_ip} tell {sender_ip}"),
+            2 => format!("ARP reply {sender_ip}"),
+            op => format!("ARP op {op} {sender_ip} > {target_ip}"),
+        },
+        _ => l.proto().to_string(),
+    };
+    if let Some(v) = &l.checksum {
+        s.push(' ');
+        s.push_str(&verdict(v));
+    }
+    s
+}
+
+/// tcpdump's flag letters: S F P R U E W, and `.` for ACK.
+fn flags_short(flags: u16) -> String {
+    let names = flag_names(flags);
+    let mut s = String::new();
+    for n in names.iter().copied() {
+        s.push_str(match n {
+            "SYN" => "S",
+            "FIN" => "F",
+            "PSH" => "P",
+            "RST" => "R",
+            "URG" => "U",
+            "ECE" => "E",
+            "CWR" => "W",
+            "AE" => "e",
+            _ => "",
+        });
+    }
+    if flags & tcp_flags::ACK != 0 {
+        s.push('.');
+    }
+    if s.is_empty() {
+        s.push_str("none");
+    }
+    s
+}
+
+/// One frame: `point frame time | layer | layer … [stop] DROP`.
+pub fn packet_line(
+    out: &mut impl Write,
+    point: &str,
+    frame: &Frame<'_>,
+    packet: &Packet,
+) -> io::Result<()> {
+    write!(out, "{point} {} {}", frame.number, datetime(frame.ts_ns))?;
+    if frame.caplen < frame.len {
+        write!(out, " [{}/{} bytes]", frame.caplen, frame.len)?;
+    }
+    let mut depth = 0;
+    for l in &packet.layers {
+        let sep = if l.depth > depth { " || " } else { " | " };
+        depth = l.depth;
+        write!(out, "{sep}{}", layer(l))?;
+    }
+    if let Some(s) = &packet.stop {
+        match s.value {
+            Some(v) => write!(out, " [stop: {} {} {v:#x}]", s.layer, s.reason)?,
+            None => write!(out, " [stop: {} {}]", s.layer, s.reason)?,
+        }
+    }
+    if let Some(d) = &packet.drop {
+        write!(out, " => receiver DROPS ({} depth {}: {})", d.layer, d.depth, d.counter)?;
+    }
+    writeln!(out)
+}
+
+/// The summary for people.
+pub fn summary(out: &mut impl Write, r: &Report) -> io::Result<()> {
+    match (r.first_ts_ns, r.last_ts_ns, r.duration_ns) {
+        (Some(a), Some(b), Some(d)) => writeln!(
+            out,
+            "{} frames, {} bytes, {} .. {} UTC ({})",
+            r.frames,
+            r.bytes,
+            datetime(a),
+            datetime(b),
+            seconds(d)
+        )?,
+        _ => writeln!(out, "{} frames, {} bytes", r.frames, r.bytes)?,
+    }
+    writeln!(out, "\nCapture points")?;
+    for p in &r.points {
+        let iface = p.interface.as_deref().map_or(String::new(), |i| format!(" if {i}"));
+        let span = match (p.first_ts_ns, p.last_ts_ns) {
+            (Some(a), Some(b)) => format!(", {}", seconds(b.saturating_sub(a))),
+            _ => String::new(),
+        };
+        let cut = if p.snaplen_cut > 0 {
+            format!(", {} cut by snaplen", p.snaplen_cut)
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "  {:<20} {}{iface} linktype {}: {} frames, {} bytes{span}{cut}",
+            p.name, p.file, p.link_type.0, p.frames, p.bytes
+        )?;
+    }
+    writeln!(out, "\nEncapsulations")?;
+    for e in &r.encapsulations {
+        writeln!(out, "  {:>10}  {}", e.frames, e.path)?;
+    }
+    writeln!(out, "\nChecksums (layer@depth: verdict count, first frames)")?;
+    for c in &r.checksums {
+        let frames: Vec<String> =
+            c.first_frames.iter().map(|f| format!("{}:{}", f.point, f.frame)).collect();
+        let frames =
+            if frames.is_empty() { String::new() } else { format!("  [{}]", frames.join(" ")) };
+        writeln!(
+            out,
+            "  {:<10} {:<13} {:>10}{frames}",
+            format!("{}@{}", c.proto, c.depth),
+            c.status.as_str(),
+            c.count
+        )?;
+    }
+    if !r.receiver_drops.is_empty() {
+        writeln!(out, "\nA Linux receiver drops")?;
+        for d in &r.receiver_drops {
+            let frames: Vec<String> =
+                d.first_frames.iter().map(|f| format!("{}:{}", f.point, f.frame)).collect();
+            writeln!(
+                out,
+                "  {:>10} frames: bad {}@{} checksum ({})  [{}]",
+                d.count,
+                d.layer,
+                d.depth,
+                d.counter,
+                frames.join(" ")
+            )?;
+        }
+    }
+    if !r.stops.is_empty() {
+        writeln!(out, "\nDecoding stopped")?;
+        for s in &r.stops {
+            let values: Vec<String> =
+                s.values.iter().map(|v| format!("{:#x}×{}", v.value, v.frames)).collect();
+            let values =
+                if values.is_empty() { String::new() } else { format!(" ({})", values.join(", ")) };
+            let frames: Vec<String> =
+                s.first_frames.iter().map(|f| format!("{}:{}", f.point, f.frame)).collect();
+            writeln!(
+                out,
+                "  {:>10}  {} {}{values}  [{}]",
+                s.count,
+                s.layer,
+                s.reason.as_str(),
+                frames.join(" ")
+            )?;
+        }
+    }
+    if !r.skipped_link_types.is_empty() {
+        writeln!(out, "\nLink types not decoded")?;
+        for l in &r.skipped_link_types {
+            writeln!(out, "  {:>10}  linktype {}", l.frames, l.link_type.0)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetime_matches_known_instants() {
+        assert_eq!(datetime(0), "1970-01-01 00:00:00.000000000");
+        // date -u -d @1700000000 → Tue Nov 14 22:13:20 UTC 2023
+        assert_eq!(datetime(1_700_000_000_123_456_789), "2023-11-14 22:13:20.123456789");
+        // 2000-02-29 (leap day) 12:00:00 = 951825600
+        assert_eq!(datetime(951_825_600_000_000_000), "2000-02-29 12:00:00.000000000");
+        assert_eq!(datetime(-1), "1969-12-31 23:59:59.999999999");
+    }
+}

@@ -1,0 +1,283 @@
+//! Decoder unit tests on hand-built frames. The end-to-end expectations for every
+//! checksum verdict live in `fixtures/constructed/expected.json` and
+//! `tests/constructed.rs`; these cover the walk itself: truncation at every length,
+//! caps, and the header fields.
+
+use super::*;
+use crate::checksum::sum16;
+
+const MAC_A: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0a];
+const MAC_B: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0b];
+
+fn eth(ethertype: u16, payload: &[u8]) -> Vec<u8> {
+    let mut f = Vec::new();
+    f.extend_from_slice(&MAC_B);
+    f.extend_from_slice(&MAC_A);
+    f.extend_from_slice(&ethertype.to_be_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+fn ipv4(proto: u8, src: [u8; 4], dst: [u8; 4], payload: &[u8]) -> Vec<u8> {
+    let total = 20 + payload.len();
+    let mut h = vec![0x45, 0, (total >> 8) as u8, total as u8, 0x12, 0x34, 0x40, 0, 64, proto, 0, 0];
+    h.extend_from_slice(&src);
+    h.extend_from_slice(&dst);
+    let c = !sum16(&h);
+    h[10..12].copy_from_slice(&c.to_be_bytes());
+    h.extend_from_slice(payload);
+    h
+}
+
+/// A UDP datagram with a correct checksum over IPv4 `src` → `dst`.
+fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let len = 8 + payload.len();
+    let mut u = Vec::new();
+    u.extend_from_slice(&sport.to_be_bytes());
+    u.extend_from_slice(&dport.to_be_bytes());
+    u.extend_from_slice(&(len as u16).to_be_bytes());
+    u.extend_from_slice(&[0, 0]);
+    u.extend_from_slice(payload);
+    let s = checksum::pseudo_v4(src, dst, 17, len as u32).add_bytes(&u).fold();
+    let c = match !s {
+        0 => 0xffff,
+        c => c,
+    };
+    u[6..8].copy_from_slice(&c.to_be_bytes());
+    u
+}
+
+/// A TCP SYN with MSS, SACK-permitted, timestamps and window scale options.
+fn tcp_syn(src: [u8; 4], dst: [u8; 4]) -> Vec<u8> {
+    let mut t = vec![0x87, 0x07, 0x00, 0x50, 0, 0, 0x10, 0, 0, 0, 0, 0, 0xa0, 0x02, 0xfa, 0xf0];
+    t.extend_from_slice(&[0, 0, 0, 0]);
+    t.extend_from_slice(&[2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7]);
+    let s = checksum::pseudo_v4(src, dst, 6, t.len() as u32).add_bytes(&t).fold();
+    t[16..18].copy_from_slice(&(!s).to_be_bytes());
+    t
+}
+
+const POD_A: [u8; 4] = [10, 244, 1, 2];
+const POD_B: [u8; 4] = [10, 244, 2, 3];
+const NODE_A: [u8; 4] = [192, 168, 50, 1];
+const NODE_B: [u8; 4] = [192, 168, 50, 2];
+
+/// Ethernet / IPv4 / UDP 8472 / VXLAN 1 / Ethernet / IPv4 / TCP SYN.
+fn flannel_syn() -> Vec<u8> {
+    let inner = eth(0x0800, &ipv4(6, POD_A, POD_B, &tcp_syn(POD_A, POD_B)));
+    let mut vx = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
+    vx.extend_from_slice(&inner);
+    eth(0x0800, &ipv4(17, NODE_A, NODE_B, &udp(NODE_A, NODE_B, 45678, 8472, &vx)))
+}
+
+fn protos(p: &Packet) -> Vec<&'static str> {
+    p.layers.iter().map(Layer::proto).collect()
+}
+
+fn statuses(p: &Packet) -> Vec<(&'static str, u8, Status)> {
+    p.layers
+        .iter()
+        .filter_map(|l| l.checksum.map(|c| (l.proto(), l.depth, c.status)))
+        .collect()
+}
+
+fn decode(link: LinkType, data: &[u8]) -> Packet {
+    Decoder::default().decode(link, data)
+}
+
+#[test]
+fn vxlan_8472_decodes_every_layer_with_depths() {
+    let f = flannel_syn();
+    let p = decode(LinkType::ETHERNET, &f);
+    assert_eq!(p.stop, None);
+    assert_eq!(protos(&p), ["eth", "ipv4", "udp", "vxlan", "eth", "ipv4", "tcp"]);
+    let depths: Vec<u8> = p.layers.iter().map(|l| l.depth).collect();
+    assert_eq!(depths, [0, 0, 0, 0, 1, 1, 1]);
+    assert!(statuses(&p).iter().all(|s| s.2 == Status::Good), "{:?}", statuses(&p));
+    assert!(p.receiver_accepts());
+    let LayerKind::Vxlan { vni, flags } = p.layers[3].kind else { panic!() };
+    assert_eq!((vni, flags), (1, 0x08));
+    let LayerKind::Tcp { src_port, dst_port, flags, options, payload_len, .. } = p.layers[6].kind
+    else {
+        panic!()
+    };
+    assert_eq!((src_port, dst_port, flags, payload_len), (34567, 80, tcp_flags::SYN, 0));
+    assert_eq!(options.mss, Some(1460));
+    assert_eq!(options.window_scale, Some(7));
+    assert!(options.sack_permitted);
+    assert_eq!(options.timestamps, Some((1, 0)));
+}
+
+#[test]
+fn flannel_outer_ffff_is_bad_and_dropped_by_the_receiver() {
+    let mut f = flannel_syn();
+    let udp_csum = 14 + 20 + 6;
+    let good = u16::from_be_bytes([f[udp_csum], f[udp_csum + 1]]);
+    f[udp_csum..udp_csum + 2].copy_from_slice(&[0xff, 0xff]);
+    let p = decode(LinkType::ETHERNET, &f);
+    let v = p.layers[2].checksum.unwrap();
+    assert_eq!(v, Verdict { status: Status::Bad, stored: 0xffff, expected: Some(good) });
+    assert!(!p.receiver_accepts());
+    let d = p.drop.unwrap();
+    assert_eq!((d.layer, d.depth, d.counter, d.layer_index), ("udp", 0, "UdpInCsumErrors", 2));
+    // The inner layers are still decoded and judged: the wire view.
+    assert_eq!(p.layers[6].checksum.unwrap().status, Status::Good);
+}
+
+#[test]
+fn outer_udp_zero_is_absent_and_accepted() {
+    let mut f = flannel_syn();
+    f[40..42].copy_from_slice(&[0, 0]);
+    let p = decode(LinkType::ETHERNET, &f);
+    assert_eq!(p.layers[2].checksum.unwrap().status, Status::Absent);
+    assert!(p.receiver_accepts());
+}
+
+#[test]
+fn every_truncation_length_decodes_a_prefix_without_panicking() {
+    let f = flannel_syn();
+    let full = decode(LinkType::ETHERNET, &f);
+    for cut in 0..f.len() {
+        let p = decode(LinkType::ETHERNET, &f[..cut]);
+        // The layers are a prefix of the full decode's.
+        assert!(p.layers.len() <= full.layers.len(), "cut {cut}");
+        for (a, b) in p.layers.iter().zip(&full.layers) {
+            assert_eq!(a.proto(), b.proto(), "cut {cut}");
+        }
+        if p.layers.len() < full.layers.len() {
+            let s = p.stop.unwrap_or_else(|| panic!("cut {cut}: no stop"));
+            assert_eq!(s.reason, StopReason::Truncated, "cut {cut}");
+            assert_eq!(s.layer, full.layers[p.layers.len()].proto(), "cut {cut}");
+        }
+        // Nothing cut can be judged good or bad beyond the IPv4 headers.
+        for l in &p.layers {
+            if let Some(c) = l.checksum {
+                if l.proto() != "ipv4" {
+                    assert_eq!(c.status, Status::Unverifiable, "cut {cut} {}", l.proto());
+                }
+            }
+        }
+        // And for every other link type the walk never panics either.
+        for lt in [0u16, 101, 108, 113, 228, 229, 276] {
+            let _ = decode(LinkType(lt), &f[..cut]);
+        }
+    }
+}
+
+#[test]
+fn vlan_stack_beyond_the_layer_cap_stops_with_depth_limit() {
+    let mut payload = Vec::new();
+    for _ in 0..100 {
+        payload.extend_from_slice(&[0x00, 0x05, 0x81, 0x00]);
+    }
+    let f = eth(0x8100, &payload);
+    let p = decode(LinkType::ETHERNET, &f);
+    assert_eq!(p.layers.len(), DecodeOptions::default().max_layers);
+    assert_eq!(p.stop.unwrap().reason, StopReason::DepthLimit);
+}
+
+#[test]
+fn nested_ipip_beyond_the_tunnel_cap_stops_with_depth_limit() {
+    let mut pkt = ipv4(17, POD_A, POD_B, &udp(POD_A, POD_B, 1, 2, b"x"));
+    for _ in 0..12 {
+        pkt = ipv4(4, NODE_A, NODE_B, &pkt);
+    }
+    let p = decode(LinkType::RAW, &pkt);
+    assert_eq!(p.depth(), 8);
+    assert_eq!(p.stop.unwrap().reason, StopReason::DepthLimit);
+    assert!(p.layers.iter().all(|l| l.proto() == "ipv4"));
+}
+
+#[test]
+fn ethernet_padding_is_not_part_of_the_udp_datagram() {
+    let mut f = eth(0x0800, &ipv4(17, POD_A, POD_B, &udp(POD_A, POD_B, 53, 53, b"ab")));
+    f.resize(60, 0xee);
+    let p = decode(LinkType::ETHERNET, &f);
+    assert_eq!(statuses(&p), [("ipv4", 0, Status::Good), ("udp", 0, Status::Good)]);
+}
+
+#[test]
+fn tso_super_frame_with_ip_length_zero_is_unverifiable() {
+    let mut ip = ipv4(6, POD_A, POD_B, &tcp_syn(POD_A, POD_B));
+    ip[2..4].copy_from_slice(&[0, 0]);
+    ip[10..12].copy_from_slice(&[0, 0]);
+    let c = !sum16(&ip[..20]);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let p = decode(LinkType::RAW, &ip);
+    assert_eq!(statuses(&p), [("ipv4", 0, Status::Good), ("tcp", 0, Status::Unverifiable)]);
+    assert!(p.receiver_accepts());
+}
+
+#[test]
+fn non_first_fragment_stops_with_fragment() {
+    let mut ip = ipv4(17, POD_A, POD_B, b"0123456789abcdef");
+    ip[6..8].copy_from_slice(&[0x00, 0x02]); // offset 16 bytes
+    ip[10..12].copy_from_slice(&[0, 0]);
+    let c = !sum16(&ip[..20]);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let p = decode(LinkType::IPV4, &ip);
+    assert_eq!(protos(&p), ["ipv4"]);
+    let s = p.stop.unwrap();
+    assert_eq!((s.layer, s.reason, s.value, s.offset), ("ipv4", StopReason::Fragment, Some(17), 20));
+}
+
+#[test]
+fn unsupported_values_name_the_layer_that_carried_them() {
+    let p = decode(LinkType::ETHERNET, &eth(0x88b5, b"hello"));
+    let s = p.stop.unwrap();
+    assert_eq!((s.layer, s.reason, s.value), ("eth", StopReason::Unsupported, Some(0x88b5)));
+    let p = decode(LinkType(105), b"\x80\x00");
+    let s = p.stop.unwrap();
+    assert_eq!((s.layer, s.reason, s.value), ("link", StopReason::Unsupported, Some(105)));
+    let p = decode(LinkType::ETHERNET, &eth(0x0800, &ipv4(50, POD_A, POD_B, b"esp!")));
+    let s = p.stop.unwrap();
+    assert_eq!((s.layer, s.reason, s.value), ("ipv4", StopReason::Unsupported, Some(50)));
+}
+
+#[test]
+fn null_link_family_in_either_byte_order() {
+    let ip = ipv4(17, POD_A, POD_B, &udp(POD_A, POD_B, 1, 2, b""));
+    for hdr in [[2u8, 0, 0, 0], [0, 0, 0, 2]] {
+        let mut f = hdr.to_vec();
+        f.extend_from_slice(&ip);
+        let p = decode(LinkType::NULL, &f);
+        assert_eq!(protos(&p), ["null", "ipv4", "udp"]);
+    }
+    let mut f = vec![0, 0, 0, 2];
+    f.extend_from_slice(&ip);
+    assert_eq!(protos(&decode(LinkType::LOOP, &f)), ["null", "ipv4", "udp"]);
+}
+
+#[test]
+fn sll2_carries_the_ifindex() {
+    let mut f = vec![0x08, 0x00, 0, 0, 0, 0, 0, 5, 0, 1, 4, 6];
+    f.extend_from_slice(&[2, 0, 0, 0, 0, 0x0a, 0, 0]);
+    f.extend_from_slice(&ipv4(17, POD_A, POD_B, &udp(POD_A, POD_B, 1, 2, b"x")));
+    let p = decode(LinkType::LINUX_SLL2, &f);
+    assert_eq!(protos(&p), ["sll2", "ipv4", "udp"]);
+    let LayerKind::Sll2 { ifindex, packet_type, protocol, .. } = p.layers[0].kind else { panic!() };
+    assert_eq!((ifindex, packet_type, protocol), (5, 4, 0x0800));
+}
+
+#[test]
+fn gre_with_key_and_sequence_carries_ethernet() {
+    let inner = eth(0x0800, &ipv4(17, POD_A, POD_B, &udp(POD_A, POD_B, 1, 2, b"x")));
+    let mut gre = vec![0x30, 0x00, 0x65, 0x58, 0, 0, 0, 42, 0, 0, 0, 7];
+    gre.extend_from_slice(&inner);
+    let p = decode(LinkType::RAW, &ipv4(47, NODE_A, NODE_B, &gre));
+    assert_eq!(protos(&p), ["ipv4", "gre", "eth", "ipv4", "udp"]);
+    let LayerKind::Gre { key, sequence, protocol, .. } = p.layers[1].kind else { panic!() };
+    assert_eq!((key, sequence, protocol), (Some(42), Some(7), 0x6558));
+    assert_eq!(p.layers[2].depth, 1);
+}
+
+#[test]
+fn decode_into_reuses_the_packet() {
+    let d = Decoder::default();
+    let mut p = Packet::default();
+    d.decode_into(LinkType::ETHERNET, &flannel_syn(), &mut p);
+    assert_eq!(p.layers.len(), 7);
+    d.decode_into(LinkType::ETHERNET, &eth(0x88b5, b""), &mut p);
+    assert_eq!(protos(&p), ["eth"]);
+    assert!(p.drop.is_none());
+}

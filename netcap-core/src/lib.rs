@@ -1,0 +1,26 @@
+//! netcap-core: read packet captures, decode every layer laxly, and judge every checksum.
+//!
+//! # Which entry point
+//! - [`capture::CaptureReader`] streams timestamped frames out of a pcap, pcapng or
+//!   gzip-compressed file, one capture point per (file, interface).
+//! - [`decode::decode`] walks the layers of one frame (Ethernet … tunnels … TCP) and
+//!   attaches a [`checksum::Verdict`] to every checksummed layer, plus whether a Linux
+//!   receiver would accept the frame.
+//! - [`summary::Summary`] folds decoded frames into the per-point statistics that
+//!   `netcap summary` prints.
+//!
+//! The library never prints, never exits and never reads the clock: every time is a
+//! capture timestamp in nanoseconds since the Unix epoch.
+//!
+//! # References
+//! - pcap: draft-ietf-opsawg-pcap; pcapng: draft-ietf-opsawg-pcapng; link types:
+//!   <https://www.tcpdump.org/linktypes.html>
+//! - RFC 791 (IPv4), RFC 8200 (IPv6), RFC 768 (UDP), RFC 9293 (TCP), RFC 792 / 4443 (ICMP)
+//! - RFC 1071 / 1624 (Internet checksum), RFC 6935 / 6936 (zero UDP checksums in tunnels)
+//! - RFC 7348 (VXLAN), RFC 8926 (Geneve), RFC 2784 / 2890 (GRE), RFC 2003 / 4213 (IP-in-IP)
+
+pub mod capture;
+pub mod checksum;
+pub mod decode;
+pub mod record;
+pub mod summary;

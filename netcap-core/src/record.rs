@@ -1,0 +1,45 @@
+//! One decoded frame as a serialisable record: the line `netcap packets --format jsonl`
+//! prints (every field in `docs/output.md`).
+
+use serde::Serialize;
+
+use crate::capture::{Frame, LinkType};
+use crate::decode::{Drop, Layer, Packet, Stop};
+
+/// A frame with its decode, borrowed from the reader and the decoder.
+#[derive(Debug, Clone, Serialize)]
+pub struct PacketRecord<'a> {
+    /// The capture point's name.
+    pub point: &'a str,
+    /// 1-based number of the frame in its file, as tshark numbers it.
+    pub frame: u64,
+    /// Capture time, nanoseconds since the Unix epoch (UTC).
+    pub ts_ns: i64,
+    pub caplen: u32,
+    pub len: u32,
+    pub link_type: LinkType,
+    /// Outermost first.
+    pub layers: &'a [Layer],
+    pub receiver_accepts: bool,
+    /// Why a Linux receiver drops the frame, when it does.
+    pub drop: Option<Drop>,
+    /// Where and why decoding stopped, or null.
+    pub stop: Option<Stop>,
+}
+
+impl<'a> PacketRecord<'a> {
+    pub fn new(point: &'a str, frame: &Frame<'_>, packet: &'a Packet) -> Self {
+        PacketRecord {
+            point,
+            frame: frame.number,
+            ts_ns: frame.ts_ns,
+            caplen: frame.caplen,
+            len: frame.len,
+            link_type: frame.link_type,
+            layers: &packet.layers,
+            receiver_accepts: packet.receiver_accepts(),
+            drop: packet.drop,
+            stop: packet.stop,
+        }
+    }
+}

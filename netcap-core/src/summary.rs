@@ -1,0 +1,365 @@
+//! Per-capture-point statistics: what `netcap summary` reports.
+//!
+//! A [`Summary`] folds decoded frames one at a time in constant memory per distinct
+//! key: frames and bytes per point, the time span, the encapsulation paths seen, the
+//! checksum verdicts per (layer, depth, status) with the first frames of every
+//! non-`good` verdict, why decoding stopped, the frames a Linux receiver would drop,
+//! and the link types netcap does not decode.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+
+use serde::Serialize;
+
+use crate::capture::{CapturePoint, Frame, LinkType};
+use crate::checksum::Status;
+use crate::decode::{Packet, StopReason};
+
+/// How many example frames each count keeps by default.
+pub const DEFAULT_FIRST_FRAMES: usize = 5;
+
+/// Most distinct encapsulation paths tracked; the rest are counted as `other`.
+pub const MAX_PATHS: usize = 256;
+
+/// Most distinct unsupported values tracked per stop reason.
+pub const MAX_STOP_VALUES: usize = 32;
+
+/// A frame named by its capture point and its 1-based number in its file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FrameRef {
+    pub point: String,
+    pub frame: u64,
+}
+
+/// One capture point's totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PointStats {
+    pub name: String,
+    pub file: String,
+    pub interface: Option<String>,
+    pub link_type: LinkType,
+    pub frames: u64,
+    /// Captured bytes (sum of caplen).
+    pub bytes: u64,
+    /// Bytes on the wire (sum of the original lengths).
+    pub wire_bytes: u64,
+    /// Frames whose captured length is shorter than the original (snaplen).
+    pub snaplen_cut: u64,
+    pub first_ts_ns: Option<i64>,
+    pub last_ts_ns: Option<i64>,
+}
+
+/// A count with the first frames it counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub count: u64,
+    pub first_frames: Vec<FrameRef>,
+}
+
+impl Tally {
+    fn add(&mut self, keep: usize, at: impl FnOnce() -> FrameRef) {
+        self.count += 1;
+        if self.first_frames.len() < keep {
+            self.first_frames.push(at());
+        }
+    }
+}
+
+/// Checksum verdicts of one layer at one depth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChecksumKey {
+    pub proto: &'static str,
+    pub depth: u8,
+    pub status: Status,
+}
+
+/// Frames a receiver drops, by the failing layer and the kernel counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DropKey {
+    pub layer: &'static str,
+    pub depth: u8,
+    pub counter: &'static str,
+}
+
+/// Why decoding stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StopKey {
+    pub layer: &'static str,
+    pub reason: StopReason,
+}
+
+/// Stops of one kind, with the values not understood (for `unsupported`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StopTally {
+    pub tally: Tally,
+    /// Value → frames, for at most [`MAX_STOP_VALUES`] distinct values.
+    pub values: BTreeMap<u32, u64>,
+}
+
+/// The running summary of any number of capture points.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    keep: usize,
+    pub points: Vec<PointStats>,
+    /// Encapsulation path hash → (path, frames); at most [`MAX_PATHS`] paths.
+    paths: HashMap<u64, (Vec<&'static str>, u64)>,
+    /// Frames whose path was not tracked because [`MAX_PATHS`] was reached.
+    pub other_paths: u64,
+    pub checksums: BTreeMap<ChecksumKey, Tally>,
+    pub drops: BTreeMap<DropKey, Tally>,
+    pub stops: BTreeMap<StopKey, StopTally>,
+    /// Frames of link types netcap does not decode, by link type.
+    pub skipped_link_types: BTreeMap<LinkType, u64>,
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary::new(DEFAULT_FIRST_FRAMES)
+    }
+}
+
+impl Summary {
+    /// A summary that keeps up to `first_frames` example frames per count.
+    pub fn new(first_frames: usize) -> Self {
+        Summary {
+            keep: first_frames,
+            points: Vec::new(),
+            paths: HashMap::new(),
+            other_paths: 0,
+            checksums: BTreeMap::new(),
+            drops: BTreeMap::new(),
+            stops: BTreeMap::new(),
+            skipped_link_types: BTreeMap::new(),
+        }
+    }
+
+    /// Registers a capture point; returns the index to pass to [`Summary::add`].
+    pub fn add_point(&mut self, p: &CapturePoint) -> usize {
+        self.points.push(PointStats {
+            name: p.name.clone(),
+            file: p.file.clone(),
+            interface: p.interface.clone(),
+            link_type: p.link_type,
+            frames: 0,
+            bytes: 0,
+            wire_bytes: 0,
+            snaplen_cut: 0,
+            first_ts_ns: None,
+            last_ts_ns: None,
+        });
+        self.points.len() - 1
+    }
+
+    /// Folds one decoded frame of point `point` (an index from [`Summary::add_point`]).
+    pub fn add(&mut self, point: usize, frame: &Frame<'_>, packet: &Packet) {
+        let Some(p) = self.points.get_mut(point) else { return };
+        p.frames += 1;
+        p.bytes += u64::from(frame.caplen);
+        p.wire_bytes += u64::from(frame.len);
+        if frame.caplen < frame.len {
+            p.snaplen_cut += 1;
+        }
+        if frame.has_timestamp {
+            let ts = frame.ts_ns;
+            p.first_ts_ns = Some(p.first_ts_ns.map_or(ts, |f| f.min(ts)));
+            p.last_ts_ns = Some(p.last_ts_ns.map_or(ts, |l| l.max(ts)));
+        }
+        let keep = self.keep;
+        let name = &p.name;
+        let at = || FrameRef { point: name.clone(), frame: frame.number };
+
+        self.add_path(packet);
+        for l in &packet.layers {
+            if let Some(v) = l.checksum {
+                let key = ChecksumKey { proto: l.proto(), depth: l.depth, status: v.status };
+                let keep = if v.status == Status::Good { 0 } else { keep };
+                self.checksums.entry(key).or_default().add(keep, at);
+            }
+        }
+        if let Some(d) = packet.drop {
+            let key = DropKey { layer: d.layer, depth: d.depth, counter: d.counter };
+            self.drops.entry(key).or_default().add(keep, at);
+        }
+        if let Some(s) = packet.stop {
+            if s.layer == "link" && s.reason == StopReason::Unsupported {
+                *self.skipped_link_types.entry(frame.link_type).or_default() += 1;
+            }
+            let t = self.stops.entry(StopKey { layer: s.layer, reason: s.reason }).or_default();
+            t.tally.add(keep, at);
+            if let Some(v) = s.value {
+                if t.values.len() < MAX_STOP_VALUES || t.values.contains_key(&v) {
+                    *t.values.entry(v).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    fn add_path(&mut self, packet: &Packet) {
+        let mut h = DefaultHasher::new();
+        for l in &packet.layers {
+            l.proto().hash(&mut h);
+        }
+        let key = h.finish();
+        if let Some((_, n)) = self.paths.get_mut(&key) {
+            *n += 1;
+        } else if self.paths.len() < MAX_PATHS {
+            let path = packet.layers.iter().map(|l| l.proto()).collect();
+            self.paths.insert(key, (path, 1));
+        } else {
+            self.other_paths += 1;
+        }
+    }
+
+    /// Encapsulation paths (`eth/ipv4/udp/vxlan/eth/ipv4/tcp`) by frames, most first.
+    pub fn encapsulations(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self
+            .paths
+            .values()
+            .map(|(p, n)| (if p.is_empty() { "(none)".to_string() } else { p.join("/") }, *n))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    }
+
+    /// Frames over all points.
+    pub fn frames(&self) -> u64 {
+        self.points.iter().map(|p| p.frames).sum()
+    }
+
+    /// Captured bytes over all points.
+    pub fn bytes(&self) -> u64 {
+        self.points.iter().map(|p| p.bytes).sum()
+    }
+
+    /// Earliest and latest timestamp over all points.
+    pub fn time_span(&self) -> Option<(i64, i64)> {
+        let first = self.points.iter().filter_map(|p| p.first_ts_ns).min()?;
+        let last = self.points.iter().filter_map(|p| p.last_ts_ns).max()?;
+        Some((first, last))
+    }
+}
+
+/// The JSON shape of a summary (`netcap summary --format json`), field by field in
+/// `docs/output.md`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub frames: u64,
+    pub bytes: u64,
+    pub first_ts_ns: Option<i64>,
+    pub last_ts_ns: Option<i64>,
+    pub duration_ns: Option<i64>,
+    pub points: Vec<PointStats>,
+    pub encapsulations: Vec<PathRow>,
+    pub checksums: Vec<ChecksumRow>,
+    pub receiver_drops: Vec<DropRow>,
+    pub stops: Vec<StopRow>,
+    pub skipped_link_types: Vec<LinkTypeRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PathRow {
+    pub path: String,
+    pub frames: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecksumRow {
+    pub proto: &'static str,
+    pub depth: u8,
+    pub status: Status,
+    pub count: u64,
+    pub first_frames: Vec<FrameRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DropRow {
+    pub layer: &'static str,
+    pub depth: u8,
+    pub counter: &'static str,
+    pub count: u64,
+    pub first_frames: Vec<FrameRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StopRow {
+    pub layer: &'static str,
+    pub reason: StopReason,
+    pub count: u64,
+    pub values: Vec<ValueRow>,
+    pub first_frames: Vec<FrameRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ValueRow {
+    pub value: u32,
+    pub frames: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkTypeRow {
+    pub link_type: LinkType,
+    pub frames: u64,
+}
+
+impl Summary {
+    /// The rows `netcap summary` prints, in display order.
+    pub fn report(&self) -> Report {
+        let span = self.time_span();
+        let mut encapsulations: Vec<PathRow> = self
+            .encapsulations()
+            .into_iter()
+            .map(|(path, frames)| PathRow { path, frames })
+            .collect();
+        if self.other_paths > 0 {
+            encapsulations.push(PathRow { path: "(other)".into(), frames: self.other_paths });
+        }
+        Report {
+            frames: self.frames(),
+            bytes: self.bytes(),
+            first_ts_ns: span.map(|s| s.0),
+            last_ts_ns: span.map(|s| s.1),
+            duration_ns: span.map(|(a, b)| b.saturating_sub(a)),
+            points: self.points.clone(),
+            encapsulations,
+            checksums: self
+                .checksums
+                .iter()
+                .map(|(k, t)| ChecksumRow {
+                    proto: k.proto,
+                    depth: k.depth,
+                    status: k.status,
+                    count: t.count,
+                    first_frames: t.first_frames.clone(),
+                })
+                .collect(),
+            receiver_drops: self
+                .drops
+                .iter()
+                .map(|(k, t)| DropRow {
+                    layer: k.layer,
+                    depth: k.depth,
+                    counter: k.counter,
+                    count: t.count,
+                    first_frames: t.first_frames.clone(),
+                })
+                .collect(),
+            stops: self
+                .stops
+                .iter()
+                .map(|(k, t)| StopRow {
+                    layer: k.layer,
+                    reason: k.reason,
+                    count: t.tally.count,
+                    values: t.values.iter().map(|(&value, &frames)| ValueRow { value, frames }).collect(),
+                    first_frames: t.tally.first_frames.clone(),
+                })
+                .collect(),
+            skipped_link_types: self
+                .skipped_link_types
+                .iter()
+                .map(|(&link_type, &frames)| LinkTypeRow { link_type, frames })
+                .collect(),
+        }
+    }
+}
