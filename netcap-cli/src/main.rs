@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use netcap_core::capture::CaptureReader;
+use netcap_core::capture::{CaptureError, CaptureReader, CapturePoint, Frame};
 use netcap_core::decode::{DecodeOptions, Decoder, Packet};
 use netcap_core::record::PacketRecord;
 use netcap_core::summary::Summary;
@@ -127,7 +127,7 @@ impl Common {
 
 }
 
-fn open(path: &std::path::Path) -> Result<CaptureReader, netcap_core::capture::CaptureError> {
+fn open(path: &std::path::Path) -> Result<CaptureReader, CaptureError> {
     if path.as_os_str() == "-" {
         CaptureReader::from_reader("-", io::stdin())
     } else {
@@ -135,14 +135,16 @@ fn open(path: &std::path::Path) -> Result<CaptureReader, netcap_core::capture::C
     }
 }
 
-/// Reads every file in turn, calling `each` per frame with the reader's point list
-/// index translated by `register` (called once per new point). Errors and warnings go
-/// to stderr; the return value says whether any file failed.
-fn for_each_frame(
-    common: &Common,
-    mut register: impl FnMut(&netcap_core::capture::CapturePoint) -> usize,
-    mut each: impl FnMut(usize, &netcap_core::capture::Frame<'_>, &Packet) -> io::Result<()>,
-) -> io::Result<bool> {
+/// Where decoded frames go: `point` is called once per new capture point and returns
+/// the index later passed to `frame`.
+trait Sink {
+    fn point(&mut self, p: &CapturePoint) -> usize;
+    fn frame(&mut self, point: usize, frame: &Frame<'_>, packet: &Packet) -> io::Result<()>;
+}
+
+/// Reads every file in turn and feeds each decoded frame to `sink`. Errors and
+/// warnings go to stderr; the return value says whether any file failed.
+fn for_each_frame(common: &Common, sink: &mut impl Sink) -> io::Result<bool> {
     if common.files.is_empty() {
         eprintln!("netcap: no capture files given");
     }
@@ -158,7 +160,7 @@ fn for_each_frame(
                 continue;
             }
         };
-        // Reader point id → caller's index, filled as points appear.
+        // Reader point id → sink index, filled as points appear.
         let mut ids: Vec<usize> = Vec::new();
         loop {
             let frame = match reader.next_frame() {
@@ -173,19 +175,19 @@ fn for_each_frame(
             decoder.decode_into(frame.link_type, frame.data, &mut packet);
             let pid = frame.point.0 as usize;
             if let Some(&idx) = ids.get(pid) {
-                each(idx, &frame, &packet)?;
+                sink.frame(idx, &frame, &packet)?;
                 continue;
             }
             // A new point: the frame borrows the reader's buffer, so copy it out before
             // asking the reader for its points (rare: once per point).
             let data = frame.data.to_vec();
-            let frame = netcap_core::capture::Frame { data: &data, ..frame };
+            let frame = Frame { data: &data, ..frame };
             while ids.len() <= pid {
                 let Some(p) = reader.points().get(ids.len()) else { break };
-                ids.push(register(p));
+                ids.push(sink.point(p));
             }
             if let Some(&idx) = ids.get(pid) {
-                each(idx, &frame, &packet)?;
+                sink.frame(idx, &frame, &packet)?;
             }
         }
         for w in reader.take_warnings() {
@@ -195,41 +197,49 @@ fn for_each_frame(
     Ok(failed)
 }
 
-fn packets(args: &PacketsArgs, out: &mut impl Write) -> io::Result<bool> {
-    let mut names: Vec<String> = Vec::new();
-    let format = args.format;
-    for_each_frame(
-        &args.common,
-        |p| {
-            names.push(p.name.clone());
-            names.len() - 1
-        },
-        |idx, frame, packet| {
-            let point = names.get(idx).map_or("?", String::as_str);
-            match format {
-                PacketsFormat::Jsonl => {
-                    serde_json::to_writer(&mut *out, &PacketRecord::new(point, frame, packet))?;
-                    out.write_all(b"\n")
-                }
-                PacketsFormat::Text => text::packet_line(out, point, frame, packet),
+struct PacketsSink<'w, W> {
+    out: &'w mut W,
+    format: PacketsFormat,
+    names: Vec<String>,
+}
+
+impl<W: Write> Sink for PacketsSink<'_, W> {
+    fn point(&mut self, p: &CapturePoint) -> usize {
+        self.names.push(p.name.clone());
+        self.names.len() - 1
+    }
+
+    fn frame(&mut self, point: usize, frame: &Frame<'_>, packet: &Packet) -> io::Result<()> {
+        let name = self.names.get(point).map_or("?", String::as_str);
+        match self.format {
+            PacketsFormat::Jsonl => {
+                serde_json::to_writer(&mut *self.out, &PacketRecord::new(name, frame, packet))?;
+                self.out.write_all(b"\n")
             }
-        },
-    )
+            PacketsFormat::Text => text::packet_line(self.out, name, frame, packet),
+        }
+    }
+}
+
+impl Sink for Summary {
+    fn point(&mut self, p: &CapturePoint) -> usize {
+        self.add_point(p)
+    }
+
+    fn frame(&mut self, point: usize, frame: &Frame<'_>, packet: &Packet) -> io::Result<()> {
+        self.add(point, frame, packet);
+        Ok(())
+    }
+}
+
+fn packets(args: &PacketsArgs, out: &mut impl Write) -> io::Result<bool> {
+    let mut sink = PacketsSink { out, format: args.format, names: Vec::new() };
+    for_each_frame(&args.common, &mut sink)
 }
 
 fn summary(args: &SummaryArgs, out: &mut impl Write) -> io::Result<bool> {
     let mut s = Summary::new(args.first_frames);
-    let failed = {
-        let s_cell = std::cell::RefCell::new(&mut s);
-        for_each_frame(
-            &args.common,
-            |p| s_cell.borrow_mut().add_point(p),
-            |idx, frame, packet| {
-                s_cell.borrow_mut().add(idx, frame, packet);
-                Ok(())
-            },
-        )?
-    };
+    let failed = for_each_frame(&args.common, &mut s)?;
     let report = s.report();
     match args.format {
         SummaryFormat::Json => {

@@ -53,6 +53,7 @@ fn verdict(v: &Verdict) -> String {
             format!("csum {:#06x} partial (TX offload, expected {})", v.stored, exp(v))
         }
         Status::Unverifiable => format!("csum {:#06x} unverifiable", v.stored),
+        other => format!("csum {:#06x} {other}", v.stored),
     }
 }
 

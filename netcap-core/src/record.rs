@@ -13,8 +13,9 @@ pub struct PacketRecord<'a> {
     pub point: &'a str,
     /// 1-based number of the frame in its file, as tshark numbers it.
     pub frame: u64,
-    /// Capture time, nanoseconds since the Unix epoch (UTC).
-    pub ts_ns: i64,
+    /// Capture time, nanoseconds since the Unix epoch (UTC); `None` for a pcapng Simple
+    /// Packet Block, which carries no timestamp.
+    pub ts_ns: Option<i64>,
     pub caplen: u32,
     pub len: u32,
     pub link_type: LinkType,
@@ -32,7 +33,7 @@ impl<'a> PacketRecord<'a> {
         PacketRecord {
             point,
             frame: frame.number,
-            ts_ns: frame.ts_ns,
+            ts_ns: frame.has_timestamp.then_some(frame.ts_ns),
             caplen: frame.caplen,
             len: frame.len,
             link_type: frame.link_type,

@@ -113,6 +113,26 @@ pub struct Summary {
     pub skipped_link_types: BTreeMap<LinkType, u64>,
 }
 
+/// Counts the frame's layer path (`eth/ipv4/udp/…`), tracking at most [`MAX_PATHS`].
+fn add_path(
+    paths: &mut HashMap<u64, (Vec<&'static str>, u64)>,
+    other: &mut u64,
+    packet: &Packet,
+) {
+    let mut h = DefaultHasher::new();
+    for l in &packet.layers {
+        l.proto().hash(&mut h);
+    }
+    let key = h.finish();
+    if let Some((_, n)) = paths.get_mut(&key) {
+        *n += 1;
+    } else if paths.len() < MAX_PATHS {
+        paths.insert(key, (packet.layers.iter().map(|l| l.proto()).collect(), 1));
+    } else {
+        *other += 1;
+    }
+}
+
 impl Default for Summary {
     fn default() -> Self {
         Summary::new(DEFAULT_FIRST_FRAMES)
@@ -153,7 +173,9 @@ impl Summary {
 
     /// Folds one decoded frame of point `point` (an index from [`Summary::add_point`]).
     pub fn add(&mut self, point: usize, frame: &Frame<'_>, packet: &Packet) {
-        let Some(p) = self.points.get_mut(point) else { return };
+        let Summary { keep, points, paths, other_paths, checksums, drops, stops, skipped_link_types } =
+            self;
+        let Some(p) = points.get_mut(point) else { return };
         p.frames += 1;
         p.bytes += u64::from(frame.caplen);
         p.wire_bytes += u64::from(frame.len);
@@ -165,49 +187,33 @@ impl Summary {
             p.first_ts_ns = Some(p.first_ts_ns.map_or(ts, |f| f.min(ts)));
             p.last_ts_ns = Some(p.last_ts_ns.map_or(ts, |l| l.max(ts)));
         }
-        let keep = self.keep;
+        let keep = *keep;
         let name = &p.name;
         let at = || FrameRef { point: name.clone(), frame: frame.number };
 
-        self.add_path(packet);
+        add_path(paths, other_paths, packet);
         for l in &packet.layers {
             if let Some(v) = l.checksum {
                 let key = ChecksumKey { proto: l.proto(), depth: l.depth, status: v.status };
                 let keep = if v.status == Status::Good { 0 } else { keep };
-                self.checksums.entry(key).or_default().add(keep, at);
+                checksums.entry(key).or_default().add(keep, at);
             }
         }
         if let Some(d) = packet.drop {
             let key = DropKey { layer: d.layer, depth: d.depth, counter: d.counter };
-            self.drops.entry(key).or_default().add(keep, at);
+            drops.entry(key).or_default().add(keep, at);
         }
         if let Some(s) = packet.stop {
             if s.layer == "link" && s.reason == StopReason::Unsupported {
-                *self.skipped_link_types.entry(frame.link_type).or_default() += 1;
+                *skipped_link_types.entry(frame.link_type).or_default() += 1;
             }
-            let t = self.stops.entry(StopKey { layer: s.layer, reason: s.reason }).or_default();
+            let t = stops.entry(StopKey { layer: s.layer, reason: s.reason }).or_default();
             t.tally.add(keep, at);
             if let Some(v) = s.value {
                 if t.values.len() < MAX_STOP_VALUES || t.values.contains_key(&v) {
                     *t.values.entry(v).or_default() += 1;
                 }
             }
-        }
-    }
-
-    fn add_path(&mut self, packet: &Packet) {
-        let mut h = DefaultHasher::new();
-        for l in &packet.layers {
-            l.proto().hash(&mut h);
-        }
-        let key = h.finish();
-        if let Some((_, n)) = self.paths.get_mut(&key) {
-            *n += 1;
-        } else if self.paths.len() < MAX_PATHS {
-            let path = packet.layers.iter().map(|l| l.proto()).collect();
-            self.paths.insert(key, (path, 1));
-        } else {
-            self.other_paths += 1;
         }
     }
 

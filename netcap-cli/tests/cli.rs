@@ -1,0 +1,190 @@
+//! The `netcap` binary on committed captures: the flannel lab captures (real kernel,
+//! see `fixtures/lab/flannel/README.md` for tshark's view and the kernel counters) and
+//! the constructed fixtures. Facts are asserted by value; the text output is
+//! snapshotted with insta.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Paths relative to the workspace root, where `netcap` runs, so outputs are stable.
+fn lab(name: &str) -> String {
+    format!("fixtures/lab/flannel/{name}")
+}
+
+fn constructed(name: &str) -> String {
+    format!("fixtures/constructed/{name}")
+}
+
+fn netcap(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_netcap"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run netcap")
+}
+
+fn jsonl(args: &[&str]) -> Vec<Value> {
+    let out = netcap(args);
+    assert!(out.status.success(), "netcap {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+fn layer<'a>(frame: &'a Value, proto: &str, depth: u64) -> &'a Value {
+    frame["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["proto"] == proto && l["depth"] == depth)
+        .unwrap_or_else(|| panic!("no {proto}@{depth} in frame {}", frame["frame"]))
+}
+
+fn is_client_syn(frame: &Value) -> bool {
+    frame["layers"].as_array().unwrap().iter().any(|l| l["proto"] == "tcp" && l["flags"] == 2)
+}
+
+/// The acceptance check: on the receiver's underlay the first two SYNs carry
+/// outer UDP 0xffff, judged bad (tshark computes 0x3525 and 0x0da8), and the receiver
+/// drops them (node2's `Udp InCsumErrors` rose by exactly 2); the third is good and
+/// accepted; the receiver's VXLAN device saw only the third.
+#[test]
+fn flannel_receiver_underlay_shows_two_dropped_syns_and_one_accepted() {
+    let frames = jsonl(&["packets", "--format", "jsonl", &lab("server_underlay.pcap")]);
+    assert_eq!(frames.len(), 12);
+    let syns: Vec<&Value> = frames.iter().filter(|f| is_client_syn(f)).collect();
+    assert_eq!(syns.len(), 3);
+    let expect = [(1, 0xffff, 0x3525, "bad", false), (2, 0xffff, 0x0da8, "bad", false), (3, 0x386b, 0x386b, "good", true)];
+    for (syn, (frame, stored, expected, status, accepts)) in syns.iter().zip(expect) {
+        assert_eq!(syn["frame"], frame);
+        assert_eq!(syn["point"], "server_underlay");
+        let udp = layer(syn, "udp", 0);
+        assert_eq!(udp["dst_port"], 8472);
+        assert_eq!(udp["checksum"]["status"], status, "frame {frame}");
+        assert_eq!(udp["checksum"]["stored"], stored, "frame {frame}");
+        assert_eq!(udp["checksum"]["expected"], expected, "frame {frame}");
+        assert_eq!(syn["receiver_accepts"], accepts, "frame {frame}");
+        assert_eq!(layer(syn, "vxlan", 0)["vni"], 1);
+        assert_eq!(layer(syn, "tcp", 1)["checksum"]["status"], "good");
+        if !accepts {
+            assert_eq!(syn["drop"]["counter"], "UdpInCsumErrors");
+        }
+    }
+    // Drops netcap predicts == the kernel's InCsumErrors delta (counters.txt).
+    let dropped = frames.iter().filter(|f| f["receiver_accepts"] == false).count();
+    assert_eq!(dropped, 2);
+
+    let vxlan = jsonl(&["packets", "--format", "jsonl", &lab("server_vxlan.pcap")]);
+    assert_eq!(vxlan.len(), 10);
+    let syns: Vec<&Value> = vxlan.iter().filter(|f| is_client_syn(f)).collect();
+    assert_eq!(syns.len(), 1);
+    assert_eq!(syns[0]["frame"], 1);
+    // The third attempt: the same inner IPv4 ID as frame 3 on the underlay.
+    assert_eq!(layer(syns[0], "ipv4", 0)["ip_id"], layer(&frames[2], "ipv4", 1)["ip_id"]);
+}
+
+/// The client's pod veth has TX checksum offload on: its TCP checksums are the
+/// pseudo-header sum 0x191b (tshark says Bad); netcap says `partial` and accepts.
+#[test]
+fn flannel_client_pod_tcp_checksums_are_offload_partials() {
+    let frames = jsonl(&["packets", "--format", "jsonl", &lab("client_pod.pcap")]);
+    let syns: Vec<&Value> = frames.iter().filter(|f| is_client_syn(f)).collect();
+    assert_eq!(syns.len(), 3);
+    for syn in syns {
+        let c = &layer(syn, "tcp", 0)["checksum"];
+        assert_eq!(c["status"], "partial");
+        assert_eq!(c["stored"], 0x191b);
+        assert_eq!(syn["receiver_accepts"], true);
+    }
+}
+
+#[test]
+fn summary_json_counts_the_flannel_verdicts_per_layer_and_depth() {
+    let out = netcap(&["summary", "--format", "json", &lab("server_underlay.pcap")]);
+    assert!(out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["frames"], 12);
+    assert_eq!(r["points"][0]["name"], "server_underlay");
+    let row = |proto: &str, depth: u64, status: &str| {
+        r["checksums"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["proto"] == proto && c["depth"] == depth && c["status"] == status)
+            .map(|c| c.clone())
+    };
+    let bad = row("udp", 0, "bad").expect("bad outer udp row");
+    assert_eq!(bad["count"], 2);
+    let firsts: Vec<u64> = bad["first_frames"].as_array().unwrap().iter().map(|f| f["frame"].as_u64().unwrap()).collect();
+    assert_eq!(firsts, [1, 2]);
+    assert_eq!(row("udp", 0, "good").unwrap()["count"], 10);
+    assert_eq!(row("tcp", 1, "good").unwrap()["count"], 12);
+    assert_eq!(r["receiver_drops"][0]["count"], 2);
+    assert_eq!(r["receiver_drops"][0]["counter"], "UdpInCsumErrors");
+    assert_eq!(r["encapsulations"][0]["path"], "eth/ipv4/udp/vxlan/eth/ipv4/tcp");
+}
+
+#[test]
+fn bare_netcap_is_summary() {
+    let a = netcap(&[&lab("server_underlay.pcap")]);
+    let b = netcap(&["summary", &lab("server_underlay.pcap")]);
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn a_corrupt_file_is_reported_the_next_file_still_runs_and_the_exit_status_is_1() {
+    let out = netcap(&[
+        "summary",
+        "--format",
+        "json",
+        &constructed("impossible-length.pcap"),
+        &lab("server_vxlan.pcap"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("impossible-length.pcap"), "{err}");
+    assert!(err.contains("record 3"), "{err}");
+    assert!(err.contains("byte offset"), "{err}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The two good records before the corrupt one, plus the second file's 10 frames.
+    assert_eq!(r["frames"], 12);
+}
+
+#[test]
+fn a_file_cut_mid_record_warns_and_exits_0() {
+    let out = netcap(&["summary", "--format", "json", &constructed("cut-mid-record.pcap")]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("warning"), "{err}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["frames"], 3);
+}
+
+#[test]
+fn a_missing_file_is_an_error_naming_it() {
+    let out = netcap(&["summary", "no/such/file.pcap"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.pcap"));
+}
+
+#[test]
+fn text_output_snapshots() {
+    for name in ["server_underlay.pcap", "server_vxlan.pcap", "client_pod.pcap"] {
+        let out = netcap(&["packets", &lab(name)]);
+        assert!(out.status.success());
+        insta::assert_snapshot!(format!("packets_{name}"), String::from_utf8(out.stdout).unwrap());
+    }
+    let out = netcap(&["summary", &lab("server_underlay.pcap"), &lab("server_vxlan.pcap")]);
+    insta::assert_snapshot!("summary_flannel_server", String::from_utf8(out.stdout).unwrap());
+    let out = netcap(&["packets", &constructed("verdicts.pcap")]);
+    insta::assert_snapshot!("packets_verdicts", String::from_utf8(out.stdout).unwrap());
+}

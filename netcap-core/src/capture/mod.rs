@@ -1,0 +1,194 @@
+//! Capture reading: pcap / pcapng (optionally gzip-compressed) → timestamped frames,
+//! one [`CapturePoint`] per (file, interface).
+//!
+//! # Which entry point
+//! - [`CaptureReader::open`] for a file on disk, [`CaptureReader::from_reader`] for
+//!   standard input (`-`) or bytes in memory. Both sniff the format from the first bytes:
+//!   classic pcap (µs, ns, both byte orders, Kuznetsov "modified", AIX, Nokia, Ixia),
+//!   pcapng (any number of sections and interfaces, both byte orders), each optionally
+//!   gzip-compressed.
+//! - [`CaptureReader::next_frame`] in a loop yields [`Frame`]s: zero-copy views into a
+//!   bounded buffer, numbered exactly as tshark numbers frames.
+//! - [`CaptureReader::points`] lists the capture points seen so far;
+//!   [`Frame::point`] indexes it.
+//! - [`CaptureReader::take_warnings`] returns what deserved a note (a file cut short,
+//!   a damaged gzip stream, bad IDB options) without stopping the read.
+//!
+//! # Capture points
+//! A classic pcap file is one point named after the file stem ([`file_stem`]); a pcapng
+//! file has one point per Interface Description Block, named by its `if_name`, else
+//! `<stem>` for the first IDB of the file and `<stem>#<n>` (n = file-wide IDB ordinal)
+//! for the others; a LINUX_SLL2 interface (pcap or pcapng) has one point per interface
+//! index, `<stem>#<ifindex>` (frames too short to carry one go to `<stem>`). Names are
+//! made unique within a file by appending `~2`, `~3`, …
+//!
+//! # Timestamps
+//! i64 nanoseconds since the Unix epoch, computed with i128 intermediates and saturated:
+//! pcapng `if_tsresol` in both its decimal (10^-n) and power-of-two (2^-n) forms, plus
+//! `if_tsoffset` seconds. Simple Packet Blocks have no timestamp
+//! ([`Frame::has_timestamp`] is false, [`Frame::ts_ns`] 0).
+//!
+//! # Errors and warnings
+//! A bad file header is an `Err` from `open`. A corrupt record (a length that no writer
+//! produces, pcapng lengths that do not hold together, a packet for an undescribed
+//! interface) is an `Err` from `next_frame` naming file, record number and byte offset,
+//! after every earlier frame was yielded. A file cut short inside a record is normal for
+//! a killed capture: a [`WarningKind::TruncatedRecord`] warning, and the read ends with
+//! `Ok(None)`. After an `Err` or `Ok(None)`, `next_frame` keeps returning `Ok(None)`.
+//!
+//! # Limits
+//! - A pcap record's captured length may not exceed [`max_caplen`] of its link type
+//!   (262144 bytes; 128 MiB for USB and D-Bus, 8 MiB for EBHSCR), as in Wireshark.
+//! - A pcapng block may not exceed 134348832 bytes (an EPB with a 128 MiB packet and
+//!   128 KiB of options), as in Wireshark.
+//! - The buffer grows only when full of bytes actually read, doubling, up to the record
+//!   being read: memory is bounded by the largest record present, not by length fields.
+//! - At most [`MAX_POINTS`] interfaces (IDBs) per file and as many LINUX_SLL2 points.
+//!
+//! # References
+//! - pcap: draft-ietf-opsawg-pcap; pcapng: draft-ietf-opsawg-pcapng;
+//!   link types: <https://www.tcpdump.org/linktypes.html>
+//! - LINUX_SLL2 header: <https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html>
+//! - Wireshark `wiretap/libpcap.c`, `wiretap/pcapng.c`: the variant heuristics and the
+//!   limits netcap mirrors so that it reads the frames tshark reads.
+
+use std::fmt;
+
+mod bytes;
+mod error;
+mod pcap;
+mod pcapng;
+mod points;
+mod reader;
+mod source;
+mod time;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{CaptureError, CaptureErrorKind, CaptureWarning, WarningKind};
+pub use points::file_stem;
+pub use reader::CaptureReader;
+
+/// A pcap / pcapng link type (LINKTYPE_* value, high bits of the pcap field masked off).
+///
+/// Open newtype: an unknown value is a value, not an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct LinkType(pub u16);
+
+impl LinkType {
+    pub const NULL: LinkType = LinkType(0);
+    pub const ETHERNET: LinkType = LinkType(1);
+    pub const RAW_12: LinkType = LinkType(12);
+    pub const RAW_14: LinkType = LinkType(14);
+    pub const RAW: LinkType = LinkType(101);
+    pub const LOOP: LinkType = LinkType(108);
+    pub const LINUX_SLL: LinkType = LinkType(113);
+    pub const IPV4: LinkType = LinkType(228);
+    pub const IPV6: LinkType = LinkType(229);
+    pub const LINUX_SLL2: LinkType = LinkType(276);
+}
+
+/// Index of a capture point in [`CaptureReader::points`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct PointId(pub u32);
+
+impl fmt::Display for PointId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Most interfaces (IDBs) one file may describe, and most LINUX_SLL2 ifindex points:
+/// far above any real host's interface count, low enough that a hostile file cannot
+/// grow the point table without bound.
+pub const MAX_POINTS: u32 = 65_536;
+
+/// The largest captured length Wireshark accepts for a link type (its
+/// `wtap_max_snaplen_for_encap`): a longer record is a corrupt length field.
+///
+/// 128 MiB for D-Bus (231) and the USB link types (186, 189, 220, 249, 266), 8 MiB for
+/// EBHSCR (279), 262144 bytes for every other link type.
+pub fn max_caplen(link_type: LinkType) -> u32 {
+    match link_type.0 {
+        186 | 189 | 220 | 231 | 249 | 266 => 128 * 1024 * 1024,
+        279 => 8 * 1024 * 1024,
+        _ => 262_144,
+    }
+}
+
+/// One (file, interface) pair: the unit of all analysis.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CapturePoint {
+    /// Index in [`CaptureReader::points`].
+    pub id: PointId,
+    /// Unique within the file: `if_name`, `<stem>`, `<stem>#<n>` or `<stem>#<ifindex>`,
+    /// with `~2`, `~3`, … appended on collision.
+    pub name: String,
+    /// The path as given (or `-` for standard input).
+    pub file: String,
+    /// pcapng `if_name`, if any.
+    pub interface: Option<String>,
+    /// pcapng: interface ordinal within its section's IDBs.
+    pub idb: Option<u32>,
+    /// pcapng section ordinal (0-based); 0 for pcap.
+    pub section: u32,
+    /// LINUX_SLL2 interface index, for LINUX_SLL2 points.
+    pub ifindex: Option<u32>,
+    /// Link type of every frame of this point.
+    pub link_type: LinkType,
+    /// Snapshot length from the file header / IDB (0 = unlimited).
+    pub snaplen: u32,
+    /// Timestamp resolution: `1e-6`, `1e-9`, `2^-20`, …
+    pub tsresol: String,
+}
+
+/// One packet record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// 1-based ordinal of this packet record in its file (EPB / SPB / PB / pcap record),
+    /// across all interfaces, exactly as tshark numbers frames.
+    pub number: u64,
+    /// The capture point this frame was seen on.
+    pub point: PointId,
+    /// Link type of the data.
+    pub link_type: LinkType,
+    /// ns since the Unix epoch, `if_tsoffset` applied; 0 when the record has no
+    /// timestamp (SPB).
+    pub ts_ns: i64,
+    /// False for Simple Packet Blocks.
+    pub has_timestamp: bool,
+    /// Captured length, `== data.len()`.
+    pub caplen: u32,
+    /// Original length on the wire.
+    pub len: u32,
+    /// Byte offset of the record / block start in the (decompressed) file.
+    pub offset: u64,
+    /// The captured bytes, as stored (including any link-layer pseudo-header), borrowed
+    /// from the reader's buffer.
+    pub data: &'a [u8],
+}
+
+/// The container format of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "format", rename_all = "snake_case")]
+pub enum FileFormat {
+    /// Classic pcap.
+    Pcap {
+        /// Nanosecond timestamps (0xa1b23c4d magic, Ixia hardware, AIX).
+        nanos: bool,
+        /// Big-endian header and records.
+        big_endian: bool,
+        /// Kuznetsov's "modified" record layout (magic 0xa1b2cd34, or Red Hat 6.1's
+        /// ss990417 layout under the standard magic).
+        modified: bool,
+    },
+    /// pcapng.
+    #[serde(rename = "pcapng")]
+    PcapNg {
+        /// Byte order of the first section.
+        big_endian: bool,
+    },
+}

@@ -1,0 +1,187 @@
+//! Capture-reading conformance over the public corpus (`../shared/corpus` from the
+//! workspace root; skipped where that folder is absent).
+//!
+//! For every file in `MANIFEST.tsv`: netcap reads it without panicking and in bounded
+//! time. For every file tshark 4.0 read completely (tags contain none of
+//! `truncated-file`, `corrupt-file`, `read-error`, `tshark-unsupported`), netcap's frame
+//! count must equal the manifest's `packets` (tshark's frame count). Disagreements fail
+//! the test unless listed, with a reason, in [`ALLOWED`]. What netcap does on the files
+//! tshark could not read fully is printed as a report (`--nocapture` to see it) and
+//! documented in `docs/conformance.md`, section "Capture reading".
+
+use std::collections::HashMap;
+use std::error::Error;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use netcap_core::capture::CaptureReader;
+
+/// Tags meaning tshark did not read the whole file, so its count is not an oracle.
+const NOT_FULLY_READ: [&str; 4] = [
+    "truncated-file",
+    "corrupt-file",
+    "read-error",
+    "tshark-unsupported",
+];
+
+/// Fully-read files whose count may differ from tshark's: `(corpus_file, reason)`.
+/// Keep it small; every entry needs a reason a reviewer can check.
+const ALLOWED: &[(&str, &str)] = &[];
+
+/// A single file may not take longer than this (a hang fails the test instead of
+/// blocking it).
+const PER_FILE_LIMIT: Duration = Duration::from_secs(20);
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+}
+
+struct Outcome {
+    frames: u64,
+    /// `open` or `next_frame` error, if any.
+    error: Option<String>,
+    warnings: Vec<String>,
+    elapsed: Duration,
+}
+
+fn read_all(path: &Path) -> Outcome {
+    let started = Instant::now();
+    let mut outcome = Outcome {
+        frames: 0,
+        error: None,
+        warnings: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
+    match CaptureReader::open(path) {
+        Err(e) => outcome.error = Some(e.kind.to_string()),
+        Ok(mut reader) => {
+            loop {
+                match reader.next_frame() {
+                    Ok(Some(frame)) => {
+                        assert_eq!(frame.caplen as usize, frame.data.len());
+                        assert_eq!(frame.number, outcome.frames + 1);
+                        outcome.frames += 1;
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        outcome.error = Some(format!(
+                            "record {:?} at {}: {}",
+                            e.record, e.offset, e.kind
+                        ));
+                        break;
+                    }
+                }
+                if started.elapsed() > PER_FILE_LIMIT {
+                    outcome.error = Some("time limit exceeded".to_string());
+                    break;
+                }
+            }
+            // Once finished, the reader stays finished.
+            assert!(matches!(reader.next_frame(), Ok(None)));
+            outcome.warnings = reader
+                .take_warnings()
+                .iter()
+                .map(|w| w.kind.to_string())
+                .collect();
+        }
+    }
+    outcome.elapsed = started.elapsed();
+    outcome
+}
+
+#[test]
+fn corpus_frame_counts_match_tshark() -> Result<(), Box<dyn Error>> {
+    let root = corpus_dir();
+    let manifest = root.join("MANIFEST.tsv");
+    if !manifest.exists() {
+        eprintln!(
+            "skipping corpus conformance: {} not found",
+            manifest.display()
+        );
+        return Ok(());
+    }
+    let text = fs::read_to_string(&manifest)?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().ok_or("empty manifest")?.split('\t').collect();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .ok_or_else(|| format!("manifest has no column {name}"))
+    };
+    let (c_file, c_packets, c_tags) = (column("corpus_file")?, column("packets")?, column("tags")?);
+    let allowed: HashMap<&str, &str> = ALLOWED.iter().copied().collect();
+
+    let started = Instant::now();
+    let mut files = 0usize;
+    let mut strict = 0usize;
+    let mut agree = 0usize;
+    let mut allowed_seen = 0usize;
+    let mut failures: Vec<String> = Vec::new();
+    let mut report: Vec<String> = Vec::new();
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (Some(file), Some(packets), Some(tags)) =
+            (cols.get(c_file), cols.get(c_packets), cols.get(c_tags))
+        else {
+            failures.push(format!("malformed manifest row: {line}"));
+            continue;
+        };
+        files += 1;
+        let outcome = read_all(&root.join(file));
+        if outcome.elapsed > PER_FILE_LIMIT {
+            failures.push(format!("{file}: took {:?}", outcome.elapsed));
+        }
+        let tshark: u64 = packets.parse().unwrap_or(0);
+        let fully_read = !tags.split(',').any(|t| NOT_FULLY_READ.contains(&t));
+        let detail = match (&outcome.error, outcome.warnings.is_empty()) {
+            (Some(e), _) => format!("error: {e}"),
+            (None, false) => format!("warning: {}", outcome.warnings.join("; ")),
+            (None, true) => "clean end".to_string(),
+        };
+        if fully_read {
+            strict += 1;
+            if outcome.frames == tshark && outcome.error.is_none() {
+                agree += 1;
+            } else if let Some(reason) = allowed.get(file) {
+                allowed_seen += 1;
+                report.push(format!(
+                    "ALLOWED {file}: tshark {tshark}, netcap {} ({detail}) -- {reason}",
+                    outcome.frames
+                ));
+            } else {
+                failures.push(format!(
+                    "{file}: tshark {tshark}, netcap {} ({detail})",
+                    outcome.frames
+                ));
+            }
+        } else {
+            report.push(format!(
+                "not fully read by tshark [{tags}] {file}: tshark {tshark}, netcap {} ({detail})",
+                outcome.frames
+            ));
+        }
+    }
+    for line in &report {
+        println!("{line}");
+    }
+    println!(
+        "corpus: {files} files in {:?}; {strict} fully read by tshark, {agree} agree, \
+         {allowed_seen} allowed disagreements; {} not fully read by tshark",
+        started.elapsed(),
+        files - strict
+    );
+    for (file, _) in ALLOWED {
+        if !report.iter().any(|l| l.starts_with(&format!("ALLOWED {file}:"))) {
+            failures.push(format!("{file}: listed in ALLOWED but agrees (or is gone)"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} disagreement(s) with tshark:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    Ok(())
+}
