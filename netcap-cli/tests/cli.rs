@@ -188,3 +188,18 @@ fn text_output_snapshots() {
     let out = netcap(&["packets", &constructed("verdicts.pcap")]);
     insta::assert_snapshot!("packets_verdicts", String::from_utf8(out.stdout).unwrap());
 }
+
+#[test]
+fn vxlan_port_option_decodes_another_port_as_vxlan() {
+    // verdicts.pcap frame 1 is IPv4/UDP to port 9 with a 24-byte payload.
+    let f = constructed("verdicts.pcap");
+    let protos = |frame: &Value| -> Vec<String> {
+        frame["layers"].as_array().unwrap().iter().map(|l| l["proto"].as_str().unwrap().to_string()).collect()
+    };
+    let plain = jsonl(&["packets", "--format", "jsonl", &f]);
+    assert_eq!(protos(&plain[0]), ["eth", "ipv4", "udp"]);
+    assert_eq!(plain[0]["stop"], Value::Null);
+    let extra = jsonl(&["packets", "--format", "jsonl", "--vxlan-port", "9", &f]);
+    assert_eq!(protos(&extra[0]), ["eth", "ipv4", "udp", "vxlan", "eth"]);
+    assert_eq!(layer(&extra[0], "eth", 1)["depth"], 1);
+}

@@ -18,7 +18,8 @@
 //! bytes *including* the stored field is 0xffff, which is what a Linux receiver checks
 //! (`csum_fold(...) == 0`). This accepts both encodings of zero where the protocol
 //! allows them: for TCP, a stored 0xffff where 0x0000 was computed is accepted by the
-//! receiver and is `good`.
+//! receiver and is `good`. The expected value comes from the same pass: the field's
+//! exact contribution is subtracted from the integer accumulator.
 //!
 //! # References
 //! RFC 1071 (computing the Internet checksum), RFC 1624 (incremental update, −0/+0),
@@ -175,14 +176,20 @@ pub fn sum16(bytes: &[u8]) -> u16 {
 /// Judges a checksum whose covered bytes are all present.
 ///
 /// `pseudo` is the pseudo-header sum (zero for the IPv4 header and ICMP), `covered`
-/// the bytes the checksum covers *including* the stored field, `stored` the field's
-/// value.
-pub fn judge(kind: Kind, pseudo: Sum, covered: &[u8], stored: u16) -> Verdict {
+/// the bytes the checksum covers *including* the stored field, which sits at `field`
+/// (byte offset in `covered`). Returns `None` when `covered` does not hold the field.
+pub fn judge(kind: Kind, pseudo: Sum, covered: &[u8], field: usize) -> Option<Verdict> {
+    let (hi, lo) = (*covered.get(field)?, *covered.get(field.checked_add(1)?)?);
+    let stored = u16::from_be_bytes([hi, lo]);
     let total = pseudo.add_bytes(covered);
-    // Removing the stored field: adding its complement subtracts it (RFC 1624 eq. 3).
-    // The result is never the integer 0 (the pseudo-header or header is non-zero), so
-    // the fold is the canonical sum without the field.
-    let without = total.add_u16(!stored).fold();
+    // The sum without the field, exactly: the accumulator holds little-endian 32-bit
+    // words taken from offset 0, so each byte of the field added `byte << 8*(pos % 4)`.
+    // Subtracting that integer (never a ones'-complement subtraction, which turns a
+    // true +0 into −0 for an all-zero message) gives the sum a sender computes with
+    // the field zeroed.
+    let shift = |pos: usize| 8 * (pos % 4) as u32;
+    let field_part = (u64::from(hi) << shift(field)) + (u64::from(lo) << shift(field + 1));
+    let without = Sum(total.0 - field_part).fold();
     let computed = !without;
     let expected = match kind {
         Kind::UdpV4 | Kind::UdpV6 { .. } if computed == 0 => 0xffff,
@@ -199,7 +206,7 @@ pub fn judge(kind: Kind, pseudo: Sum, covered: &[u8], stored: u16) -> Verdict {
     } else {
         Status::Bad
     };
-    Verdict { status, stored, expected: Some(expected) }
+    Some(Verdict { status, stored, expected: Some(expected) })
 }
 
 /// A verdict for a checksum whose covered bytes are not all present.
@@ -274,11 +281,11 @@ mod tests {
             0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8,
             0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7,
         ];
-        let v = judge(Kind::Ipv4Header, Sum::ZERO, &h, 0xb861);
+        let v = judge(Kind::Ipv4Header, Sum::ZERO, &h, 10).unwrap();
         assert_eq!(v, Verdict { status: Status::Good, stored: 0xb861, expected: Some(0xb861) });
         h[10] = 0x12;
         h[11] = 0x34;
-        let v = judge(Kind::Ipv4Header, Sum::ZERO, &h, 0x1234);
+        let v = judge(Kind::Ipv4Header, Sum::ZERO, &h, 10).unwrap();
         assert_eq!(v, Verdict { status: Status::Bad, stored: 0x1234, expected: Some(0xb861) });
     }
 
@@ -294,11 +301,11 @@ mod tests {
     #[test]
     fn udp_zero_is_absent_over_ipv4_and_illegal_over_ipv6() {
         let (p, d) = udp(b"hi", 0);
-        let v = judge(Kind::UdpV4, p, &d, 0);
+        let v = judge(Kind::UdpV4, p, &d, 6).unwrap();
         assert_eq!(v.status, Status::Absent);
         assert_ne!(v.expected, Some(0));
-        assert_eq!(judge(Kind::UdpV6 { tunnel: false }, p, &d, 0).status, Status::IllegalZero);
-        assert_eq!(judge(Kind::UdpV6 { tunnel: true }, p, &d, 0).status, Status::Absent);
+        assert_eq!(judge(Kind::UdpV6 { tunnel: false }, p, &d, 6).unwrap().status, Status::IllegalZero);
+        assert_eq!(judge(Kind::UdpV6 { tunnel: true }, p, &d, 6).unwrap().status, Status::Absent);
     }
 
     #[test]
@@ -308,11 +315,11 @@ mod tests {
         let s = p.add_bytes(&d).fold();
         let fill = !s; // adding `fill` brings the sum to 0xffff
         let (p, d) = udp(&fill.to_be_bytes(), 0xffff);
-        let v = judge(Kind::UdpV4, p, &d, 0xffff);
+        let v = judge(Kind::UdpV4, p, &d, 6).unwrap();
         assert_eq!(v, Verdict { status: Status::Good, stored: 0xffff, expected: Some(0xffff) });
         // The same 0xffff on another payload is the flannel signature: bad.
         let (p, d) = udp(b"xy", 0xffff);
-        let v = judge(Kind::UdpV4, p, &d, 0xffff);
+        let v = judge(Kind::UdpV4, p, &d, 6).unwrap();
         assert_eq!(v.status, Status::Bad);
         assert_ne!(v.expected, Some(0xffff));
     }
@@ -324,22 +331,39 @@ mod tests {
         for stored in [folded, !folded] {
             let mut d = d.clone();
             d[6..8].copy_from_slice(&stored.to_be_bytes());
-            assert_eq!(judge(Kind::UdpV4, p, &d, stored).status, Status::Partial);
+            assert_eq!(judge(Kind::UdpV4, p, &d, 6).unwrap().status, Status::Partial);
         }
+    }
+
+    #[test]
+    fn an_all_zero_message_expects_ffff_at_any_field_alignment() {
+        // The sum of an all-zero message is +0, its checksum !0 = 0xffff; removing the
+        // stored field by ones'-complement subtraction would give −0 and expect 0.
+        for field in 0..8 {
+            let mut m = [0u8; 10];
+            m[field] = 0x02;
+            let v = judge(Kind::Plain, Sum::ZERO, &m, field).unwrap();
+            assert_eq!((v.status, v.expected), (Status::Bad, Some(0xffff)), "field {field}");
+            m[field] = 0xff;
+            m[field + 1] = 0xff;
+            let v = judge(Kind::Plain, Sum::ZERO, &m, field).unwrap();
+            assert_eq!(v.status, Status::Good, "field {field}");
+        }
+        assert_eq!(judge(Kind::Plain, Sum::ZERO, &[0u8; 3], 2), None);
     }
 
     #[test]
     fn correct_value_is_found_for_any_wrong_stored_value() {
         let (p, d) = udp(b"hello world", 0);
-        let good = judge(Kind::UdpV4, p, &d, 0).expected.unwrap();
+        let good = judge(Kind::UdpV4, p, &d, 6).unwrap().expected.unwrap();
         for stored in [1u16, 0x1234, 0xfffe, good.wrapping_add(1)] {
             let mut d = d.clone();
             d[6..8].copy_from_slice(&stored.to_be_bytes());
-            let v = judge(Kind::UdpV4, p, &d, stored);
+            let v = judge(Kind::UdpV4, p, &d, 6).unwrap();
             assert_eq!(v.expected, Some(good));
         }
         let mut d = d.clone();
         d[6..8].copy_from_slice(&good.to_be_bytes());
-        assert_eq!(judge(Kind::UdpV4, p, &d, good).status, Status::Good);
+        assert_eq!(judge(Kind::UdpV4, p, &d, 6).unwrap().status, Status::Good);
     }
 }

@@ -65,10 +65,8 @@ fn read_all(path: &Path) -> Outcome {
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        outcome.error = Some(format!(
-                            "record {:?} at {}: {}",
-                            e.record, e.offset, e.kind
-                        ));
+                        outcome.error =
+                            Some(format!("record {:?} at {}: {}", e.record, e.offset, e.kind));
                         break;
                     }
                 }
@@ -173,7 +171,10 @@ fn corpus_frame_counts_match_tshark() -> Result<(), Box<dyn Error>> {
         files - strict
     );
     for (file, _) in ALLOWED {
-        if !report.iter().any(|l| l.starts_with(&format!("ALLOWED {file}:"))) {
+        if !report
+            .iter()
+            .any(|l| l.starts_with(&format!("ALLOWED {file}:")))
+        {
             failures.push(format!("{file}: listed in ALLOWED but agrees (or is gone)"));
         }
     }

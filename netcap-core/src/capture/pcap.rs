@@ -34,13 +34,17 @@ mod rec_field {
     pub(super) const INCL_LEN: Range<usize> = 8..12;
     pub(super) const ORIG_LEN: Range<usize> = 12..16;
     pub(super) const LEN: usize = ORIG_LEN.end;
-    /// Kuznetsov variants add interface index (4), protocol (2), packet type (1) and
-    /// one padding byte; netcap does not use them.
+    /// Kuznetsov variants: interface index, protocol, packet type, one padding byte
+    /// (used only to tell the layouts apart).
+    pub(super) const IFINDEX: Range<usize> = 16..20;
+    pub(super) const PROTOCOL: Range<usize> = 20..22;
+    pub(super) const PKT_TYPE: usize = 22;
     pub(super) const MODIFIED_LEN: usize = 24;
     /// ss990915 adds two SMP debugging bytes and three more padding bytes.
     pub(super) const SS990915_LEN: usize = 28;
-    /// Nokia IPSO adds four bytes of unknown meaning.
-    pub(super) const NOKIA_LEN: usize = 20;
+    /// Nokia IPSO: four bytes of unknown meaning.
+    pub(super) const NOKIA_STUFF: Range<usize> = 16..20;
+    pub(super) const NOKIA_LEN: usize = NOKIA_STUFF.end;
 }
 
 /// What kind of pcap file a magic number announces.
@@ -175,6 +179,10 @@ pub(crate) fn parse_header(
         (543, _) => Lengths::Swapped,
         _ => Lengths::InOrder,
     };
+    if lengths != Lengths::InOrder {
+        // Files older than 2.4 predate the patched layouts (current Wireshark's rule).
+        variant = Some(variant.unwrap_or(Variant::Standard));
+    }
     // AIX writes version 2.2 with RFC 1573 ifType values in the link-type field.
     if flavor == Flavor::Standard && (major, minor) == (2, 2) {
         let aix_link = match network {
@@ -248,12 +256,21 @@ pub(crate) const HEURISTIC_LOOKAHEAD: usize = 1024 * 1024;
 /// Wireshark's "no packet is this large" hint (128 MiB).
 const IMPLAUSIBLE_ORIG_LEN: u32 = 128 * 1024 * 1024;
 
-/// Picks the record layout among `candidates` the way tshark 4.0 does: read up to three
-/// records in each layout and score the first one that looks wrong (timestamp fraction
-/// of a second or more, captured length over the link type's maximum or over the
-/// snapshot length or over the original length, original length over 128 MiB; a record
-/// cut short scores 1). The first layout scoring 0 wins, else the lowest score (first on
-/// ties). Called with the source positioned at the first record; consumes nothing.
+/// Picks the record layout among `candidates` (the usual layout first).
+///
+/// Each layout is scored as current Wireshark scores it (`libpcap_try_record`): read up
+/// to three records in that layout and count what looks wrong — a timestamp fraction of
+/// a second or more, a captured length over the link type's maximum, over the snapshot
+/// length or over the original length, an original length over 128 MiB, and for the
+/// patched layouts an interface index over 10000, an implausible protocol or packet
+/// type, or Nokia bytes unlike any seen; a record cut short counts 1 and ends the trial.
+///
+/// The first layout scoring 0 wins; if none does, the usual layout is kept. Wireshark
+/// takes the lowest score instead, so a single corrupt length among the first three
+/// records makes it re-read a damaged standard file in another layout, as garbage;
+/// netcap keeps the standard layout and reports the corrupt record as an error, with
+/// the frames before it intact. Called with the source positioned at the first record;
+/// consumes nothing.
 ///
 /// # Errors
 /// An I/O error while looking ahead.
@@ -262,53 +279,82 @@ pub(crate) fn choose_variant(
     header: &PcapHeader,
     candidates: &[Variant],
 ) -> io::Result<Variant> {
-    let mut best: Option<(u32, Variant)> = None;
     for &variant in candidates {
         let trial = PcapHeader { variant, ..*header };
-        let merit = figure_of_merit(src, &trial)?;
-        if merit == 0 {
+        if figure_of_merit(src, &trial)? == 0 {
             return Ok(variant);
         }
-        if best.is_none_or(|(m, _)| merit < m) {
-            best = Some((merit, variant));
-        }
     }
-    Ok(best.map_or(header.variant, |(_, v)| v))
+    Ok(candidates.first().copied().unwrap_or(header.variant))
 }
 
-/// Score of the first implausible record among the first [`RECORDS_TO_TRY`] (0: none).
+/// What looks wrong in the first [`RECORDS_TO_TRY`] records read in `header.variant`
+/// (0: nothing).
 fn figure_of_merit(src: &mut Source, header: &PcapHeader) -> io::Result<u32> {
-    let hlen = header.variant.record_header_len();
+    let e = header.endian;
+    let variant = header.variant;
     let max = max_caplen(header.link_type);
+    let hlen = variant.record_header_len();
+    let mut merit = 0u32;
     let mut at = 0usize;
     for _ in 0..RECORDS_TO_TRY {
         if at + hlen > HEURISTIC_LOOKAHEAD {
-            return Ok(0);
+            break;
         }
         let have = src.fill(at + hlen)?.saturating_sub(at);
         if have == 0 {
-            return Ok(0); // clean end of file: nothing against this layout
+            break; // clean end of file: nothing more against this layout
         }
         if have < hlen {
-            return Ok(1);
+            merit += 1; // a record header cut short
+            break;
         }
-        let rec = header.record(src.available().get(at..).unwrap_or(&[]));
-        let merit = u32::from(rec.ts_frac >= 1_000_000)
+        let b = src.available().get(at..).unwrap_or(&[]);
+        let rec = header.record(b);
+        merit += u32::from(rec.ts_frac >= 1_000_000)
             + u32::from(rec.incl_len > max)
-            + u32::from(rec.orig_len > IMPLAUSIBLE_ORIG_LEN)
             + u32::from(rec.incl_len > header.snaplen)
+            + u32::from(rec.orig_len > IMPLAUSIBLE_ORIG_LEN)
             + u32::from(rec.incl_len > rec.orig_len);
-        if merit != 0 {
-            return Ok(merit);
+        match variant {
+            Variant::Standard | Variant::Nanos | Variant::Aix => {}
+            Variant::Ss990417 | Variant::Ss991029 | Variant::Ss990915 => {
+                let protocol = e.u16(b, rec_field::PROTOCOL);
+                let plausible_protocol = protocol >= 0x0600
+                    || matches!(protocol, 0x0000..=0x0017 | 0x0060 | 0x0200 | 0x0400);
+                merit += u32::from(e.u32(b, rec_field::IFINDEX) > 10_000)
+                    + u32::from(!plausible_protocol)
+                    + u32::from(b.get(rec_field::PKT_TYPE).copied().unwrap_or(0) > 4);
+            }
+            Variant::Nokia => {
+                // Wireshark reads this field in host order without swapping; the
+                // values it knows are those seen on little-endian hosts.
+                let stuff = Endian::Little.u32(b, rec_field::NOKIA_STUFF);
+                merit += u32::from(!nokia_stuff_plausible(stuff));
+            }
+        }
+        if rec.incl_len > max {
+            break; // no point skipping an absurd length
         }
         let next = at + hlen + rec.incl_len as usize;
         if next > HEURISTIC_LOOKAHEAD {
-            return Ok(0);
+            break;
         }
         if src.fill(next)? < next {
-            return Ok(1);
+            merit += 1; // record data cut short
+            break;
         }
         at = next;
     }
-    Ok(0)
+    Ok(merit)
+}
+
+/// Values seen in the Nokia field are 0xXfbfYZ0W with X in {9, b}, Y in {b, d},
+/// Z in {6, 9}, W in {1, 2}.
+fn nokia_stuff_plausible(v: u32) -> bool {
+    v & 0x0fff_00f0 == 0x0fbf_0000
+        && matches!(v & 0xf000_0000, 0x9000_0000 | 0xb000_0000)
+        && matches!(v & 0x0000_f000, 0x0000_b000 | 0x0000_d000)
+        && matches!(v & 0x0000_0f00, 0x0000_0600 | 0x0000_0900)
+        && matches!(v & 0x0000_000f, 1 | 2)
 }

@@ -82,7 +82,12 @@ impl PointTable {
     }
 
     /// Adds the point of one LINUX_SLL2 ifindex, unless the table is at its cap.
-    pub(crate) fn add_sll2(&mut self, key: u32, ifindex: u32, point: CapturePoint) -> Option<PointId> {
+    pub(crate) fn add_sll2(
+        &mut self,
+        key: u32,
+        ifindex: u32,
+        point: CapturePoint,
+    ) -> Option<PointId> {
         if self.points.len() >= MAX_POINTS as usize {
             return None;
         }

@@ -365,7 +365,11 @@ impl CaptureReader {
             if !self.sll2_overflow_noted {
                 self.sll2_overflow_noted = true;
                 let offset = self.src.offset();
-                self.warn(Some(self.records + 1), offset, WarningKind::TooManyPoints { max: MAX_POINTS });
+                self.warn(
+                    Some(self.records + 1),
+                    offset,
+                    WarningKind::TooManyPoints { max: MAX_POINTS },
+                );
             }
         }
         if let Some(p) = self.ifaces.get(iface).and_then(|i| i.fallback) {
@@ -634,7 +638,10 @@ impl CaptureReader {
         let start = self.src.position();
         let block = self.src.bytes(start, need);
         if endian.u32(block, need - 4..need) != length {
-            return Err(bad(self, "trailing block total length differs from the leading one"));
+            return Err(bad(
+                self,
+                "trailing block total length differs from the leading one",
+            ));
         }
         match block_type {
             pcapng::SHB => {

@@ -9,7 +9,7 @@
 use std::io::{self, Read};
 
 /// Smallest buffer; also the read size for small records.
-pub(crate) const INITIAL_BUFFER: usize = 256 * 1024;
+pub(crate) const INITIAL_BUFFER: usize = 64 * 1024;
 
 pub(crate) struct Source {
     inner: Box<dyn Read + Send>,

@@ -78,9 +78,15 @@ mod tests {
     #[test]
     fn decimal_resolutions() {
         // 1.5 s in µs ticks.
-        assert_eq!(TsResolution::MICROS.timestamp_ns(1_500_000, 0), 1_500_000_000);
+        assert_eq!(
+            TsResolution::MICROS.timestamp_ns(1_500_000, 0),
+            1_500_000_000
+        );
         // ns ticks pass through.
-        assert_eq!(TsResolution::NANOS.timestamp_ns(1_234_567_891, 0), 1_234_567_891);
+        assert_eq!(
+            TsResolution::NANOS.timestamp_ns(1_234_567_891, 0),
+            1_234_567_891
+        );
         // 10^-3: 7 ms.
         assert_eq!(TsResolution::Decimal(3).timestamp_ns(7, 0), 7_000_000);
         // 10^-12 (ps): 1_000_999 ps = 1000 ns, rounded down.
@@ -98,14 +104,20 @@ mod tests {
     fn binary_resolutions() {
         // 2^-20 s ticks: 5.5 s = 5.5 * 2^20 ticks.
         let ticks = (5u64 << 20) + (1 << 19);
-        assert_eq!(TsResolution::Binary(20).timestamp_ns(ticks, 0), 5_500_000_000);
+        assert_eq!(
+            TsResolution::Binary(20).timestamp_ns(ticks, 0),
+            5_500_000_000
+        );
         // 2^-30: one tick = 0.931 ns, 3 ticks = 2.79 ns -> 2.
         assert_eq!(TsResolution::Binary(30).timestamp_ns(3, 0), 2);
         // 2^0: seconds.
         assert_eq!(TsResolution::Binary(0).timestamp_ns(2, 0), 2_000_000_000);
         // 2^-127: never a panic.
         assert_eq!(TsResolution::Binary(127).timestamp_ns(u64::MAX, 0), 0);
-        assert_eq!(TsResolution::from_option(0x80 | 20), TsResolution::Binary(20));
+        assert_eq!(
+            TsResolution::from_option(0x80 | 20),
+            TsResolution::Binary(20)
+        );
         assert_eq!(TsResolution::from_option(9), TsResolution::NANOS);
         assert_eq!(TsResolution::from_option(0xff), TsResolution::Binary(127));
     }
@@ -114,13 +126,19 @@ mod tests {
     fn offsets_and_saturation() {
         // if_tsoffset 1000 s added to 5.5 s.
         let ticks = (5u64 << 20) + (1 << 19);
-        assert_eq!(TsResolution::Binary(20).timestamp_ns(ticks, 1000), 1_005_500_000_000);
+        assert_eq!(
+            TsResolution::Binary(20).timestamp_ns(ticks, 1000),
+            1_005_500_000_000
+        );
         // Negative offsets move before the epoch.
         assert_eq!(TsResolution::MICROS.timestamp_ns(1, -1), -999_999_000);
         // Saturation both ways.
         assert_eq!(TsResolution::Decimal(0).timestamp_ns(u64::MAX, 0), i64::MAX);
         assert_eq!(TsResolution::MICROS.timestamp_ns(0, i64::MIN), i64::MIN);
-        assert_eq!(TsResolution::MICROS.timestamp_ns(u64::MAX, i64::MAX), i64::MAX);
+        assert_eq!(
+            TsResolution::MICROS.timestamp_ns(u64::MAX, i64::MAX),
+            i64::MAX
+        );
     }
 
     #[test]

@@ -461,7 +461,7 @@ impl Walk<'_, '_> {
         let proto = IpNumber(h[9]);
         let src = [h[12], h[13], h[14], h[15]];
         let dst = [h[16], h[17], h[18], h[19]];
-        let verdict = checksum::judge(Kind::Ipv4Header, Sum::ZERO, h, be16(h, 10));
+        let verdict = checksum::judge(Kind::Ipv4Header, Sum::ZERO, h, 10);
         let kind = LayerKind::Ipv4 {
             src: Ipv4Addr::from(src),
             dst: Ipv4Addr::from(dst),
@@ -474,7 +474,7 @@ impl Walk<'_, '_> {
             ttl: h[8],
             proto,
         };
-        self.push(pos, ihl, kind, Some(verdict));
+        self.push(pos, ihl, kind, verdict);
         // Total length 0 is a TSO/GSO super-frame: the payload runs to the end of the
         // captured bytes and no upper-layer checksum can be verified.
         let (claimed_end, tso) = if total_len == 0 {
@@ -668,18 +668,18 @@ impl Walk<'_, '_> {
         };
         let verdict = if ctx.complete && fits {
             let covered = &self.data[pos.off..udp_end];
-            checksum::judge(kind, ctx.pseudo(17, covered.len()), covered, stored)
+            checksum::judge(kind, ctx.pseudo(17, covered.len()), covered, 6)
         } else {
-            match (stored, kind) {
+            Some(match (stored, kind) {
                 (0, Kind::UdpV4 | Kind::UdpV6 { tunnel: true }) => {
                     Verdict { status: Status::Absent, stored, expected: None }
                 }
                 (0, _) => Verdict { status: Status::IllegalZero, stored, expected: None },
                 _ => checksum::unverifiable(stored),
-            }
+            })
         };
         let payload_len = off32(claimed.saturating_sub(pos.off + 8));
-        self.push(pos, 8, LayerKind::Udp { src_port, dst_port, length, payload_len }, Some(verdict));
+        self.push(pos, 8, LayerKind::Udp { src_port, dst_port, length, payload_len }, verdict);
         Ok((tunnel, Pos { off: pos.off + 8, end: udp_end, depth: pos.depth }))
     }
 
@@ -702,14 +702,13 @@ impl Walk<'_, '_> {
             options,
             payload_len: off32(ctx.claimed_end.saturating_sub(pos.off + data_offset)),
         };
-        let stored = be16(h, 16);
         let verdict = if ctx.complete {
             let covered = &self.data[pos.off..ctx.end];
-            checksum::judge(Kind::Plain, ctx.pseudo(6, covered.len()), covered, stored)
+            checksum::judge(Kind::Plain, ctx.pseudo(6, covered.len()), covered, 16)
         } else {
-            checksum::unverifiable(stored)
+            Some(checksum::unverifiable(be16(h, 16)))
         };
-        self.push(pos, data_offset, kind, Some(verdict));
+        self.push(pos, data_offset, kind, verdict);
         Ok((Next::Done, pos))
     }
 
@@ -720,16 +719,16 @@ impl Walk<'_, '_> {
         let verdict = if ctx.complete {
             let covered = &self.data[pos.off..ctx.end];
             let pseudo = if v6 { ctx.pseudo(58, covered.len()) } else { Sum::ZERO };
-            checksum::judge(Kind::Plain, pseudo, covered, stored)
+            checksum::judge(Kind::Plain, pseudo, covered, 2)
         } else {
-            checksum::unverifiable(stored)
+            Some(checksum::unverifiable(stored))
         };
         let kind = if v6 {
             LayerKind::Icmpv6 { icmp_type, code }
         } else {
             LayerKind::Icmp { icmp_type, code }
         };
-        self.push(pos, 4, kind, Some(verdict));
+        self.push(pos, 4, kind, verdict);
         Ok((Next::Done, pos))
     }
 
@@ -744,7 +743,9 @@ impl Walk<'_, '_> {
             // RFC 1701 source routing is not decoded.
             0 if r => return Err(self.stop("gre", StopReason::Unsupported, pos.off)),
             0 => 4 + 4 * (usize::from(c) + usize::from(k) + usize::from(s)),
-            // Enhanced GRE (PPTP, RFC 2637): key always, acknowledgment flag 0x0080.
+            // Enhanced GRE (PPTP, RFC 2637 §4.1): C and R clear, K set; the key word
+            // always, then sequence and acknowledgment numbers per the S and A flags.
+            1 if c || r || !k => return Err(self.stop("gre", StopReason::BadHeader, pos.off)),
             1 => 8 + 4 * (usize::from(s) + usize::from(flags & 0x0080 != 0)),
             _ => return Err(self.stop("gre", StopReason::BadHeader, pos.off)),
         };

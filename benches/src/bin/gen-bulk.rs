@@ -1,0 +1,121 @@
+//! `gen-bulk --size 1G --out FILE [--connections N]`: writes a classic pcap of full-size
+//! (1514-byte) TCP-in-VXLAN/8472 frames with correct checksums, as large as fits in
+//! `--size` bytes (within one record of it). Streams through a `BufWriter`: memory does
+//! not grow with the size. The same arguments always give the same bytes.
+//!
+//! Sizes: a plain byte count, or a number with `K`/`M`/`G`/`T` (also `KiB`… : powers of
+//! 1024) or `KB`/`MB`/`GB`/`TB` (powers of 1000). `--out -` writes to standard output.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use netcap_benches::{
+    write_pcap_header, write_pcap_record, BulkStream, FULL_FRAME, LINKTYPE_ETHERNET,
+    PCAP_HEADER_LEN, PCAP_RECORD_HEADER_LEN,
+};
+
+const USAGE: &str = "usage: gen-bulk --size SIZE --out FILE [--connections N]\n\
+SIZE: bytes, or with K/M/G/T (binary) or KB/MB/GB/TB (decimal) suffix, e.g. 1G, 256M";
+
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let mult: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KIB" => 1 << 10,
+        "M" | "MIB" => 1 << 20,
+        "G" | "GIB" => 1 << 30,
+        "T" | "TIB" => 1 << 40,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+struct Args {
+    size: u64,
+    out: String,
+    connections: u16,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut size = None;
+    let mut out = None;
+    let mut connections = 4u16;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let (key, inline) = match a.split_once('=') {
+            Some((k, v)) => (k.to_string(), Some(v.to_string())),
+            None => (a.clone(), None),
+        };
+        let mut value = || inline.clone().or_else(|| it.next()).ok_or(format!("{key} needs a value"));
+        match key.as_str() {
+            "--size" => {
+                let v = value()?;
+                size = Some(parse_size(&v).ok_or(format!("bad size {v:?}"))?);
+            }
+            "--out" | "-o" => out = Some(value()?),
+            "--connections" => {
+                let v = value()?;
+                connections = v.parse().map_err(|_| format!("bad connection count {v:?}"))?;
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(Args {
+        size: size.ok_or("--size is required")?,
+        out: out.ok_or("--out is required")?,
+        connections: connections.max(1),
+    })
+}
+
+fn generate(args: &Args, w: &mut impl Write) -> io::Result<(u64, u64)> {
+    write_pcap_header(w, 262_144, LINKTYPE_ETHERNET)?;
+    let record = (PCAP_RECORD_HEADER_LEN + FULL_FRAME) as u64;
+    let mut written = PCAP_HEADER_LEN as u64;
+    let mut stream = BulkStream::new(args.connections);
+    while written + record <= args.size {
+        let (ts, data) = stream.next_frame();
+        write_pcap_record(w, ts, data)?;
+        written += record;
+    }
+    w.flush()?;
+    Ok((stream.frames(), written))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("gen-bulk: {e}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = if args.out == "-" {
+        let stdout = io::stdout();
+        generate(&args, &mut BufWriter::with_capacity(1 << 20, stdout.lock()))
+    } else {
+        File::create(&args.out)
+            .and_then(|f| generate(&args, &mut BufWriter::with_capacity(1 << 20, f)))
+    };
+    match result {
+        Ok((frames, bytes)) => {
+            eprintln!("gen-bulk: {frames} frames, {bytes} bytes -> {}", args.out);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gen-bulk: error: {}: {e}", args.out);
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! Shared drivers and invariant checks for the netcap fuzz targets.
+//!
+//! Each check panics with a message naming the broken invariant, so libFuzzer records
+//! the input as a crash. Only facts the library documents are checked:
+//! - `decode`: every layer lies inside the frame (`offset + header_len <= len`), layers
+//!   do not overlap and come in frame order, depth starts at 0, never decreases and
+//!   grows by at most one per layer, never exceeds `max_tunnel_depth`; at most
+//!   `max_layers` layers; the stop offset is inside the frame; `receiver_accepts()` is
+//!   `drop.is_none()` and `drop` names the outermost bad / illegal-zero checksum;
+//!   `expected` is `None` exactly for `unverifiable` (and may be either for `absent` /
+//!   `illegal_zero`, which need no bytes, docs/checksums.md), `absent` / `illegal_zero`
+//!   only on UDP with stored 0; a `bad` or `partial` verdict's `expected` differs from
+//!   the stored value and, written into the frame, makes that checksum `good`.
+//! - `read`: frames are numbered 1, 2, 3, … with `caplen == data.len()`; every frame's
+//!   point exists, has the frame's link type and its index as id; point names are
+//!   unique; an error names record `frames + 1` (or none); after the end or an error,
+//!   `next_frame` keeps returning `Ok(None)`; the same bytes gzip-compressed read
+//!   exactly the same.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::io::{self, Cursor, Write};
+
+use netcap_core::capture::{CaptureReader, Frame, LinkType};
+use netcap_core::checksum::Status;
+use netcap_core::decode::{DecodeOptions, Decoder, LayerKind, Packet};
+use netcap_core::record::PacketRecord;
+use netcap_core::summary::Summary;
+
+/// A `Write` that keeps only a hash of what was written: a sink that still lets two
+/// runs be compared.
+#[derive(Debug, Default)]
+pub struct HashSink(DefaultHasher);
+
+impl HashSink {
+    pub fn digest(&self) -> u64 {
+        self.0.finish()
+    }
+}
+
+impl Write for HashSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Byte offset of the checksum field within each checksummed header.
+fn checksum_field(kind: &LayerKind) -> Option<usize> {
+    match kind {
+        LayerKind::Ipv4 { .. } => Some(10),
+        LayerKind::Udp { .. } => Some(6),
+        LayerKind::Tcp { .. } => Some(16),
+        LayerKind::Icmp { .. } | LayerKind::Icmpv6 { .. } => Some(2),
+        _ => None,
+    }
+}
+
+/// The structural invariants of one decoded frame.
+pub fn check_packet(opts: &DecodeOptions, data: &[u8], p: &Packet) {
+    let len = data.len() as u64;
+    assert!(p.layers.len() <= opts.max_layers, "{} layers > max_layers", p.layers.len());
+    let mut prev: Option<(u8, u64)> = None; // (depth, end of header)
+    for (i, l) in p.layers.iter().enumerate() {
+        let end = u64::from(l.offset) + u64::from(l.header_len);
+        assert!(end <= len, "layer {i} ({}) ends at {end} > frame length {len}", l.proto());
+        match prev {
+            None => assert_eq!(l.depth, 0, "first layer ({}) at depth {}", l.proto(), l.depth),
+            Some((d, prev_end)) => {
+                assert!(
+                    l.depth >= d && l.depth - d <= 1,
+                    "layer {i} ({}) depth {} after depth {d}",
+                    l.proto(),
+                    l.depth
+                );
+                assert!(
+                    u64::from(l.offset) >= prev_end,
+                    "layer {i} ({}) at {} overlaps the previous header ending at {prev_end}",
+                    l.proto(),
+                    l.offset
+                );
+            }
+        }
+        assert!(l.depth <= opts.max_tunnel_depth, "depth {} > max_tunnel_depth", l.depth);
+        prev = Some((l.depth, end));
+
+        let field = checksum_field(&l.kind);
+        assert_eq!(field.is_some(), l.checksum.is_some(), "layer {i} ({}) checksum presence", l.proto());
+        if let Some(v) = l.checksum {
+            match v.status {
+                Status::Unverifiable => {
+                    assert_eq!(v.expected, None, "layer {i} ({}) unverifiable with expected", l.proto())
+                }
+                Status::Absent | Status::IllegalZero => {
+                    assert!(matches!(l.kind, LayerKind::Udp { .. }), "{:?} on {}", v.status, l.proto());
+                    assert_eq!(v.stored, 0, "layer {i} {:?} with stored {:#06x}", v.status, v.stored);
+                }
+                Status::Good => {
+                    let e = v.expected.unwrap_or_else(|| panic!("layer {i} ({}) good without expected", l.proto()));
+                    // Both encodings of zero may be accepted (docs/checksums.md).
+                    assert!(
+                        e == v.stored || (e ^ v.stored) == 0xffff && (e == 0 || e == 0xffff),
+                        "layer {i} ({}) good, stored {:#06x}, expected {e:#06x}",
+                        l.proto(),
+                        v.stored
+                    );
+                }
+                Status::Bad | Status::Partial => {
+                    let e = v.expected.unwrap_or_else(|| {
+                        panic!("layer {i} ({}) {:?} without expected", l.proto(), v.status)
+                    });
+                    assert_ne!(
+                        e,
+                        v.stored,
+                        "layer {i} ({}) {:?} but stored == expected",
+                        l.proto(),
+                        v.status
+                    );
+                }
+                _ => {}
+            }
+            // The stored value is the field in the frame.
+            if let Some(f) = field {
+                let at = l.offset as usize + f;
+                let stored = u16::from_be_bytes([data[at], data[at + 1]]);
+                assert_eq!(stored, v.stored, "layer {i} ({}) stored value is not the field", l.proto());
+            }
+        }
+    }
+    if let Some(s) = p.stop {
+        assert!(u64::from(s.offset) <= len, "stop offset {} > frame length {len}", s.offset);
+    }
+    assert_eq!(p.receiver_accepts(), p.drop.is_none());
+    let first_bad = p.layers.iter().position(|l| {
+        l.checksum.is_some_and(|v| matches!(v.status, Status::Bad | Status::IllegalZero))
+    });
+    assert_eq!(p.drop.map(|d| d.layer_index), first_bad, "drop is not the outermost bad checksum");
+    if let Some(d) = p.drop {
+        let l = &p.layers[d.layer_index];
+        assert_eq!((d.layer, d.depth), (l.proto(), l.depth), "drop names another layer");
+    }
+}
+
+/// Writes each `bad` / `partial` verdict's `expected` into a copy of the frame and
+/// checks that the same layer then decodes `good`: `expected` is "the value a correct
+/// sender writes".
+pub fn check_expected_fixes(decoder: &Decoder, link: LinkType, data: &[u8], p: &Packet) {
+    let mut fixed = Packet::default();
+    for (i, l) in p.layers.iter().enumerate() {
+        let (Some(v), Some(f)) = (l.checksum, checksum_field(&l.kind)) else { continue };
+        if !matches!(v.status, Status::Bad | Status::Partial) {
+            continue;
+        }
+        let Some(e) = v.expected else { continue };
+        let mut copy = data.to_vec();
+        let at = l.offset as usize + f;
+        copy[at..at + 2].copy_from_slice(&e.to_be_bytes());
+        decoder.decode_into(link, &copy, &mut fixed);
+        let again = fixed.layers.get(i).unwrap_or_else(|| {
+            panic!("layer {i} ({}) gone after writing its expected checksum", l.proto())
+        });
+        assert_eq!(again.proto(), l.proto(), "layer {i} changed kind after the fix");
+        let status = again.checksum.map(|v| v.status);
+        assert_eq!(
+            status,
+            Some(Status::Good),
+            "layer {i} ({}) {:?} stored {:#06x}: writing expected {e:#06x} gives {status:?}",
+            l.proto(),
+            v.status,
+            v.stored
+        );
+    }
+}
+
+/// What one read of a capture produced, for comparing two reads.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ReadOutcome {
+    pub frames: u64,
+    /// Hash of every frame's facts, bytes and JSON record.
+    pub digest: u64,
+    pub points: Vec<String>,
+    pub error: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Reads `bytes` as the CLI does (decode, summary, JSON record per frame), checking the
+/// reader's and decoder's invariants on the way.
+pub fn read_capture(bytes: Vec<u8>) -> ReadOutcome {
+    let mut out = ReadOutcome::default();
+    let mut reader = match CaptureReader::from_reader("fuzz", Cursor::new(bytes)) {
+        Ok(r) => r,
+        Err(e) => {
+            assert_eq!(e.record, None, "header error names a record: {e}");
+            let _ = serde_json::to_writer(io::sink(), &e);
+            out.error = Some(e.to_string());
+            return out;
+        }
+    };
+    let decoder = Decoder::default();
+    let mut packet = Packet::default();
+    let mut summary = Summary::default();
+    let mut sink = HashSink::default();
+    // Reader point id -> summary index, filled as points appear.
+    let mut ids: Vec<usize> = Vec::new();
+    loop {
+        let frame = match reader.next_frame() {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                if let Some(r) = e.record {
+                    assert_eq!(r, out.frames + 1, "error names record {r} after {} frames: {e}", out.frames);
+                }
+                let _ = serde_json::to_writer(io::sink(), &e);
+                out.error = Some(e.to_string());
+                break;
+            }
+        };
+        out.frames += 1;
+        assert_eq!(frame.number, out.frames, "frame numbers are not 1, 2, 3, …");
+        assert_eq!(frame.data.len(), frame.caplen as usize, "caplen != data length");
+        decoder.decode_into(frame.link_type, frame.data, &mut packet);
+        check_packet(decoder.options(), frame.data, &packet);
+        (
+            frame.number,
+            frame.point,
+            frame.link_type,
+            frame.ts_ns,
+            frame.has_timestamp,
+            frame.caplen,
+            frame.len,
+            frame.offset,
+            frame.data,
+        )
+            .hash(&mut sink.0);
+
+        let pid = frame.point.0 as usize;
+        if let Some(&idx) = ids.get(pid) {
+            summary.add(idx, &frame, &packet);
+            let name = &summary.points[idx].name;
+            serde_json::to_writer(&mut sink, &PacketRecord::new(name, &frame, &packet))
+                .expect("a record serialises");
+            continue;
+        }
+        // A new point: the frame borrows the reader, copy it out to look at points().
+        let data = frame.data.to_vec();
+        let frame = Frame { data: &data, ..frame };
+        while ids.len() <= pid {
+            let Some(p) = reader.points().get(ids.len()) else { break };
+            assert_eq!(p.id.0 as usize, ids.len(), "point id is not its index");
+            ids.push(summary.add_point(p));
+        }
+        let idx = *ids.get(pid).unwrap_or_else(|| {
+            panic!("frame {} on point {pid}, but only {} points", frame.number, reader.points().len())
+        });
+        assert_eq!(
+            reader.points()[pid].link_type,
+            frame.link_type,
+            "frame {} link type differs from its point's",
+            frame.number
+        );
+        summary.add(idx, &frame, &packet);
+        let name = &summary.points[idx].name;
+        serde_json::to_writer(&mut sink, &PacketRecord::new(name, &frame, &packet))
+            .expect("a record serialises");
+    }
+    for _ in 0..2 {
+        assert!(matches!(reader.next_frame(), Ok(None)), "next_frame after the end is not Ok(None)");
+    }
+    for w in reader.take_warnings() {
+        if let Some(r) = w.record {
+            assert!(r <= out.frames + 1, "warning names record {r} after {} frames", out.frames);
+        }
+        let _ = serde_json::to_writer(io::sink(), &w);
+        out.warnings.push(w.to_string());
+    }
+    let points = reader.points();
+    let mut names = HashSet::new();
+    for (i, p) in points.iter().enumerate() {
+        assert_eq!(p.id.0 as usize, i, "point id is not its index");
+        assert!(names.insert(p.name.as_str()), "point name {:?} twice", p.name);
+        out.points.push(p.name.clone());
+    }
+    let _ = serde_json::to_writer(io::sink(), points);
+    assert_eq!(summary.frames(), out.frames, "summary counts other frames than were read");
+    serde_json::to_writer(&mut sink, &summary.report()).expect("the report serialises");
+    out.digest = sink.digest();
+    out
+}

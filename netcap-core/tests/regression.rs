@@ -1,0 +1,141 @@
+//! Regressions found by fuzzing (`fuzz/`, see `fuzz/README.md`).
+//!
+//! Each input is the minimised crash file in `fixtures/fuzz-regressions/`, named
+//! `<fuzz target>-<bug>`, and is run through the same code path as its fuzz target
+//! (the `decode` target: 2 selector bytes, then the frame). Each test asserts what the
+//! library must do with that input, not only that it does not panic.
+
+use std::path::PathBuf;
+
+use netcap_core::capture::LinkType;
+use netcap_core::checksum::Status;
+use netcap_core::decode::{Decoder, LayerKind, Packet, StopReason};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/fuzz-regressions")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The `decode` fuzz target's input layout: selector byte 0 (low nibble 0..=9) picks a
+/// link type netcap decodes, byte 1 is only used for the options variant, the rest is
+/// the frame.
+fn decode_target_input(name: &str) -> (LinkType, Vec<u8>) {
+    const LINK_TYPES: [u16; 10] = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276];
+    let input = fixture(name);
+    let link = LinkType(LINK_TYPES[usize::from(input[0] & 0x0f)]);
+    (link, input[2..].to_vec())
+}
+
+/// The ICMP layer of a decoded frame and the frame offset of its checksum field.
+fn icmp(p: &Packet) -> (usize, &netcap_core::decode::Layer) {
+    let (i, l) = p
+        .layers
+        .iter()
+        .enumerate()
+        .find(|(_, l)| matches!(l.kind, LayerKind::Icmp { .. }))
+        .expect("an icmp layer");
+    (i, l)
+}
+
+/// Fuzz target `decode`: an ICMP message whose bytes other than the checksum field are
+/// all zero (echo reply, type 0 code 0, one zero data byte) with a wrong stored
+/// checksum 0x0200 was judged `bad` with `expected` 0x0000. But 0x0000 is wrong too:
+/// the ones'-complement sum of an all-zero message is +0, its checksum is !0 = 0xffff,
+/// and a Linux receiver (`csum_fold(sum) == 0`) drops the message with 0x0000 and
+/// accepts it with 0xffff. `expected` must be the value a correct sender writes, 0xffff.
+///
+/// Frame: LINKTYPE_NULL family 2, IPv4 (total length 25, protocol 1) from 0.2.0.0 to
+/// 162.162.0.0, ICMP `00 00 02 00 00`.
+#[test]
+fn icmp_all_zero_message_expects_ffff_not_zero() {
+    let (link, frame) = decode_target_input("decode-icmp-all-zero-expected");
+    assert_eq!(link, LinkType::NULL);
+    let decoder = Decoder::default();
+    let p = decoder.decode(link, &frame);
+    let protos: Vec<_> = p.layers.iter().map(|l| l.proto()).collect();
+    assert_eq!(protos, ["null", "ipv4", "icmp"]);
+    let (index, layer) = icmp(&p);
+    let field = layer.offset as usize + 2;
+    assert_eq!(&frame[layer.offset as usize..], [0, 0, 0x02, 0, 0], "the ICMP message");
+    let v = layer.checksum.expect("icmp verdict");
+    assert_eq!(v.status, Status::Bad);
+    assert_eq!(v.stored, 0x0200);
+    assert_eq!(v.expected, Some(0xffff), "the checksum of an all-zero ICMP message is 0xffff");
+    // The input's IPv4 header checksum is wrong too (its sum is 0xe4be), so the
+    // outermost failing checksum, where the receiver drops it, is the IP header.
+    assert_eq!(p.drop.map(|d| (d.layer_index, d.counter)), Some((1, "IpExtInCsumErrors")));
+    assert_eq!(p.layers[1].checksum.map(|c| c.status), Some(Status::Bad));
+
+    // With the IP header checksum repaired, the ICMP verdict decides: the expected value
+    // is accepted, 0x0000 is not (and counts as IcmpInCsumErrors).
+    let mut repaired = frame.clone();
+    let ip = p.layers[1].offset as usize;
+    repaired[ip + 10..ip + 12].copy_from_slice(&[0, 0]);
+    let c = !netcap_core::checksum::sum16(&repaired[ip..ip + 20]);
+    repaired[ip + 10..ip + 12].copy_from_slice(&c.to_be_bytes());
+    for (stored, status) in [(0xffff_u16, Status::Good), (0x0000, Status::Bad)] {
+        let mut fixed = repaired.clone();
+        fixed[field..field + 2].copy_from_slice(&stored.to_be_bytes());
+        let p = decoder.decode(link, &fixed);
+        let v = icmp(&p).1.checksum.expect("icmp verdict");
+        assert_eq!((v.stored, v.status), (stored, status), "stored {stored:#06x}");
+        assert_eq!(v.expected, Some(0xffff), "stored {stored:#06x}");
+        let drop = p.drop.map(|d| (d.layer_index, d.counter));
+        let want = (status == Status::Bad).then_some((index, "IcmpInCsumErrors"));
+        assert_eq!(drop, want, "stored {stored:#06x}");
+    }
+}
+
+/// Fuzz target `decode`: panic `index out of bounds: the len is 8 but the index is 8`
+/// in `Walk::gre` (decode/mod.rs). An enhanced GRE header (version 1, RFC 2637) with
+/// the checksum (C) and key (K) flags set: the version-1 length (8 + 4 per sequence /
+/// acknowledgment number) does not count the checksum word, but the key is then read
+/// after it, at byte 8 of an 8-byte header. `decode_into` is documented never to panic.
+///
+/// RFC 2637 §4.1 requires C = 0, R = 0 and K = 1 in version 1, so the header is
+/// malformed: decoding must stop at the GRE header (as `bad_header`, or `truncated` if
+/// the checksum word is counted: the frame ends after 8 GRE bytes either way), after the
+/// `null` and `ipv4` layers, and push no `gre` layer it could not read.
+///
+/// Frame: LINKTYPE_NULL family 2, IPv4 protocol 47 (total length 90, 24 bytes captured),
+/// GRE `a8 01 0b 4f 6e 8d 28 da` (flags C|K, version 1, protocol 0x0b4f).
+#[test]
+fn gre_v1_with_checksum_flag_does_not_read_past_its_header() {
+    let (link, frame) = decode_target_input("decode-gre-v1-checksum-flag");
+    assert_eq!(link, LinkType::NULL);
+    assert_eq!(&frame[24..], [0xa8, 0x01, 0x0b, 0x4f, 0x6e, 0x8d, 0x28, 0xda], "the GRE header");
+    let p = Decoder::default().decode(link, &frame);
+    let protos: Vec<_> = p.layers.iter().map(|l| l.proto()).collect();
+    assert_eq!(protos, ["null", "ipv4"]);
+    let stop = p.stop.expect("decoding stops at the GRE header");
+    assert_eq!((stop.layer, stop.offset), ("gre", 24));
+    assert!(
+        matches!(stop.reason, StopReason::BadHeader | StopReason::Truncated),
+        "stop reason {:?}",
+        stop.reason
+    );
+}
+
+/// The well-formed neighbour of the input above: version 1 with K and S (no C), key at
+/// byte 4 and sequence number at byte 8 of a 12-byte header.
+#[test]
+fn gre_v1_key_and_sequence_are_read_from_their_fields() {
+    let (link, mut frame) = decode_target_input("decode-gre-v1-checksum-flag");
+    frame.truncate(24);
+    // IPv4 total length: 20 + 12 GRE bytes; checksum left as is (not under test).
+    frame[6..8].copy_from_slice(&32u16.to_be_bytes());
+    frame.extend([0x30, 0x01, 0x88, 0x0b, 0x00, 0x00, 0x12, 0x34, 0x00, 0x00, 0x00, 0x07]);
+    let p = Decoder::default().decode(link, &frame);
+    let gre = p.layers.iter().find(|l| l.proto() == "gre").expect("a gre layer");
+    assert_eq!((gre.offset, gre.header_len), (24, 12));
+    match gre.kind {
+        LayerKind::Gre { version, protocol, key, sequence, has_checksum } => {
+            assert_eq!((version, protocol, has_checksum), (1, 0x880b, false));
+            assert_eq!(key, Some(0x0000_1234));
+            assert_eq!(sequence, Some(7));
+        }
+        ref other => panic!("{other:?}"),
+    }
+}
