@@ -6,7 +6,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use netcap_benches::bulk_pcap;
+use netcap_benches::{bulk_pcap, Payload};
 use netcap_core::capture::CaptureReader;
 use netcap_core::decode::{Decoder, Packet};
 
@@ -14,7 +14,7 @@ use netcap_core::decode::{Decoder, Packet};
 const FRAMES: usize = 10_000;
 
 fn read(c: &mut Criterion) {
-    let file: Arc<[u8]> = bulk_pcap(FRAMES, 4).into();
+    let file: Arc<[u8]> = bulk_pcap(FRAMES, 4, Payload::Text).into();
     let mut g = c.benchmark_group("read");
     g.throughput(Throughput::BytesDecimal(file.len() as u64));
     g.bench_function("pcap_10k_x_1514", |b| {

@@ -383,6 +383,29 @@ pub fn write_pcap_record(w: &mut impl Write, ts_ns: u64, data: &[u8]) -> io::Res
     w.write_all(data)
 }
 
+/// What the bulk frames carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
+    /// Pseudo-random printable ASCII (0x20..=0x7e). The default: varied sums, and no
+    /// tshark heuristic dissector takes it for a protocol.
+    Text,
+    /// Pseudo-random bytes, as encrypted traffic looks. tshark's Thrift heuristic now and
+    /// then takes a segment for the start of a huge PDU and reassembles from there on,
+    /// which makes its run time grow faster than the file (see docs/performance.md).
+    Random,
+}
+
+/// `len` pseudo-random bytes of the chosen kind.
+pub fn payload_bytes(kind: Payload, len: usize, seed: u64) -> Vec<u8> {
+    let mut b = filler(len, seed);
+    if kind == Payload::Text {
+        for x in &mut b {
+            *x = 0x20 + (u16::from(*x) * 95 / 256) as u8;
+        }
+    }
+    b
+}
+
 /// Streams the bulk capture: full-size TCP-in-VXLAN/8472 frames of `connections`
 /// connections, round-robin, each sending three segments from the client and one from
 /// the server per turn, sequence and acknowledgment numbers advancing, timestamps 12 µs
@@ -402,11 +425,11 @@ const TURN: u64 = 4;
 
 impl BulkStream {
     /// A stream over `connections` connections (at least one).
-    pub fn new(connections: u16) -> BulkStream {
+    pub fn new(connections: u16, payload: Payload) -> BulkStream {
         let conns = (0..connections.max(1)).map(Overlay::connection).collect();
         BulkStream {
             conns,
-            payload_pool: filler(64 * 1024, 0x6e65_7463_6170),
+            payload_pool: payload_bytes(payload, 64 * 1024, 0x6e65_7463_6170),
             frame: 0,
             ts_ns: 1_700_000_000_000_000_000,
             buf: Vec::with_capacity(FULL_FRAME),
@@ -459,10 +482,10 @@ impl BulkStream {
 }
 
 /// An in-memory pcap of `frames` frames of the bulk stream.
-pub fn bulk_pcap(frames: usize, connections: u16) -> Vec<u8> {
+pub fn bulk_pcap(frames: usize, connections: u16, payload: Payload) -> Vec<u8> {
     let mut out = Vec::with_capacity(PCAP_HEADER_LEN + frames * (PCAP_RECORD_HEADER_LEN + FULL_FRAME));
     write_pcap_header(&mut out, 262_144, LINKTYPE_ETHERNET).expect("writing to a Vec");
-    let mut s = BulkStream::new(connections);
+    let mut s = BulkStream::new(connections, payload);
     for _ in 0..frames {
         let (ts, data) = s.next_frame();
         write_pcap_record(&mut out, ts, data).expect("writing to a Vec");
@@ -507,8 +530,9 @@ mod tests {
 
     #[test]
     fn bulk_stream_is_deterministic_full_size_and_good() {
-        let a = bulk_pcap(64, 3);
-        assert_eq!(a, bulk_pcap(64, 3));
+        let a = bulk_pcap(64, 3, Payload::Text);
+        assert_eq!(a, bulk_pcap(64, 3, Payload::Text));
+        assert_ne!(a, bulk_pcap(64, 3, Payload::Random));
         let mut r = CaptureReader::from_reader("bulk.pcap", std::io::Cursor::new(a)).unwrap();
         let d = Decoder::default();
         let mut frames = 0;

@@ -2,7 +2,7 @@
 //! (`../shared/corpus` from the workspace root; skipped where that folder is absent).
 //!
 //! `MANIFEST.tsv` holds, per file, the per-frame counts of one tshark 4.0.17 pass (column
-//! `counts`; what each key means is pinned down in `docs/conformance-decode.md`). This test
+//! `counts`; what each key means is pinned down in `docs/conformance.md`). This test
 //! reads every manifest file once, decodes every frame with `Decoder::default()` (no panic,
 //! bounded time), and for every file tshark read completely (tags contain none of
 //! [`NOT_FULLY_READ`]) counts the same keys from netcap's own layers and verdicts.
@@ -16,7 +16,7 @@
 //! that stops disagreeing fails too, so fixed bugs get removed).
 //!
 //! `cargo test -p netcap-core --test corpus_decode -- --nocapture` prints the agreement
-//! table per key and, per rule, how many differences it explained with an example.
+//! table per key and, per rule, the differences it applies to, with an example.
 
 use std::collections::{BTreeMap, HashMap};
 use std::error::Error;
@@ -42,25 +42,7 @@ const NOT_FULLY_READ: [&str; 4] = [
 /// netcap bugs this test found and that were reported: `(corpus_file, key, what)`.
 /// A listed (file, key) may disagree; once it agrees the test fails, so that the entry is
 /// removed together with the fix.
-const KNOWN_BUGS: &[(&str, &str, &str)] = &[
-    (
-        "suricata-verify/tests/detect-ipopts/input.pcap",
-        "good-tcp-csum",
-        "frames 2 and 7: IPv4 loose/strict source route in progress; the TCP pseudo-header \
-         must use the route's final destination (its last address), netcap uses the header's \
-         destination and calls both checksums bad",
-    ),
-    (
-        "suricata-verify/tests/detect-ipopts/input.pcap",
-        "bad-tcp-csum",
-        "same frames 2 and 7 (IPv4 source route pseudo-header)",
-    ),
-    (
-        "suricata-verify/tests/detect-ipopts/input.pcap",
-        "bad-csum",
-        "same frames 2 and 7 (IPv4 source route pseudo-header)",
-    ),
-];
+const KNOWN_BUGS: &[(&str, &str, &str)] = &[];
 
 /// A single file may not take longer than this (a hang fails the test instead of
 /// blocking it).
@@ -257,7 +239,7 @@ impl Keys {
 }
 
 /// The keys tshark would count for a frame with exactly these layers, netcap's decisions
-/// mapped onto tshark's definitions (`docs/conformance-decode.md`, "Definitions"):
+/// mapped onto tshark's definitions (`docs/conformance.md`, "Definitions"):
 /// presence at any depth; `vlan` = an 802.1Q tag (TPID 0x8100, or 0x9100 as tshark's
 /// `vlan.qinq_ethertype`), `qinq` = an 802.1ad tag (0x88a8) or two 802.1Q tags; tunnel keys
 /// from IPv4's protocol and IPv6's *fixed-header* next header; tshark's Bad = netcap `bad`
@@ -489,6 +471,52 @@ struct Slack {
     frames: u64,
 }
 
+/// The keys a header of this protocol decides by itself (its presence and its fields).
+fn own_keys(proto: &str) -> Keys {
+    match proto {
+        "ipv4" => Keys::of(&[
+            Key::Ipv4,
+            Key::Frag,
+            Key::Ipip,
+            Key::Ip6in4,
+            Key::GreProto,
+            Key::GoodIpCsum,
+            Key::BadIpCsum,
+            Key::BadCsum,
+        ]),
+        "ipv6" => Keys::of(&[
+            Key::Ipv6,
+            Key::Frag,
+            Key::Ip4in6,
+            Key::Ip6in6,
+            Key::GreProto,
+        ]),
+        "tcp" => Keys::of(&[
+            Key::Tcp,
+            Key::Syn,
+            Key::Synack,
+            Key::GoodTcpCsum,
+            Key::BadTcpCsum,
+            Key::BadCsum,
+        ]),
+        "udp" => Keys::of(&[
+            Key::Udp,
+            Key::UdpCsum0,
+            Key::UdpCsumFfff,
+            Key::GoodUdpCsum,
+            Key::BadUdpCsum,
+            Key::BadCsum,
+        ]),
+        "icmp" => Keys::of(&[Key::Icmp]),
+        "icmpv6" => Keys::of(&[Key::Icmpv6]),
+        "vlan" => Keys::of(&[Key::Vlan, Key::Qinq]),
+        "vxlan" => Keys::of(&[Key::Vxlan, Key::Vxlan4789, Key::Vxlan8472]),
+        "geneve" => Keys::of(&[Key::Geneve]),
+        "gre" => Keys::of(&[Key::Gre]),
+        _ => Keys::default(),
+    }
+}
+
 /// Whether IPv4 options would make tshark 4.0 throw while dissecting them: an option
 /// without its length octet, a length below 2 or past the header's end, or below its
 /// type's minimum (RFC 791 §3.1; RFC 1108 security: 3; record / source routes: 3;
@@ -531,6 +559,8 @@ fn frame_rules(
     full: Keys,
 ) -> Vec<(Rule, Keys, Keys)> {
     let layers = &p.layers;
+    // `truncated` comes from the record header: no decoding rule moves it.
+    let full = Keys(full.0 & Keys::decodable().0);
     let unset = Keys::decodable().minus(full);
     let unset_verdicts = Keys(Keys::transport_verdicts().0 & unset.0);
     // Keys that only layers after index `i` bring in.
@@ -548,6 +578,22 @@ fn frame_rules(
                 }
             }
             StopReason::Fragment => out.push((Rule::LaterFragment, unset, Keys::default())),
+            // A header cut by the end of the bytes: tshark lists it and reads what is
+            // there, nothing after it — except that its IPv4 dissector goes by the
+            // version nibble and hands a 6 to its IPv6 dissector.
+            StopReason::Truncated => {
+                let mut keys = own_keys(stop.layer);
+                if stop.layer == "ipv4" {
+                    keys.set(Key::Ipv6);
+                }
+                out.push((
+                    Rule::CutHeader(stop.layer, stop.reason),
+                    Keys(keys.0 & unset.0),
+                    Keys::default(),
+                ));
+            }
+            // An impossible field or a cap: tshark may read on (it hands an IPv4 header
+            // with version 6 to its IPv6 dissector; it has no depth caps).
             reason => out.push((Rule::CutHeader(stop.layer, reason), unset, Keys::default())),
         }
     }
@@ -649,7 +695,11 @@ fn frame_rules(
             }
             LayerKind::Icmpv6 { icmp_type, .. } => match icmp_type {
                 1..=4 => out.push((Rule::IcmpQuote, unset, Keys::default())),
-                160 | 161 => out.push((Rule::IcmpExtendedEcho, unset, Keys::default())),
+                160 | 161 => out.push((
+                    Rule::IcmpExtendedEcho,
+                    Keys(Keys::of(&[Key::Icmp]).0 & unset.0),
+                    Keys::default(),
+                )),
                 _ => {}
             },
             _ => {}
@@ -1055,45 +1105,84 @@ fn corpus_decode_counts_match_tshark() -> Result<(), Box<dyn Error>> {
 // ---------------------------------------------------------------------------------------
 // The definitions themselves, on frames built by hand.
 
-#[cfg(test)]
 mod definitions {
+    //! The definitions and rules on frames built by hand.
+
     use super::*;
     use netcap_core::capture::LinkType;
+    use netcap_core::checksum;
 
-    fn ipv4_tcp(flags: u8, options: &[u8]) -> Vec<u8> {
+    /// Raw IPv4 (link type 228) + a 20-byte TCP header with `flags` + `payload`; both
+    /// checksums 0.
+    fn ipv4_tcp(flags: u8, options: &[u8], payload: &[u8]) -> Vec<u8> {
         let ihl = 20 + options.len();
-        let total = ihl + 20;
-        let mut f = vec![
-            0x40 | (ihl / 4) as u8,
-            0,
-            0,
-            total as u8,
-            0,
-            1,
-            0,
-            0,
-            64,
-            6,
-            0,
-            0,
-        ];
-        f.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        let total = u16::try_from(ihl + 20 + payload.len()).expect("small frame");
+        let mut f = vec![0x40 | (ihl / 4) as u8, 0];
+        f.extend_from_slice(&total.to_be_bytes());
+        f.extend_from_slice(&[0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
         f.extend_from_slice(options);
-        f.extend_from_slice(&[
-            0x04, 0xd2, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0x10, 0,
-        ]);
-        f.extend_from_slice(&[0, 0, 0, 0]);
+        f.extend_from_slice(&[0x04, 0xd2, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags]);
+        f.extend_from_slice(&[0x10, 0, 0, 0, 0, 0]);
+        f.extend_from_slice(payload);
         f
     }
 
     #[test]
     fn syn_synack_come_from_the_outermost_tcp_header() {
         let d = Decoder::default();
-        let syn = d.decode(LinkType::IPV4, &ipv4_tcp(0x02, &[]));
-        let synack = d.decode(LinkType::IPV4, &ipv4_tcp(0x12, &[]));
-        assert!(keys_of(&syn.layers).has(Key::Syn));
-        assert!(!keys_of(&syn.layers).has(Key::Synack));
-        assert!(keys_of(&synack.layers).has(Key::Synack));
+        let syn = keys_of(&d.decode(LinkType::IPV4, &ipv4_tcp(0x02, &[], &[])).layers);
+        let synack = keys_of(&d.decode(LinkType::IPV4, &ipv4_tcp(0x12, &[], &[])).layers);
+        assert!(syn.has(Key::Syn) && !syn.has(Key::Synack));
+        assert!(synack.has(Key::Synack) && !synack.has(Key::Syn));
+    }
+
+    #[test]
+    fn tcp_checksum_ffff_is_good_for_netcap_and_bad_for_tshark() {
+        // Two payload bytes chosen so that the computed checksum is 0; store 0xffff
+        // (RFC 1624's -0). tshark 4.0.17 on this frame: "0xffff [should be 0x0000 (see
+        // RFC 1624)]", status Bad.
+        let mut f = ipv4_tcp(0x02, &[], &[0, 0]);
+        let pseudo = checksum::pseudo_v4([10, 0, 0, 1], [10, 0, 0, 2], 6, 22);
+        let sum = pseudo.add_bytes(&f[20..]).fold();
+        f[40..42].copy_from_slice(&(!sum).to_be_bytes());
+        f[36..38].copy_from_slice(&[0xff, 0xff]);
+        let p = Decoder::default().decode(LinkType::IPV4, &f);
+        let tcp = p
+            .layers
+            .last()
+            .and_then(|l| l.checksum)
+            .expect("tcp verdict");
+        assert_eq!((tcp.status, tcp.stored), (Status::Good, 0xffff));
+        let k = keys_of(&p.layers);
+        assert!(k.has(Key::BadTcpCsum) && !k.has(Key::GoodTcpCsum));
+    }
+
+    #[test]
+    fn vlan_and_qinq_follow_tsharks_dissectors() {
+        let icmp = [
+            0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        let frame = |tags: &[(u16, u16)]| {
+            let mut f = vec![2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4];
+            for (tpid, vid) in tags {
+                f.extend_from_slice(&tpid.to_be_bytes());
+                f.extend_from_slice(&vid.to_be_bytes());
+            }
+            f.extend_from_slice(&[0x08, 0x00]);
+            f.extend_from_slice(&icmp);
+            f.extend_from_slice(&[8, 0, 0xf7, 0xff, 0, 0, 0, 0]);
+            keys_of(&Decoder::default().decode(LinkType::ETHERNET, &f).layers)
+        };
+        let one = frame(&[(0x8100, 5)]);
+        assert!(one.has(Key::Vlan) && !one.has(Key::Qinq));
+        // 0x9100 is tshark's `vlan.qinq_ethertype`: one 802.1Q tag.
+        let one = frame(&[(0x9100, 5)]);
+        assert!(one.has(Key::Vlan) && !one.has(Key::Qinq));
+        // A lone 802.1ad tag is `qinq` but not `vlan` (tcpdump arp-too-long-tha.pcap).
+        let s_only = frame(&[(0x88a8, 5)]);
+        assert!(!s_only.has(Key::Vlan) && s_only.has(Key::Qinq));
+        let two = frame(&[(0x8100, 5), (0x8100, 6)]);
+        assert!(two.has(Key::Vlan) && two.has(Key::Qinq));
     }
 
     #[test]
@@ -1116,11 +1205,10 @@ mod definitions {
 
     #[test]
     fn first_fragment_may_hide_its_upper_layers() {
-        let mut f = ipv4_tcp(0x02, &[]);
+        let mut f = ipv4_tcp(0x02, &[], &[]);
         f[6] = 0x20; // MF
         let p = Decoder::default().decode(LinkType::IPV4, &f);
-        let full = keys_of(&p.layers);
-        let rules = frame_rules(&p, &f, false, &[4789, 8472, 6081], full);
+        let rules = frame_rules(&p, &f, false, &[4789, 8472, 6081], keys_of(&p.layers));
         let (_, _, down) = rules
             .iter()
             .find(|(r, _, _)| *r == Rule::FirstFragment)

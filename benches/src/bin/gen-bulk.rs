@@ -1,21 +1,23 @@
-//! `gen-bulk --size 1G --out FILE [--connections N]`: writes a classic pcap of full-size
-//! (1514-byte) TCP-in-VXLAN/8472 frames with correct checksums, as large as fits in
-//! `--size` bytes (within one record of it). Streams through a `BufWriter`: memory does
-//! not grow with the size. The same arguments always give the same bytes.
+//! `gen-bulk --size 1G --out FILE [--connections N] [--payload text|random]`: writes a
+//! classic pcap of full-size (1514-byte) TCP-in-VXLAN/8472 frames with correct
+//! checksums, as large as fits in `--size` bytes (within one record of it). Streams
+//! through a `BufWriter`: memory does not grow with the size. The same arguments always
+//! give the same bytes.
 //!
 //! Sizes: a plain byte count, or a number with `K`/`M`/`G`/`T` (also `KiB`… : powers of
 //! 1024) or `KB`/`MB`/`GB`/`TB` (powers of 1000). `--out -` writes to standard output.
+//! `--payload`: printable text (default) or random bytes; see [`Payload`].
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use netcap_benches::{
-    write_pcap_header, write_pcap_record, BulkStream, FULL_FRAME, LINKTYPE_ETHERNET,
+    write_pcap_header, write_pcap_record, BulkStream, Payload, FULL_FRAME, LINKTYPE_ETHERNET,
     PCAP_HEADER_LEN, PCAP_RECORD_HEADER_LEN,
 };
 
-const USAGE: &str = "usage: gen-bulk --size SIZE --out FILE [--connections N]\n\
+const USAGE: &str = "usage: gen-bulk --size SIZE --out FILE [--connections N] [--payload text|random]\n\
 SIZE: bytes, or with K/M/G/T (binary) or KB/MB/GB/TB (decimal) suffix, e.g. 1G, 256M";
 
 fn parse_size(s: &str) -> Option<u64> {
@@ -42,12 +44,14 @@ struct Args {
     size: u64,
     out: String,
     connections: u16,
+    payload: Payload,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut size = None;
     let mut out = None;
     let mut connections = 4u16;
+    let mut payload = Payload::Text;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let (key, inline) = match a.split_once('=') {
@@ -65,6 +69,13 @@ fn parse_args() -> Result<Args, String> {
                 let v = value()?;
                 connections = v.parse().map_err(|_| format!("bad connection count {v:?}"))?;
             }
+            "--payload" => {
+                payload = match value()?.as_str() {
+                    "text" => Payload::Text,
+                    "random" => Payload::Random,
+                    v => return Err(format!("bad payload {v:?} (text or random)")),
+                };
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -73,6 +84,7 @@ fn parse_args() -> Result<Args, String> {
         size: size.ok_or("--size is required")?,
         out: out.ok_or("--out is required")?,
         connections: connections.max(1),
+        payload,
     })
 }
 
@@ -80,7 +92,7 @@ fn generate(args: &Args, w: &mut impl Write) -> io::Result<(u64, u64)> {
     write_pcap_header(w, 262_144, LINKTYPE_ETHERNET)?;
     let record = (PCAP_RECORD_HEADER_LEN + FULL_FRAME) as u64;
     let mut written = PCAP_HEADER_LEN as u64;
-    let mut stream = BulkStream::new(args.connections);
+    let mut stream = BulkStream::new(args.connections, args.payload);
     while written + record <= args.size {
         let (ts, data) = stream.next_frame();
         write_pcap_record(w, ts, data)?;

@@ -149,7 +149,9 @@ pub struct CapturePoint {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frame<'a> {
     /// 1-based ordinal of this packet record in its file (EPB / SPB / PB / pcap record),
-    /// across all interfaces, exactly as tshark numbers frames.
+    /// across all interfaces and sections, exactly as tshark numbers frames. tshark also
+    /// lists pcapng custom blocks (0x0BAD, 0x40000BAD) and systemd journal export blocks
+    /// as records: they are not yielded, but take a number, so numbers stay tshark's.
     pub number: u64,
     /// The capture point this frame was seen on.
     pub point: PointId,

@@ -15,6 +15,18 @@ pub(crate) const IDB: u32 = 1;
 pub(crate) const PB: u32 = 2;
 pub(crate) const SPB: u32 = 3;
 pub(crate) const EPB: u32 = 6;
+/// systemd Journal Export Block.
+pub(crate) const SJE: u32 = 9;
+/// Custom Block, copyable and not.
+pub(crate) const CB: u32 = 0x0000_0BAD;
+pub(crate) const DCB: u32 = 0x4000_0BAD;
+
+/// Blocks that carry no packet but that Wireshark lists as records of their own, so
+/// that they take a frame number in tshark: netcap skips them but counts them, to
+/// keep frame numbers equal to tshark's.
+pub(crate) fn numbered_by_tshark(block_type: u32) -> bool {
+    matches!(block_type, CB | DCB | SJE)
+}
 const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 
 /// Largest Block Total Length accepted: an EPB holding the largest packet any link type

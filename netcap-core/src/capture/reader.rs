@@ -58,7 +58,8 @@ pub struct CaptureReader {
     ifaces: Vec<Iface>,
     points: PointTable,
     warnings: Vec<CaptureWarning>,
-    /// Packet records yielded so far.
+    /// Frame numbers used so far: packet records yielded, plus the blocks tshark lists
+    /// as records of their own (custom and systemd-journal blocks).
     records: u64,
     finished: bool,
     sll2_overflow_noted: bool,
@@ -674,7 +675,10 @@ impl CaptureReader {
                 self.src.consume(need);
                 return Ok(Step::Frame(found));
             }
-            // NRB, ISB, DSB, custom and unknown blocks carry no packet: skipped.
+            // Custom and systemd-journal blocks carry no packet, but tshark lists them as
+            // records: they take a frame number.
+            t if pcapng::numbered_by_tshark(t) => self.records += 1,
+            // NRB, ISB, DSB and unknown blocks carry no packet: skipped.
             _ => {}
         }
         self.src.consume(need);

@@ -739,10 +739,15 @@ fn pcapng_other_blocks_are_skipped() {
     f.extend(block(e, 0x0A, &[0; 12])); // DSB
     f.extend(block(e, 0x1234_5678, &[0xee; 40])); // unknown
     f.extend(epb(e, 0, 0, &[1], 1));
+    f.extend(block(e, 9, b"__REALTIME_TIMESTAMP=1\nMESSAGE=x\n")); // systemd journal
+    f.extend(epb(e, 0, 0, &[2], 1));
     let r = read("o.pcapng", f);
     assert!(r.error.is_none() && r.warnings.is_empty());
-    assert_eq!(r.frames.len(), 1);
-    assert_eq!(r.frames[0].number, 1);
+    assert_eq!(r.frames.len(), 2);
+    // tshark lists the two custom blocks and the journal block as frames 1, 2 and 4:
+    // the packets are its frames 3 and 5.
+    assert_eq!(r.frames[0].number, 3);
+    assert_eq!(r.frames[1].number, 5);
 }
 
 #[test]

@@ -461,6 +461,7 @@ impl Walk<'_, '_> {
         let proto = IpNumber(h[9]);
         let src = [h[12], h[13], h[14], h[15]];
         let dst = [h[16], h[17], h[18], h[19]];
+        let pseudo_dst = source_route_final_destination(&h[20..]).unwrap_or(dst);
         let verdict = checksum::judge(Kind::Ipv4Header, Sum::ZERO, h, 10);
         let kind = LayerKind::Ipv4 {
             src: Ipv4Addr::from(src),
@@ -484,7 +485,7 @@ impl Walk<'_, '_> {
         };
         let end = claimed_end.min(pos.end);
         let ctx = IpCtx {
-            addrs: Addrs::V4(src, dst),
+            addrs: Addrs::V4(src, pseudo_dst),
             end,
             claimed_end,
             complete: !tso && claimed_end <= pos.end && !more_fragments && frag_offset == 0,
@@ -840,6 +841,36 @@ fn find_drop(layers: &[Layer]) -> Option<Drop> {
             _ => "InCsumErrors",
         };
         return Some(Drop { layer_index: i, layer: l.proto(), depth: l.depth, counter });
+    }
+    None
+}
+
+/// The final destination of an IPv4 loose or strict source route still in progress
+/// (options 0x83 / 0x89, RFC 791 §3.1): the route's last address, which the TCP and UDP
+/// pseudo-header use (RFC 1122 §4.1.3.6, §4.2.3.2). A completed route (pointer past
+/// the data) has already put the final destination in the header.
+fn source_route_final_destination(options: &[u8]) -> Option<[u8; 4]> {
+    let mut i = 0;
+    while let Some(&kind) = options.get(i) {
+        match kind {
+            0 => return None, // end of option list
+            1 => i += 1,      // no-operation
+            _ => {
+                let len = usize::from(*options.get(i + 1)?);
+                if len < 2 {
+                    return None;
+                }
+                let opt = options.get(i..i + len)?;
+                if (kind == 0x83 || kind == 0x89) && len >= 7 {
+                    let pointer = usize::from(opt[2]);
+                    if pointer <= len {
+                        let last = 3 + (len - 3) / 4 * 4 - 4;
+                        return opt.get(last..last + 4)?.try_into().ok();
+                    }
+                }
+                i += len;
+            }
+        }
     }
     None
 }
