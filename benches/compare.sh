@@ -3,11 +3,14 @@
 # and a one-core decode + checksum pass. See docs/performance.md.
 #
 # usage: benches/compare.sh [--size SIZE] [--small-size SIZE] [--runs N] [--no-tshark]
+#                           [--payload text|random]
 #   --size        the capture timed against tshark (default 1G = 1 GiB; at least 1 GB
 #                 for the published figure)
 #   --small-size  the second size for the memory comparison (default 256M)
 #   --runs        netcap runs per file, the median is reported (default 3; tshark runs once)
 #   --no-tshark   skip tshark (netcap figures only)
+#   --payload     what the frames carry (default text; random makes tshark's Thrift
+#                 heuristic reassemble without end: hours for 1 GiB, see the doc)
 # Sizes take K/M/G (powers of 1024) or KB/MB/GB (powers of 1000). The captures go to a
 # temporary directory under ${TMPDIR:-/tmp}, deleted at the end.
 set -euo pipefail
@@ -16,13 +19,15 @@ SIZE=1G
 SMALL_SIZE=256M
 RUNS=3
 TSHARK=1
+PAYLOAD=text
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE=$2; shift 2 ;;
     --small-size) SMALL_SIZE=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --no-tshark) TSHARK=0; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --payload) PAYLOAD=$2; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -91,9 +96,9 @@ time_netcap() {
 }
 
 # ---- captures ----------------------------------------------------------------------
-echo "== generate ($SIZE and $SMALL_SIZE, full-size TCP-in-VXLAN/8472) into $WORK"
-"$BIN/gen-bulk" --size "$SIZE" --out "$WORK/bulk.pcap" 2>&1 | tee "$WORK/gen.out" | sed 's/^/   /'
-"$BIN/gen-bulk" --size "$SMALL_SIZE" --out "$WORK/small.pcap" 2>&1 | sed 's/^/   /'
+echo "== generate ($SIZE and $SMALL_SIZE, full-size TCP-in-VXLAN/8472, $PAYLOAD payload) into $WORK"
+"$BIN/gen-bulk" --size "$SIZE" --payload "$PAYLOAD" --out "$WORK/bulk.pcap" 2>&1 | tee "$WORK/gen.out" | sed 's/^/   /'
+"$BIN/gen-bulk" --size "$SMALL_SIZE" --payload "$PAYLOAD" --out "$WORK/small.pcap" 2>&1 | sed 's/^/   /'
 FRAMES=$(awk '{ print $2 }' "$WORK/gen.out")
 BYTES=$(stat -c %s "$WORK/bulk.pcap")
 SMALL_BYTES=$(stat -c %s "$WORK/small.pcap")
@@ -130,16 +135,25 @@ PINNED_WALL=$(wall_seconds "$WORK/pinned.time")
 echo "   wall $PINNED_WALL s, $(gbps "$BYTES" "$PINNED_WALL") GB/s"
 
 # ---- tshark ------------------------------------------------------------------------
-if [ "$TSHARK" = 1 ]; then
-  echo "== tshark, $BYTES bytes (1 run, page cache warm)"
-  warm "$WORK/bulk.pcap"
-  /usr/bin/time -v -o "$WORK/tshark.time" tshark -n -q -r "$WORK/bulk.pcap" -z conv,tcp \
+# Runs the tshark command once on $1; sets TS_WALL, TS_RSS, TS_CPU.
+time_tshark() {
+  local file=$1 tag=$2
+  warm "$file"
+  /usr/bin/time -v -o "$WORK/$tag.time" tshark -n -q -r "$file" -z conv,tcp \
     -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE \
-    -d udp.port==8472,vxlan >"$WORK/tshark.out" 2>"$WORK/tshark.err"
-  TS_WALL=$(wall_seconds "$WORK/tshark.time")
-  TS_RSS=$(max_rss_kb "$WORK/tshark.time")
-  TS_CPU=$(cpu_seconds "$WORK/tshark.time")
-  sed -n '/<->/p' "$WORK/tshark.out" | sed 's/^/   | /'
+    -d udp.port==8472,vxlan >"$WORK/$tag.out" 2>"$WORK/$tag.err"
+  TS_WALL=$(wall_seconds "$WORK/$tag.time")
+  TS_RSS=$(max_rss_kb "$WORK/$tag.time")
+  TS_CPU=$(cpu_seconds "$WORK/$tag.time")
+}
+if [ "$TSHARK" = 1 ]; then
+  echo "== tshark, $SMALL_BYTES bytes (1 run, page cache warm)"
+  time_tshark "$WORK/small.pcap" tshark-small
+  TS_SMALL_RSS=$TS_RSS
+  echo "   wall $TS_WALL s, cpu $TS_CPU s, max RSS $(mib "$TS_RSS") MiB"
+  echo "== tshark, $BYTES bytes (1 run, page cache warm)"
+  time_tshark "$WORK/bulk.pcap" tshark-big
+  sed -n '/<->/p' "$WORK/tshark-big.out" | sed 's/^/   | /'
   echo "   wall $TS_WALL s, cpu $TS_CPU s, max RSS $(mib "$TS_RSS") MiB"
 fi
 
@@ -157,4 +171,7 @@ if [ "$TSHARK" = 1 ]; then
 fi
 echo "netcap peak RSS: $(mib "$SMALL_RSS") MiB at $SMALL_BYTES B, $(mib "$BIG_RSS") MiB at $BYTES B" \
   "(wall $SMALL_WALL s / $BIG_WALL s)"
+if [ "$TSHARK" = 1 ]; then
+  echo "tshark peak RSS: $(mib "$TS_SMALL_RSS") MiB at $SMALL_BYTES B, $(mib "$TS_RSS") MiB at $BYTES B"
+fi
 echo "one core: decode-pass $PASS_GBPS GB/s (median), netcap summary $(gbps "$BYTES" "$PINNED_WALL") GB/s"

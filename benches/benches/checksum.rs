@@ -9,7 +9,11 @@ fn checksum(c: &mut Criterion) {
     let mut g = c.benchmark_group("checksum");
     for len in [64usize, 1500, 9000, 65535] {
         let data = filler(len, len as u64);
-        assert_eq!(sum16(&data), fold(internet_sum(0, &data)), "sum16 over {len} bytes");
+        assert_eq!(
+            sum16(&data),
+            fold(internet_sum(0, &data)),
+            "sum16 over {len} bytes"
+        );
         g.throughput(Throughput::BytesDecimal(len as u64));
         g.bench_with_input(BenchmarkId::new("sum16", len), &data, |b, d| {
             b.iter(|| sum16(std::hint::black_box(d)));

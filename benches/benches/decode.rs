@@ -14,10 +14,18 @@ fn decode(c: &mut Criterion) {
         // Check the builder once, outside the timing: layers, verdicts, acceptance.
         let p = decoder.decode(LinkType::ETHERNET, &s.data);
         assert_eq!(p.layers.len(), s.layers, "{}", s.name);
-        let verdicts: Vec<Status> =
-            p.layers.iter().filter_map(|l| l.checksum).map(|v| v.status).collect();
+        let verdicts: Vec<Status> = p
+            .layers
+            .iter()
+            .filter_map(|l| l.checksum)
+            .map(|v| v.status)
+            .collect();
         if s.all_good {
-            assert!(verdicts.iter().all(|&v| v == Status::Good), "{}: {verdicts:?}", s.name);
+            assert!(
+                verdicts.iter().all(|&v| v == Status::Good),
+                "{}: {verdicts:?}",
+                s.name
+            );
         } else {
             assert!(verdicts.contains(&Status::Bad), "{}: {verdicts:?}", s.name);
             assert!(!p.receiver_accepts(), "{}", s.name);
@@ -27,7 +35,11 @@ fn decode(c: &mut Criterion) {
         let mut packet = Packet::default();
         g.bench_function(s.name, |b| {
             b.iter(|| {
-                decoder.decode_into(LinkType::ETHERNET, std::hint::black_box(&s.data), &mut packet);
+                decoder.decode_into(
+                    LinkType::ETHERNET,
+                    std::hint::black_box(&s.data),
+                    &mut packet,
+                );
                 assert_eq!(packet.layers.len(), s.layers);
             });
         });

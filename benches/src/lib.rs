@@ -144,7 +144,15 @@ fn put_eth(buf: &mut Vec<u8>, dst: [u8; 6], src: [u8; 6], ethertype: u16) {
 }
 
 /// Appends an IPv4 header (no options, DF set) with a correct header checksum.
-fn put_ipv4(buf: &mut Vec<u8>, src: [u8; 4], dst: [u8; 4], proto: u8, total_len: usize, id: u16, ttl: u8) {
+fn put_ipv4(
+    buf: &mut Vec<u8>,
+    src: [u8; 4],
+    dst: [u8; 4],
+    proto: u8,
+    total_len: usize,
+    id: u16,
+    ttl: u8,
+) {
     let at = buf.len();
     let total = u16::try_from(total_len).expect("IPv4 total length fits 16 bits");
     buf.extend_from_slice(&[0x45, 0x00]);
@@ -196,7 +204,15 @@ pub fn vxlan_tcp_frame(buf: &mut Vec<u8>, outer: &VxlanSpec, inner: &TcpSpec, pa
     let inner_len = inner.frame_len(payload.len());
     let udp_len = UDP_LEN + VXLAN_LEN + inner_len;
     put_eth(buf, outer.dst_mac, outer.src_mac, 0x0800);
-    put_ipv4(buf, outer.src, outer.dst, 17, IPV4_LEN + udp_len, outer.ip_id, outer.ttl);
+    put_ipv4(
+        buf,
+        outer.src,
+        outer.dst,
+        17,
+        IPV4_LEN + udp_len,
+        outer.ip_id,
+        outer.ttl,
+    );
     let udp_at = buf.len();
     buf.extend_from_slice(&outer.src_port.to_be_bytes());
     buf.extend_from_slice(&outer.dst_port.to_be_bytes());
@@ -290,7 +306,10 @@ impl Overlay {
             dst: self.outer.src,
             ..self.outer
         };
-        Overlay { inner: self.inner.reversed(), outer }
+        Overlay {
+            inner: self.inner.reversed(),
+            outer,
+        }
     }
 }
 
@@ -310,26 +329,48 @@ pub fn sample_vxlan() -> Sample {
     let payload = filler(c.inner.payload_for(FULL_FRAME - VXLAN_OVERHEAD), 1);
     let mut data = Vec::new();
     vxlan_tcp_frame(&mut data, &c.outer, &c.inner, &payload);
-    Sample { name: "vxlan_tcp_1514", data, layers: 7, all_good: true }
+    Sample {
+        name: "vxlan_tcp_1514",
+        data,
+        layers: 7,
+        all_good: true,
+    }
 }
 
 /// A 1514-byte Ethernet / IPv4 / TCP frame, every checksum correct.
 pub fn sample_tcp() -> Sample {
-    let t = TcpSpec { timestamps: None, ..Overlay::connection(1).inner };
+    let t = TcpSpec {
+        timestamps: None,
+        ..Overlay::connection(1).inner
+    };
     let payload = filler(t.payload_for(FULL_FRAME), 2);
     let mut data = Vec::new();
     tcp_frame(&mut data, &t, &payload);
-    Sample { name: "tcp_1514", data, layers: 3, all_good: true }
+    Sample {
+        name: "tcp_1514",
+        data,
+        layers: 3,
+        all_good: true,
+    }
 }
 
 /// A 64-byte frame holding a bare TCP ACK (54 bytes of headers, 10 bytes of Ethernet
 /// padding beyond the IP total length, as a short frame from a switch carries).
 pub fn sample_ack() -> Sample {
-    let t = TcpSpec { flags: 0x010, timestamps: None, ..Overlay::connection(2).inner.reversed() };
+    let t = TcpSpec {
+        flags: 0x010,
+        timestamps: None,
+        ..Overlay::connection(2).inner.reversed()
+    };
     let mut data = Vec::new();
     tcp_frame(&mut data, &t, &[]);
     data.resize(64, 0);
-    Sample { name: "ack_64", data, layers: 3, all_good: true }
+    Sample {
+        name: "ack_64",
+        data,
+        layers: 3,
+        all_good: true,
+    }
 }
 
 /// The VXLAN frame of [`sample_vxlan`] with a wrong outer UDP checksum (the 0xffff a
@@ -340,12 +381,21 @@ pub fn sample_vxlan_bad_outer() -> Sample {
     let stored = u16::from_be_bytes([s.data[at], s.data[at + 1]]);
     let wrong: u16 = if stored == 0xffff { 0x1234 } else { 0xffff };
     s.data[at..at + 2].copy_from_slice(&wrong.to_be_bytes());
-    Sample { name: "vxlan_bad_outer_udp_1514", all_good: false, ..s }
+    Sample {
+        name: "vxlan_bad_outer_udp_1514",
+        all_good: false,
+        ..s
+    }
 }
 
 /// All four samples of the `decode` bench.
 pub fn samples() -> Vec<Sample> {
-    vec![sample_vxlan(), sample_tcp(), sample_ack(), sample_vxlan_bad_outer()]
+    vec![
+        sample_vxlan(),
+        sample_tcp(),
+        sample_ack(),
+        sample_vxlan_bad_outer(),
+    ]
 }
 
 /// Classic pcap, microsecond timestamps, little-endian.
@@ -458,7 +508,10 @@ impl BulkStream {
         } else {
             (c.inner, c.outer)
         };
-        let inner = TcpSpec { timestamps: Some((tsval, tsval.wrapping_sub(1))), ..inner };
+        let inner = TcpSpec {
+            timestamps: Some((tsval, tsval.wrapping_sub(1))),
+            ..inner
+        };
         vxlan_tcp_frame(&mut self.buf, &outer, &inner, payload);
         // Advance the sender's sequence number (the peer's ack follows it).
         let step = payload_len as u32;
@@ -483,7 +536,8 @@ impl BulkStream {
 
 /// An in-memory pcap of `frames` frames of the bulk stream.
 pub fn bulk_pcap(frames: usize, connections: u16, payload: Payload) -> Vec<u8> {
-    let mut out = Vec::with_capacity(PCAP_HEADER_LEN + frames * (PCAP_RECORD_HEADER_LEN + FULL_FRAME));
+    let mut out =
+        Vec::with_capacity(PCAP_HEADER_LEN + frames * (PCAP_RECORD_HEADER_LEN + FULL_FRAME));
     write_pcap_header(&mut out, 262_144, LINKTYPE_ETHERNET).expect("writing to a Vec");
     let mut s = BulkStream::new(connections, payload);
     for _ in 0..frames {
@@ -513,13 +567,27 @@ mod tests {
             let p = d.decode(LinkType::ETHERNET, &s.data);
             assert_eq!(p.layers.len(), s.layers, "{}", s.name);
             assert!(p.stop.is_none(), "{}: {:?}", s.name, p.stop);
-            let statuses: Vec<Status> = p.layers.iter().filter_map(|l| l.checksum).map(|v| v.status).collect();
+            let statuses: Vec<Status> = p
+                .layers
+                .iter()
+                .filter_map(|l| l.checksum)
+                .map(|v| v.status)
+                .collect();
             assert!(!statuses.is_empty());
             if s.all_good {
-                assert!(statuses.iter().all(|&st| st == Status::Good), "{}: {statuses:?}", s.name);
+                assert!(
+                    statuses.iter().all(|&st| st == Status::Good),
+                    "{}: {statuses:?}",
+                    s.name
+                );
                 assert!(p.receiver_accepts(), "{}", s.name);
             } else {
-                assert_eq!(statuses.iter().filter(|&&st| st == Status::Bad).count(), 1, "{}", s.name);
+                assert_eq!(
+                    statuses.iter().filter(|&&st| st == Status::Bad).count(),
+                    1,
+                    "{}",
+                    s.name
+                );
                 assert!(!p.receiver_accepts(), "{}", s.name);
             }
         }
@@ -541,7 +609,11 @@ mod tests {
             assert_eq!(f.data.len(), FULL_FRAME);
             let p = d.decode(f.link_type, f.data);
             assert_eq!(p.layers.len(), 7);
-            assert!(p.layers.iter().filter_map(|l| l.checksum).all(|v| v.status == Status::Good));
+            assert!(p
+                .layers
+                .iter()
+                .filter_map(|l| l.checksum)
+                .all(|v| v.status == Status::Good));
             let tcp = VXLAN_OVERHEAD + ETH_LEN + IPV4_LEN;
             ports.insert(f.data[tcp..tcp + 4].to_vec());
             frames += 1;

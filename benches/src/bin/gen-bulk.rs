@@ -17,7 +17,8 @@ use netcap_benches::{
     PCAP_HEADER_LEN, PCAP_RECORD_HEADER_LEN,
 };
 
-const USAGE: &str = "usage: gen-bulk --size SIZE --out FILE [--connections N] [--payload text|random]\n\
+const USAGE: &str =
+    "usage: gen-bulk --size SIZE --out FILE [--connections N] [--payload text|random]\n\
 SIZE: bytes, or with K/M/G/T (binary) or KB/MB/GB/TB (decimal) suffix, e.g. 1G, 256M";
 
 fn parse_size(s: &str) -> Option<u64> {
@@ -58,7 +59,12 @@ fn parse_args() -> Result<Args, String> {
             Some((k, v)) => (k.to_string(), Some(v.to_string())),
             None => (a.clone(), None),
         };
-        let mut value = || inline.clone().or_else(|| it.next()).ok_or(format!("{key} needs a value"));
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or(format!("{key} needs a value"))
+        };
         match key.as_str() {
             "--size" => {
                 let v = value()?;
@@ -67,7 +73,9 @@ fn parse_args() -> Result<Args, String> {
             "--out" | "-o" => out = Some(value()?),
             "--connections" => {
                 let v = value()?;
-                connections = v.parse().map_err(|_| format!("bad connection count {v:?}"))?;
+                connections = v
+                    .parse()
+                    .map_err(|_| format!("bad connection count {v:?}"))?;
             }
             "--payload" => {
                 payload = match value()?.as_str() {

@@ -532,8 +532,17 @@ fn corrupt_length_among_the_first_records_is_an_error_not_a_layout_change() {
     f.extend(pcap_record(LE, (3, 0), (262_145, 262_145), &[], &[0; 32]));
     f.extend(rec(LE, (4, 0), &[4; 10]));
     let r = read("early.pcap", f);
-    assert!(matches!(r.format, FileFormat::Pcap { modified: false, .. }));
-    assert_eq!(r.frames.iter().map(|f| f.caplen).collect::<Vec<_>>(), [10, 10]);
+    assert!(matches!(
+        r.format,
+        FileFormat::Pcap {
+            modified: false,
+            ..
+        }
+    ));
+    assert_eq!(
+        r.frames.iter().map(|f| f.caplen).collect::<Vec<_>>(),
+        [10, 10]
+    );
     let e = r.error.expect("error");
     assert_eq!((e.record, e.offset), (Some(3), 76));
 }
@@ -1233,7 +1242,10 @@ fn point_caps_hold() {
     let r = read("many.pcapng", f);
     assert_eq!(r.points.len(), MAX_POINTS as usize);
     let err = r.error.expect("error");
-    assert!(matches!(err.kind, CaptureErrorKind::TooManyInterfaces { max: MAX_POINTS }));
+    assert!(matches!(
+        err.kind,
+        CaptureErrorKind::TooManyInterfaces { max: MAX_POINTS }
+    ));
     assert_eq!((err.record, err.offset), (None, at));
 
     // LINUX_SLL2: past MAX_POINTS distinct ifindexes, frames go to the `<stem>` point.
