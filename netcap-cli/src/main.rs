@@ -15,7 +15,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use netcap_core::capture::{CaptureError, CaptureReader, CapturePoint, Frame};
 use netcap_core::decode::{DecodeOptions, Decoder, Packet};
 use netcap_core::record::PacketRecord;
+use netcap_core::flow::table::FlowLimits;
 use netcap_core::summary::Summary;
+use netcap_core::tcp::health::Health;
+use netcap_core::tcp::{Analyzer, FlowRecord, TcpOptions};
 
 /// Offline packet-capture analyzer: decodes every layer of tcpdump files (pcap, pcapng,
 /// `-i any`, gzip) including VXLAN/Geneve/GRE/IP-in-IP tunnels, and judges every
@@ -34,8 +37,12 @@ struct Cli {
 enum Command {
     /// One line per frame: the layer stack and every checksum verdict.
     Packets(PacketsArgs),
-    /// Capture points, time span, encapsulations, checksum verdicts, decode stops.
+    /// Capture points, time span, encapsulations, checksum verdicts, decode stops, TCP
+    /// health.
     Summary(SummaryArgs),
+    /// TCP flows per capture point, the flows in trouble first: retransmissions, RTT,
+    /// SYN retries, outcome.
+    Flows(FlowsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -49,6 +56,12 @@ struct Common {
     /// Also decode UDP destination PORT as Geneve (6081 always is).
     #[arg(long = "geneve-port", value_name = "PORT")]
     geneve_ports: Vec<u16>,
+    /// Most TCP flows tracked at once; past it the least recently seen are evicted.
+    #[arg(long = "max-flows", value_name = "N", default_value_t = FlowLimits::default().max_flows)]
+    max_flows: usize,
+    /// A TCP flow idle this long (capture time, seconds) is finished.
+    #[arg(long = "flow-timeout", value_name = "SECONDS", default_value_t = FlowLimits::default().idle_timeout_ns / 1_000_000_000)]
+    flow_timeout: i64,
 }
 
 #[derive(Debug, Args)]
@@ -72,6 +85,19 @@ struct SummaryArgs {
     first_frames: usize,
 }
 
+#[derive(Debug, Args)]
+struct FlowsArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    format: SummaryFormat,
+    /// Text: list only the flows in trouble (retransmissions, lost segments, SYN
+    /// retries, resets, failed handshakes).
+    #[arg(long)]
+    trouble: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum PacketsFormat {
     Text,
@@ -91,6 +117,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Packets(a)) => packets(&a, &mut out),
         Some(Command::Summary(a)) => summary(&a, &mut out),
+        Some(Command::Flows(a)) => flows(&a, &mut out),
         None if cli.summary.common.files.is_empty() => {
             eprintln!("netcap: no capture files given; try `netcap --help`");
             return ExitCode::from(2);
@@ -123,6 +150,14 @@ impl Common {
             }
         }
         Decoder::new(opts)
+    }
+
+    fn analyzer(&self) -> Analyzer {
+        let limits = FlowLimits {
+            max_flows: self.max_flows,
+            idle_timeout_ns: self.flow_timeout.saturating_mul(1_000_000_000),
+        };
+        Analyzer::new(TcpOptions { limits })
     }
 
 }
@@ -201,6 +236,7 @@ struct PacketsSink<'w, W> {
     out: &'w mut W,
     format: PacketsFormat,
     names: Vec<String>,
+    tcp: Analyzer,
 }
 
 impl<W: Write> Sink for PacketsSink<'_, W> {
@@ -211,36 +247,121 @@ impl<W: Write> Sink for PacketsSink<'_, W> {
 
     fn frame(&mut self, point: usize, frame: &Frame<'_>, packet: &Packet) -> io::Result<()> {
         let name = self.names.get(point).map_or("?", String::as_str);
+        let tcp = self.tcp.segment(point_u32(point), frame, packet);
+        // Finished flows are not printed here; drop them to keep memory flat.
+        self.tcp.take_finished();
         match self.format {
             PacketsFormat::Jsonl => {
-                serde_json::to_writer(&mut *self.out, &PacketRecord::new(name, frame, packet))?;
+                let record = PacketRecord { tcp, ..PacketRecord::new(name, frame, packet) };
+                serde_json::to_writer(&mut *self.out, &record)?;
                 self.out.write_all(b"\n")
             }
-            PacketsFormat::Text => text::packet_line(self.out, name, frame, packet),
+            PacketsFormat::Text => text::packet_line(self.out, name, frame, packet, tcp.as_ref()),
         }
     }
 }
 
-impl Sink for Summary {
+fn point_u32(point: usize) -> u32 {
+    u32::try_from(point).unwrap_or(u32::MAX)
+}
+
+/// Folds frames into the summary and the TCP analysis; finished flows into `health`.
+struct SummarySink {
+    summary: Summary,
+    tcp: Analyzer,
+    health: Health,
+    names: Vec<String>,
+}
+
+impl SummarySink {
+    fn absorb(&mut self, mut flows: Vec<FlowRecord>) {
+        for f in &mut flows {
+            f.point = self.names.get(f.point_index as usize).cloned().unwrap_or_default();
+            self.health.add(f);
+        }
+    }
+}
+
+impl Sink for SummarySink {
     fn point(&mut self, p: &CapturePoint) -> usize {
-        self.add_point(p)
+        self.names.push(p.name.clone());
+        self.summary.add_point(p)
     }
 
     fn frame(&mut self, point: usize, frame: &Frame<'_>, packet: &Packet) -> io::Result<()> {
-        self.add(point, frame, packet);
+        self.summary.add(point, frame, packet);
+        if self.tcp.segment(point_u32(point), frame, packet).is_some() {
+            let done = self.tcp.take_finished();
+            if !done.is_empty() {
+                self.absorb(done);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Collects every flow record.
+struct FlowsSink {
+    tcp: Analyzer,
+    names: Vec<String>,
+    flows: Vec<FlowRecord>,
+}
+
+impl Sink for FlowsSink {
+    fn point(&mut self, p: &CapturePoint) -> usize {
+        self.names.push(p.name.clone());
+        self.names.len() - 1
+    }
+
+    fn frame(&mut self, point: usize, frame: &Frame<'_>, packet: &Packet) -> io::Result<()> {
+        if self.tcp.segment(point_u32(point), frame, packet).is_some() {
+            self.flows.append(&mut self.tcp.take_finished());
+        }
         Ok(())
     }
 }
 
 fn packets(args: &PacketsArgs, out: &mut impl Write) -> io::Result<bool> {
-    let mut sink = PacketsSink { out, format: args.format, names: Vec::new() };
+    let tcp = args.common.analyzer();
+    let mut sink = PacketsSink { out, format: args.format, names: Vec::new(), tcp };
     for_each_frame(&args.common, &mut sink)
 }
 
+fn flows(args: &FlowsArgs, out: &mut impl Write) -> io::Result<bool> {
+    let mut sink = FlowsSink { tcp: args.common.analyzer(), names: Vec::new(), flows: Vec::new() };
+    let failed = for_each_frame(&args.common, &mut sink)?;
+    let mut flows = sink.flows;
+    flows.append(&mut sink.tcp.finish());
+    for f in &mut flows {
+        f.point = sink.names.get(f.point_index as usize).cloned().unwrap_or_default();
+    }
+    // The flows in trouble first, worst first; then in order of appearance.
+    flows.sort_by(|a, b| b.trouble().cmp(&a.trouble()).then(a.id.cmp(&b.id)));
+    match args.format {
+        SummaryFormat::Json => {
+            let doc = serde_json::json!({ "flows": flows, "table": sink.tcp.table_stats() });
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            out.write_all(b"\n")?;
+        }
+        SummaryFormat::Text => text::flows(out, &flows, args.trouble)?,
+    }
+    Ok(failed)
+}
+
 fn summary(args: &SummaryArgs, out: &mut impl Write) -> io::Result<bool> {
-    let mut s = Summary::new(args.first_frames);
+    let mut s = SummarySink {
+        summary: Summary::new(args.first_frames),
+        tcp: args.common.analyzer(),
+        health: Health::default(),
+        names: Vec::new(),
+    };
     let failed = for_each_frame(&args.common, &mut s)?;
-    let report = s.report();
+    let rest = s.tcp.finish();
+    s.absorb(rest);
+    let mut report = s.summary.report();
+    if s.health.flows() > 0 {
+        report.tcp = Some(s.health.report(s.tcp.table_stats(), s.tcp.karn_samples()));
+    }
     match args.format {
         SummaryFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;

@@ -6,6 +6,8 @@ use netcap_core::capture::Frame;
 use netcap_core::checksum::{Status, Verdict};
 use netcap_core::decode::{flag_names, mac, tcp_flags, Layer, LayerKind, Packet};
 use netcap_core::summary::Report;
+use netcap_core::tcp::stats::Summary as Stats;
+use netcap_core::tcp::{FlowRecord, SegmentInfo};
 
 /// `2024-03-01 12:00:01.123456789` (UTC) for a timestamp in ns since the Unix epoch.
 pub fn datetime(ts_ns: i64) -> String {
@@ -160,6 +162,7 @@ pub fn packet_line(
     point: &str,
     frame: &Frame<'_>,
     packet: &Packet,
+    tcp: Option<&SegmentInfo>,
 ) -> io::Result<()> {
     write!(out, "{point} {} {}", frame.number, datetime(frame.ts_ns))?;
     if frame.caplen < frame.len {
@@ -180,7 +183,147 @@ pub fn packet_line(
     if let Some(d) = &packet.drop {
         write!(out, " => receiver DROPS ({} depth {}: {})", d.layer, d.depth, d.counter)?;
     }
+    if let Some(t) = tcp {
+        tcp_analysis(out, t)?;
+    }
     writeln!(out)
+}
+
+/// ` {flow 3 retransmission; dup ack #2 of 7; ack_rtt 1.234 ms for 5}`.
+fn tcp_analysis(out: &mut impl Write, t: &SegmentInfo) -> io::Result<()> {
+    let mut parts: Vec<String> = Vec::new();
+    for l in t.analysis.iter() {
+        match (l, t.dupack_num, t.dupack_frame) {
+            (netcap_core::tcp::Label::DuplicateAck, Some(n), Some(f)) => parts.push(format!("duplicate_ack #{n} of {f}")),
+            _ => parts.push(l.name().to_string()),
+        }
+    }
+    if let (Some(rtt), Some(f)) = (t.ack_rtt_ns, t.acks_frame) {
+        parts.push(format!("ack_rtt {} for {f}", millis(rtt)));
+    }
+    if parts.is_empty() {
+        write!(out, " {{flow {}}}", t.flow)
+    } else {
+        write!(out, " {{flow {}: {}}}", t.flow, parts.join("; "))
+    }
+}
+
+/// A duration in ns as milliseconds with µs precision (`1.234 ms`).
+pub fn millis(ns: i64) -> String {
+    let sign = if ns < 0 { "-" } else { "" };
+    let us = ns.unsigned_abs() / 1000;
+    format!("{sign}{}.{:03} ms", us / 1000, us % 1000)
+}
+
+fn opt_ms(ns: Option<i64>) -> String {
+    ns.map_or_else(|| "-".to_string(), millis)
+}
+
+fn stats_line(s: &Stats) -> String {
+    if s.count == 0 {
+        return "no samples".to_string();
+    }
+    format!(
+        "{} samples, min {} p50 {} p95 {} max {}",
+        s.count,
+        opt_ms(s.min_ns),
+        opt_ms(s.p50_ns),
+        opt_ms(s.p95_ns),
+        opt_ms(s.max_ns)
+    )
+}
+
+/// `netcap flows` for people: one line per flow, then details of the flows in trouble.
+pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool) -> io::Result<()> {
+    let shown: Vec<&FlowRecord> = flows.iter().filter(|f| !trouble_only || f.in_trouble()).collect();
+    writeln!(
+        out,
+        "{} TCP flows, {} in trouble{}",
+        flows.len(),
+        flows.iter().filter(|f| f.in_trouble()).count(),
+        if trouble_only { " (listed)" } else { "" }
+    )?;
+    if shown.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:>5}  {:<16} {:<44} {:<12} {:>7} {:>7} {:>9} {:>5}  {:<26} rtt p50",
+        "id", "point", "client > server", "outcome", "pkts>", "pkts<", "retrans", "lost", "SYN attempts"
+    )?;
+    for f in &shown {
+        let syn = if f.syn.attempts > 1 {
+            format!(
+                "{} {} {}",
+                f.syn.attempts,
+                f.syn.schedule.as_str(),
+                f.syn.connect_delay_ns.map_or_else(|| "-".to_string(), seconds)
+            )
+        } else {
+            f.syn.attempts.to_string()
+        };
+        writeln!(
+            out,
+            "{:>5}  {:<16} {:<44} {:<12} {:>7} {:>7} {:>9} {:>5}  {:<26} {}",
+            f.id,
+            f.point,
+            format!("{} > {}", f.client, f.server),
+            f.outcome.as_str(),
+            f.c2s.packets,
+            f.s2c.packets,
+            format!("{}/{}", f.c2s.retransmissions, f.s2c.retransmissions),
+            f.c2s.lost_segments + f.s2c.lost_segments,
+            syn,
+            opt_ms(f.rtt.karn.p50_ns.or(f.rtt.ack_rtt.p50_ns)),
+        )?;
+    }
+    for f in shown.iter().filter(|f| f.in_trouble()) {
+        writeln!(out, "\nflow {} at {}: {} > {}", f.id, f.point, f.client, f.server)?;
+        if !f.encapsulation.is_empty() {
+            writeln!(out, "  encapsulation  {}", f.encapsulation)?;
+        }
+        writeln!(out, "  outcome        {} ({} .. {})", f.outcome.as_str(), datetime(f.first_ts_ns), datetime(f.last_ts_ns))?;
+        if f.syn.attempts > 0 {
+            let offs: Vec<String> = f.syn.offsets_ns.iter().map(|&o| seconds(o)).collect();
+            writeln!(
+                out,
+                "  SYN            {} attempts at {} ({}), connect delay {}",
+                f.syn.attempts,
+                offs.join(", "),
+                f.syn.schedule.as_str(),
+                f.syn.connect_delay_ns.map_or_else(|| "-".to_string(), seconds)
+            )?;
+        }
+        for (name, d) in [("client>server", &f.c2s), ("server>client", &f.s2c)] {
+            writeln!(
+                out,
+                "  {name}  {} pkts, {} payload bytes, {} retransmissions ({} fast, {} spurious, {} bytes), {} out of order, {} lost, {} dup acks, {} zero windows",
+                d.packets,
+                d.payload_bytes,
+                d.retransmissions,
+                d.fast_retransmissions,
+                d.spurious_retransmissions,
+                d.retransmitted_bytes,
+                d.out_of_order,
+                d.lost_segments,
+                d.duplicate_acks,
+                d.zero_windows
+            )?;
+        }
+        writeln!(out, "  ack_rtt        {}", stats_line(&f.rtt.ack_rtt))?;
+        writeln!(out, "  karn rtt       {}", stats_line(&f.rtt.karn))?;
+        if f.rtt.ts_echo.count > 0 {
+            writeln!(out, "  ts echo rtt    {}", stats_line(&f.rtt.ts_echo))?;
+        }
+        writeln!(
+            out,
+            "  handshake      SYN>SYN/ACK {}, SYN/ACK>ACK {}, initial_rtt {}",
+            opt_ms(f.rtt.syn_synack_ns),
+            opt_ms(f.rtt.synack_ack_ns),
+            opt_ms(f.rtt.initial_rtt_ns)
+        )?;
+    }
+    Ok(())
 }
 
 /// The summary for people.
@@ -266,6 +409,41 @@ pub fn summary(out: &mut impl Write, r: &Report) -> io::Result<()> {
                 s.reason.as_str(),
                 frames.join(" ")
             )?;
+        }
+    }
+    if let Some(t) = &r.tcp {
+        writeln!(out, "\nTCP")?;
+        let outcomes: Vec<String> = t.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        writeln!(out, "  {} flows: {}", t.flows, outcomes.join(", "))?;
+        let rate = t.retransmission_rate.map_or_else(|| "-".to_string(), |r| format!("{:.2} %", r * 100.0));
+        writeln!(
+            out,
+            "  retransmissions {} segments, {} bytes ({rate} of data segments)",
+            t.retransmissions, t.retransmitted_bytes
+        )?;
+        writeln!(out, "  RTT (Karn)     {}", stats_line(&t.rtt))?;
+        writeln!(out, "  initial RTT    {}", stats_line(&t.initial_rtt))?;
+        if t.syn_retried > 0 {
+            writeln!(
+                out,
+                "  SYN retried in {} connections; connect delay {}",
+                t.syn_retried,
+                stats_line(&t.syn_retry_connect_delay)
+            )?;
+        }
+        if t.table.evicted + t.table.expired > 0 {
+            writeln!(out, "  flow table: {} expired, {} evicted (limits: --max-flows, --flow-timeout)", t.table.expired, t.table.evicted)?;
+        }
+        if !t.worst.is_empty() {
+            writeln!(out, "  flows in trouble (worst first):")?;
+            for w in &t.worst {
+                let delay = w.connect_delay_ns.map_or_else(String::new, |d| format!(", connect delay {}", seconds(d)));
+                writeln!(
+                    out,
+                    "    flow {} at {}: {} > {}: {}, {} retransmissions, {} SYN attempts{delay}",
+                    w.id, w.point, w.client, w.server, w.outcome, w.retransmissions, w.syn_attempts
+                )?;
+            }
         }
     }
     if !r.skipped_link_types.is_empty() {

@@ -22,5 +22,7 @@
 pub mod capture;
 pub mod checksum;
 pub mod decode;
+pub mod flow;
 pub mod record;
 pub mod summary;
+pub mod tcp;

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::capture::{Frame, LinkType};
 use crate::decode::{Drop, Layer, Packet, Stop};
+use crate::tcp::SegmentInfo;
 
 /// A frame with its decode, borrowed from the reader and the decoder.
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +27,9 @@ pub struct PacketRecord<'a> {
     pub drop: Option<Drop>,
     /// Where and why decoding stopped, or null.
     pub stop: Option<Stop>,
+    /// TCP analysis of the innermost TCP segment (`netcap packets`; null without TCP or
+    /// when the caller did not analyse).
+    pub tcp: Option<SegmentInfo>,
 }
 
 impl<'a> PacketRecord<'a> {
@@ -41,6 +45,7 @@ impl<'a> PacketRecord<'a> {
             receiver_accepts: packet.receiver_accepts(),
             drop: packet.drop,
             stop: packet.stop,
+            tcp: None,
         }
     }
 }

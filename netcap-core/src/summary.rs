@@ -261,6 +261,8 @@ pub struct Report {
     pub receiver_drops: Vec<DropRow>,
     pub stops: Vec<StopRow>,
     pub skipped_link_types: Vec<LinkTypeRow>,
+    /// TCP health (filled by the caller that ran the TCP analysis).
+    pub tcp: Option<crate::tcp::health::HealthReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -366,6 +368,7 @@ impl Summary {
                 .iter()
                 .map(|(&link_type, &frames)| LinkTypeRow { link_type, frames })
                 .collect(),
+            tcp: None,
         }
     }
 }

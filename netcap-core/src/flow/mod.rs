@@ -1,0 +1,337 @@
+//! Flow keys: which frames belong to one conversation, at one capture point.
+//!
+//! A flow is the canonical 5-tuple of the innermost IP packet plus its encapsulation
+//! path (outer IP endpoints, VXLAN/Geneve VNIs, GRE keys, VLAN ids, outermost first)
+//! plus the capture point. So the same connection seen on two interfaces is two flows,
+//! and the same 5-tuple in two VNIs or VLANs is two flows.
+//!
+//! Two keys, as Retina and the kernel's conntrack do: [`FlowView`] is what one frame
+//! says (source → destination), [`FlowKey`] is the canonical, direction-free key (the
+//! lower endpoint first, the encapsulation path turned to match), and
+//! [`FlowView::direction`] says which way the frame went.
+//!
+//! The table that holds per-flow state with its limits is [`table::FlowTable`].
+
+pub mod table;
+
+use std::net::IpAddr;
+
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use crate::decode::{LayerKind, Packet};
+
+/// One side of a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.ip {
+            IpAddr::V4(a) => write!(f, "{a}:{}", self.port),
+            IpAddr::V6(a) => write!(f, "[{a}]:{}", self.port),
+        }
+    }
+}
+
+/// One hop of the encapsulation path around the innermost IP packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EncapHop {
+    /// An 802.1Q / 802.1ad tag.
+    Vlan(u16),
+    /// An outer IP header: (source, destination) in the frame's direction.
+    Ip(IpAddr, IpAddr),
+    Vxlan(u32),
+    Geneve(u32),
+    /// A GRE header with its key, if any.
+    Gre(Option<u32>),
+}
+
+impl EncapHop {
+    fn reversed(self) -> Self {
+        match self {
+            EncapHop::Ip(a, b) => EncapHop::Ip(b, a),
+            other => other,
+        }
+    }
+}
+
+/// The encapsulation path, outermost first, without allocation. Paths deeper than
+/// [`EncapPath::MAX`] hops keep the outermost ones and set `truncated`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EncapPath {
+    hops: [Option<EncapHop>; EncapPath::MAX],
+    len: u8,
+    /// More hops than [`EncapPath::MAX`] were present.
+    pub truncated: bool,
+}
+
+impl Default for EncapPath {
+    fn default() -> Self {
+        EncapPath { hops: [None; EncapPath::MAX], len: 0, truncated: false }
+    }
+}
+
+impl EncapPath {
+    /// Most hops kept: more than any real overlay stacks (two VLAN tags, an outer IP and
+    /// a VXLAN header are four).
+    pub const MAX: usize = 8;
+
+    fn push(&mut self, hop: EncapHop) {
+        match self.hops.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = Some(hop);
+                self.len += 1;
+            }
+            None => self.truncated = true,
+        }
+    }
+
+    /// The hops, outermost first.
+    pub fn hops(&self) -> impl Iterator<Item = EncapHop> + '_ {
+        self.hops.iter().take(usize::from(self.len)).flatten().copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The same path as a frame in the other direction carries it.
+    #[must_use]
+    pub fn reversed(&self) -> Self {
+        let mut r = *self;
+        for h in r.hops.iter_mut().flatten() {
+            *h = h.reversed();
+        }
+        r
+    }
+}
+
+impl std::fmt::Display for EncapPath {
+    /// `vlan 100 / 192.168.50.1>192.168.50.2 / vxlan 1`, or `-` for none.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_empty() {
+            return f.write_str("-");
+        }
+        for (i, h) in self.hops().enumerate() {
+            if i > 0 {
+                f.write_str(" / ")?;
+            }
+            match h {
+                EncapHop::Vlan(v) => write!(f, "vlan {v}")?,
+                EncapHop::Ip(a, b) => write!(f, "{a}>{b}")?,
+                EncapHop::Vxlan(v) => write!(f, "vxlan {v}")?,
+                EncapHop::Geneve(v) => write!(f, "geneve {v}")?,
+                EncapHop::Gre(Some(k)) => write!(f, "gre key {k}")?,
+                EncapHop::Gre(None) => f.write_str("gre")?,
+            }
+        }
+        if self.truncated {
+            f.write_str(" / …")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for EncapHop {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(3))?;
+        match self {
+            EncapHop::Vlan(v) => {
+                m.serialize_entry("proto", "vlan")?;
+                m.serialize_entry("vid", v)?;
+            }
+            EncapHop::Ip(a, b) => {
+                m.serialize_entry("proto", if a.is_ipv4() { "ipv4" } else { "ipv6" })?;
+                m.serialize_entry("src", a)?;
+                m.serialize_entry("dst", b)?;
+            }
+            EncapHop::Vxlan(v) => {
+                m.serialize_entry("proto", "vxlan")?;
+                m.serialize_entry("vni", v)?;
+            }
+            EncapHop::Geneve(v) => {
+                m.serialize_entry("proto", "geneve")?;
+                m.serialize_entry("vni", v)?;
+            }
+            EncapHop::Gre(k) => {
+                m.serialize_entry("proto", "gre")?;
+                m.serialize_entry("key", k)?;
+            }
+        }
+        m.end()
+    }
+}
+
+impl Serialize for EncapPath {
+    /// A list of hops, outermost first: `[{proto: "ipv4", src, dst}, {proto: "vxlan",
+    /// vni}]`.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.hops())
+    }
+}
+
+/// Which way a frame went relative to its [`FlowKey`]: `AtoB` from the key's `a`
+/// endpoint to its `b` endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    AtoB,
+    BtoA,
+}
+
+impl Direction {
+    /// 0 for `AtoB`, 1 for `BtoA`: an index into per-direction arrays.
+    pub fn index(self) -> usize {
+        match self {
+            Direction::AtoB => 0,
+            Direction::BtoA => 1,
+        }
+    }
+
+    pub fn reverse(self) -> Self {
+        match self {
+            Direction::AtoB => Direction::BtoA,
+            Direction::BtoA => Direction::AtoB,
+        }
+    }
+}
+
+/// The canonical, direction-free key of a flow: the lower endpoint is `a`, and the
+/// encapsulation path is as a frame from `a` to `b` carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    /// Index of the capture point (the caller's numbering).
+    pub point: u32,
+    /// IP protocol number of the innermost transport (6 for TCP).
+    pub proto: u8,
+    pub a: Endpoint,
+    pub b: Endpoint,
+    pub encap: EncapPath,
+}
+
+/// What one frame says about its flow, in the frame's direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowView {
+    pub proto: u8,
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    /// In the frame's direction.
+    pub encap: EncapPath,
+    /// Index in [`Packet::layers`] of the innermost transport layer.
+    pub layer: usize,
+    /// The innermost IP header says more fragments follow or has a non-zero offset:
+    /// the transport header may be there but the segment is not whole.
+    pub fragmented: bool,
+}
+
+impl FlowView {
+    /// The flow of the innermost TCP or UDP layer of a decoded frame, or `None` when the
+    /// frame has none (or its IP header is missing).
+    pub fn of(packet: &Packet) -> Option<FlowView> {
+        let layers = &packet.layers;
+        let (t, (proto, sport, dport)) = layers.iter().enumerate().rev().find_map(|(i, l)| match l.kind {
+            LayerKind::Tcp { src_port, dst_port, .. } => Some((i, (6u8, src_port, dst_port))),
+            LayerKind::Udp { src_port, dst_port, .. } => Some((i, (17u8, src_port, dst_port))),
+            _ => None,
+        })?;
+        // The IP header right above the transport (IPv6 extension headers are part of
+        // the IPv6 layer).
+        let ip_index = t.checked_sub(1)?;
+        let (src, dst, fragmented) = match layers.get(ip_index)?.kind {
+            LayerKind::Ipv4 { src, dst, more_fragments, frag_offset, .. } => {
+                (IpAddr::V4(src), IpAddr::V4(dst), more_fragments || frag_offset != 0)
+            }
+            LayerKind::Ipv6 { src, dst, fragment, .. } => {
+                let frag = fragment.is_some_and(|(off, more, _)| more || off != 0);
+                (IpAddr::V6(src), IpAddr::V6(dst), frag)
+            }
+            _ => return None,
+        };
+        let mut encap = EncapPath::default();
+        for l in &layers[..ip_index] {
+            match l.kind {
+                LayerKind::Vlan { vid, .. } => encap.push(EncapHop::Vlan(vid)),
+                LayerKind::Ipv4 { src, dst, .. } => encap.push(EncapHop::Ip(IpAddr::V4(src), IpAddr::V4(dst))),
+                LayerKind::Ipv6 { src, dst, .. } => encap.push(EncapHop::Ip(IpAddr::V6(src), IpAddr::V6(dst))),
+                LayerKind::Vxlan { vni, .. } => encap.push(EncapHop::Vxlan(vni)),
+                LayerKind::Geneve { vni, .. } => encap.push(EncapHop::Geneve(vni)),
+                LayerKind::Gre { key, .. } => encap.push(EncapHop::Gre(key)),
+                _ => {}
+            }
+        }
+        Some(FlowView {
+            proto,
+            src: Endpoint { ip: src, port: sport },
+            dst: Endpoint { ip: dst, port: dport },
+            encap,
+            layer: t,
+            fragmented,
+        })
+    }
+
+    /// The canonical key at capture point `point`, and this frame's direction in it.
+    ///
+    /// The lower endpoint (address, then port) is `a`; with equal endpoints (a frame
+    /// from a socket to itself) the frame's own direction is `AtoB`.
+    pub fn key(&self, point: u32) -> (FlowKey, Direction) {
+        if self.src <= self.dst {
+            let key = FlowKey { point, proto: self.proto, a: self.src, b: self.dst, encap: self.encap };
+            (key, Direction::AtoB)
+        } else {
+            let key = FlowKey { point, proto: self.proto, a: self.dst, b: self.src, encap: self.encap.reversed() };
+            (key, Direction::BtoA)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn ep(last: u8, port: u16) -> Endpoint {
+        Endpoint { ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, last)), port }
+    }
+
+    fn view(src: Endpoint, dst: Endpoint, outer: (u8, u8), vni: u32) -> FlowView {
+        let mut encap = EncapPath::default();
+        let o = |x| IpAddr::V4(Ipv4Addr::new(192, 168, 0, x));
+        encap.push(EncapHop::Ip(o(outer.0), o(outer.1)));
+        encap.push(EncapHop::Vxlan(vni));
+        FlowView { proto: 6, src, dst, encap, layer: 0, fragmented: false }
+    }
+
+    #[test]
+    fn both_directions_give_one_key_with_opposite_directions() {
+        let fwd = view(ep(2, 40000), ep(1, 80), (2, 1), 7);
+        let rev = view(ep(1, 80), ep(2, 40000), (1, 2), 7);
+        let (k1, d1) = fwd.key(3);
+        let (k2, d2) = rev.key(3);
+        assert_eq!(k1, k2);
+        assert_eq!((d1, d2), (Direction::BtoA, Direction::AtoB));
+        // The path is stored as an a→b frame carries it.
+        assert_eq!(k1.encap.to_string(), "192.168.0.1>192.168.0.2 / vxlan 7");
+    }
+
+    #[test]
+    fn vni_point_and_outer_endpoints_separate_flows() {
+        let base = view(ep(2, 40000), ep(1, 80), (2, 1), 7).key(0).0;
+        assert_ne!(base, view(ep(2, 40000), ep(1, 80), (2, 1), 8).key(0).0);
+        assert_ne!(base, view(ep(2, 40000), ep(1, 80), (2, 1), 7).key(1).0);
+        assert_ne!(base, view(ep(2, 40000), ep(1, 80), (3, 1), 7).key(0).0);
+    }
+
+    #[test]
+    fn deep_paths_are_truncated_not_lost() {
+        let mut p = EncapPath::default();
+        for v in 0..10 {
+            p.push(EncapHop::Vlan(v));
+        }
+        assert!(p.truncated);
+        assert_eq!(p.hops().count(), EncapPath::MAX);
+        assert!(p.to_string().ends_with(" / …"));
+    }
+}

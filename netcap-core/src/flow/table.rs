@@ -1,0 +1,271 @@
+//! A bounded flow table with capture-time idle expiry and counted evictions.
+//!
+//! Memory is bounded by [`FlowLimits::max_flows`] live entries. Time is capture time,
+//! passed in with every lookup: nothing reads a clock. A flow idle for longer than
+//! [`FlowLimits::idle_timeout_ns`] (measured against the newest capture timestamp seen)
+//! is expired by a sweep that runs at most once per quarter of the timeout; when the
+//! table is full, the least recently seen eighth of the flows is evicted at once, so an
+//! insert costs amortised O(1) however the table is used. Expired and evicted flows are
+//! handed back to the caller, in the order they left, and counted.
+
+use std::collections::HashMap;
+
+use super::FlowKey;
+
+/// The table's limits; the defaults are what `netcap` uses unless told otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlowLimits {
+    /// Most live flows (default 1 048 576). A TCP flow's state is about 1–3 KiB, so the
+    /// default bounds the analysis at a few GiB in the worst case and far less in practice.
+    pub max_flows: usize,
+    /// A flow with no frame for this long (capture time) is finished (default 15 min,
+    /// beyond Linux's default TCP keep-alive interval of 2 h / 9 probes only for flows
+    /// that really went quiet; a connection that resumes after the timeout is reported
+    /// as a second, mid-stream flow).
+    pub idle_timeout_ns: i64,
+}
+
+impl Default for FlowLimits {
+    fn default() -> Self {
+        FlowLimits { max_flows: 1 << 20, idle_timeout_ns: 15 * 60 * 1_000_000_000 }
+    }
+}
+
+/// Why a flow left the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exit {
+    /// Idle for longer than the timeout.
+    Expired,
+    /// Pushed out because the table was full.
+    Evicted,
+    /// Replaced by a new connection on the same key (e.g. a new SYN with another ISN).
+    Replaced,
+    /// Still live when the input ended.
+    End,
+}
+
+/// Counters of what happened to the table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TableStats {
+    pub created: u64,
+    pub expired: u64,
+    pub evicted: u64,
+    pub replaced: u64,
+    /// Most flows live at once.
+    pub peak: u64,
+}
+
+#[derive(Debug)]
+struct Entry<T> {
+    key: FlowKey,
+    last_ns: i64,
+    value: T,
+}
+
+/// Live flows by key.
+#[derive(Debug)]
+pub struct FlowTable<T> {
+    limits: FlowLimits,
+    index: HashMap<FlowKey, usize>,
+    slots: Vec<Option<Entry<T>>>,
+    free: Vec<usize>,
+    newest_ns: i64,
+    last_sweep_ns: i64,
+    stats: TableStats,
+}
+
+impl<T> FlowTable<T> {
+    pub fn new(limits: FlowLimits) -> Self {
+        let limits = FlowLimits { max_flows: limits.max_flows.max(1), idle_timeout_ns: limits.idle_timeout_ns.max(1) };
+        FlowTable {
+            limits,
+            index: HashMap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            newest_ns: i64::MIN,
+            last_sweep_ns: i64::MIN,
+            stats: TableStats::default(),
+        }
+    }
+
+    pub fn limits(&self) -> FlowLimits {
+        self.limits
+    }
+
+    pub fn stats(&self) -> TableStats {
+        self.stats
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Expires idle flows if capture time has moved on far enough since the last sweep;
+    /// every flow that leaves goes to `gone`. Call before [`FlowTable::get_or_insert`].
+    pub fn advance(&mut self, ts_ns: i64, gone: &mut impl FnMut(FlowKey, T, Exit)) {
+        if ts_ns > self.newest_ns {
+            self.newest_ns = ts_ns;
+        }
+        let period = (self.limits.idle_timeout_ns / 4).max(1);
+        if self.newest_ns.saturating_sub(self.last_sweep_ns) < period {
+            return;
+        }
+        self.last_sweep_ns = self.newest_ns;
+        let cutoff = self.newest_ns.saturating_sub(self.limits.idle_timeout_ns);
+        let stale: Vec<usize> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().filter(|e| e.last_ns < cutoff).map(|_| i))
+            .collect();
+        for i in stale {
+            self.remove_slot(i, Exit::Expired, gone);
+        }
+    }
+
+    /// The flow's value, created with `make` if the key is new (evicting the least
+    /// recently seen flows first when the table is full). Returns the value and whether
+    /// it was created.
+    pub fn get_or_insert(
+        &mut self,
+        key: FlowKey,
+        ts_ns: i64,
+        make: impl FnOnce() -> T,
+        gone: &mut impl FnMut(FlowKey, T, Exit),
+    ) -> (&mut T, bool) {
+        let (slot, created) = match self.index.get(&key) {
+            Some(&slot) => (slot, false),
+            None => {
+                if self.index.len() >= self.limits.max_flows {
+                    self.evict_oldest(gone);
+                }
+                let entry = Entry { key, last_ns: ts_ns, value: make() };
+                let slot = match self.free.pop() {
+                    Some(i) => {
+                        self.slots[i] = Some(entry);
+                        i
+                    }
+                    None => {
+                        self.slots.push(Some(entry));
+                        self.slots.len() - 1
+                    }
+                };
+                self.index.insert(key, slot);
+                self.stats.created += 1;
+                self.stats.peak = self.stats.peak.max(self.index.len() as u64);
+                (slot, true)
+            }
+        };
+        let entry = self.slots[slot].as_mut().expect("indexed slot is occupied");
+        if ts_ns > entry.last_ns {
+            entry.last_ns = ts_ns;
+        }
+        (&mut entry.value, created)
+    }
+
+    /// The live flow under `key`, without touching its last-seen time.
+    pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut T> {
+        let slot = *self.index.get(key)?;
+        self.slots.get_mut(slot)?.as_mut().map(|e| &mut e.value)
+    }
+
+    /// Removes the flow under `key` (a new connection replaces it) and hands it to
+    /// `gone` with [`Exit::Replaced`].
+    pub fn replace(&mut self, key: &FlowKey, gone: &mut impl FnMut(FlowKey, T, Exit)) {
+        if let Some(&slot) = self.index.get(key) {
+            self.remove_slot(slot, Exit::Replaced, gone);
+        }
+    }
+
+    /// Hands every live flow to `gone` with [`Exit::End`], oldest first.
+    pub fn drain(&mut self, gone: &mut impl FnMut(FlowKey, T, Exit)) {
+        let mut live: Vec<Entry<T>> = self.slots.drain(..).flatten().collect();
+        live.sort_by_key(|e| e.last_ns);
+        self.index.clear();
+        self.free.clear();
+        for e in live {
+            gone(e.key, e.value, Exit::End);
+        }
+    }
+
+    fn evict_oldest(&mut self, gone: &mut impl FnMut(FlowKey, T, Exit)) {
+        let mut ages: Vec<(i64, usize)> =
+            self.slots.iter().enumerate().filter_map(|(i, e)| e.as_ref().map(|e| (e.last_ns, i))).collect();
+        let n = (ages.len() / 8).max(1).min(ages.len());
+        if n == 0 {
+            return;
+        }
+        ages.select_nth_unstable(n - 1);
+        let mut victims: Vec<(i64, usize)> = ages[..n].to_vec();
+        victims.sort_unstable();
+        for (_, i) in victims {
+            self.remove_slot(i, Exit::Evicted, gone);
+        }
+    }
+
+    fn remove_slot(&mut self, i: usize, why: Exit, gone: &mut impl FnMut(FlowKey, T, Exit)) {
+        let Some(e) = self.slots.get_mut(i).and_then(Option::take) else { return };
+        self.index.remove(&e.key);
+        self.free.push(i);
+        match why {
+            Exit::Expired => self.stats.expired += 1,
+            Exit::Evicted => self.stats.evicted += 1,
+            Exit::Replaced => self.stats.replaced += 1,
+            Exit::End => {}
+        }
+        gone(e.key, e.value, why);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::{EncapPath, Endpoint};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn key(n: u16) -> FlowKey {
+        let ep = |port| Endpoint { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port };
+        FlowKey { point: 0, proto: 6, a: ep(n), b: ep(80), encap: EncapPath::default() }
+    }
+
+    #[test]
+    fn full_table_evicts_the_least_recently_seen_and_counts_it() {
+        let mut t: FlowTable<u16> = FlowTable::new(FlowLimits { max_flows: 8, idle_timeout_ns: i64::MAX });
+        let out = std::cell::RefCell::new(Vec::new());
+        let mut gone = |k: FlowKey, v: u16, why| out.borrow_mut().push((k.a.port, v, why));
+        for n in 0..8 {
+            t.get_or_insert(key(n), i64::from(n), || n, &mut gone);
+        }
+        // Touch flow 0 so flow 1 is the oldest.
+        t.get_or_insert(key(0), 100, || 0, &mut gone);
+        let (v, created) = t.get_or_insert(key(50), 101, || 50, &mut gone);
+        assert!(created);
+        assert_eq!(*v, 50);
+        assert_eq!(*out.borrow(), [(1, 1, Exit::Evicted)]);
+        assert_eq!(t.len(), 8);
+        assert_eq!(t.stats().evicted, 1);
+        assert_eq!(t.stats().peak, 8);
+    }
+
+    #[test]
+    fn idle_flows_expire_in_capture_time() {
+        let mut t: FlowTable<u16> = FlowTable::new(FlowLimits { max_flows: 100, idle_timeout_ns: 1000 });
+        let out = std::cell::RefCell::new(Vec::new());
+        let mut gone = |k: FlowKey, _v: u16, why| out.borrow_mut().push((k.a.port, why));
+        t.advance(0, &mut gone);
+        t.get_or_insert(key(1), 0, || 1, &mut gone);
+        t.advance(600, &mut gone);
+        t.get_or_insert(key(2), 600, || 2, &mut gone);
+        t.advance(1500, &mut gone);
+        assert_eq!(*out.borrow(), [(1, Exit::Expired)]);
+        assert_eq!(t.len(), 1);
+        t.drain(&mut gone);
+        assert_eq!(out.borrow().last(), Some(&(2, Exit::End)));
+        assert!(t.is_empty());
+    }
+}

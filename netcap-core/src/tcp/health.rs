@@ -1,0 +1,134 @@
+//! TCP health for `netcap summary`: connections by outcome, retransmission rate, RTT
+//! percentiles, SYN-retry delays and the worst flows, folded from [`FlowRecord`]s in
+//! memory bounded by the number of outcomes and [`Health::WORST`].
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::conn::FlowRecord;
+use super::stats::{Samples, Summary};
+use crate::flow::table::TableStats;
+
+/// The worst flows kept.
+const WORST: usize = 10;
+
+/// Folds finished flows.
+#[derive(Debug, Default)]
+pub struct Health {
+    flows: u64,
+    outcomes: BTreeMap<&'static str, u64>,
+    data_segments: u64,
+    retransmissions: u64,
+    retransmitted_bytes: u64,
+    payload_bytes: u64,
+    initial_rtt: Samples,
+    syn_retried: u64,
+    connect_delay: Samples,
+    worst: Vec<FlowRecord>,
+}
+
+/// One line of the worst-flows list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorstFlow {
+    pub id: u64,
+    pub point: String,
+    pub client: String,
+    pub server: String,
+    pub outcome: &'static str,
+    pub retransmissions: u64,
+    pub syn_attempts: u32,
+    pub connect_delay_ns: Option<i64>,
+}
+
+/// The `tcp` object of the summary report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthReport {
+    /// TCP flows (connections per capture point).
+    pub flows: u64,
+    /// Flows by outcome (`closed`, `established`, `reset`, `refused`, `timed_out`,
+    /// `unanswered`, `mid_stream`).
+    pub outcomes: BTreeMap<&'static str, u64>,
+    /// Retransmitted segments over segments that carried payload, SYN or FIN.
+    pub retransmission_rate: Option<f64>,
+    pub retransmissions: u64,
+    pub retransmitted_bytes: u64,
+    pub payload_bytes: u64,
+    /// Karn-filtered `ack_rtt` samples of every flow.
+    pub rtt: Summary,
+    /// Wireshark's `initial_rtt` of every flow that has one.
+    pub initial_rtt: Summary,
+    /// Connections whose SYN was sent more than once.
+    pub syn_retried: u64,
+    /// Connect delays (first SYN to the answered SYN/ACK) of those connections.
+    pub syn_retry_connect_delay: Summary,
+    /// The flows in most trouble, worst first.
+    pub worst: Vec<WorstFlow>,
+    /// What happened to the flow table.
+    pub table: TableStats,
+}
+
+impl Health {
+    pub const WORST: usize = WORST;
+
+    /// Flows folded so far.
+    pub fn flows(&self) -> u64 {
+        self.flows
+    }
+
+    pub fn add(&mut self, f: &FlowRecord) {
+        self.flows += 1;
+        *self.outcomes.entry(f.outcome.as_str()).or_default() += 1;
+        self.retransmissions += f.retransmissions();
+        self.retransmitted_bytes += f.c2s.retransmitted_bytes + f.s2c.retransmitted_bytes;
+        self.payload_bytes += f.c2s.payload_bytes + f.s2c.payload_bytes;
+        self.data_segments += f.c2s.data_segments + f.s2c.data_segments;
+        if let Some(r) = f.rtt.initial_rtt_ns {
+            self.initial_rtt.add(r);
+        }
+        if f.syn.attempts > 1 {
+            self.syn_retried += 1;
+            if let Some(d) = f.syn.connect_delay_ns {
+                self.connect_delay.add(d);
+            }
+        }
+        if f.in_trouble() {
+            self.worst.push(f.clone());
+            self.worst.sort_by(|a, b| b.trouble().cmp(&a.trouble()).then(a.id.cmp(&b.id)));
+            self.worst.truncate(WORST);
+        }
+    }
+
+    /// The report; `rtt` holds the Karn samples of every flow
+    /// ([`super::Analyzer::karn_samples`]).
+    pub fn report(&self, table: TableStats, rtt: &Samples) -> HealthReport {
+        HealthReport {
+            flows: self.flows,
+            outcomes: self.outcomes.clone(),
+            retransmission_rate: (self.data_segments > 0)
+                .then(|| self.retransmissions as f64 / self.data_segments as f64),
+            retransmissions: self.retransmissions,
+            retransmitted_bytes: self.retransmitted_bytes,
+            payload_bytes: self.payload_bytes,
+            rtt: rtt.summary(),
+            initial_rtt: self.initial_rtt.summary(),
+            syn_retried: self.syn_retried,
+            syn_retry_connect_delay: self.connect_delay.summary(),
+            worst: self
+                .worst
+                .iter()
+                .map(|f| WorstFlow {
+                    id: f.id,
+                    point: f.point.clone(),
+                    client: f.client.to_string(),
+                    server: f.server.to_string(),
+                    outcome: f.outcome.as_str(),
+                    retransmissions: f.retransmissions(),
+                    syn_attempts: f.syn.attempts,
+                    connect_delay_ns: f.syn.connect_delay_ns,
+                })
+                .collect(),
+            table,
+        }
+    }
+}

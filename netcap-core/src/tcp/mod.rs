@@ -1,0 +1,201 @@
+//! TCP analysis per capture point: flows, per-segment labels, RTT and SYN retries.
+//!
+//! Feed every decoded frame, in capture order per point, to [`Analyzer::segment`]; it
+//! returns what it found about the frame's innermost TCP segment ([`SegmentInfo`]).
+//! Flows that end (idle expiry, eviction, a new connection on the same ports) and, at
+//! the end, every live flow come back as [`FlowRecord`]s from
+//! [`Analyzer::take_finished`] and [`Analyzer::finish`].
+//!
+//! The rules, their order and where netcap departs from Wireshark 4.0.17 are in
+//! `docs/tcp-analysis.md`; the comments below cite them by number (R1 … R14).
+//!
+//! # References
+//! - RFC 9293 (TCP), RFC 7323 (window scale, timestamps), RFC 2018 / 2883 (SACK,
+//!   D-SACK), RFC 6298 (RTO; Karn's algorithm, §3), RFC 5681 (duplicate ACKs, fast
+//!   retransmit).
+//! - Wireshark 4.0 `epan/dissectors/packet-tcp.c`, `tcp_analyze_sequence_number()`, and
+//!   the User's Guide section "TCP Analysis".
+
+pub mod health;
+pub mod labels;
+pub mod seq;
+pub mod stats;
+pub mod syn;
+
+mod conn;
+
+use serde::Serialize;
+
+use crate::capture::Frame;
+use crate::decode::{LayerKind, Packet};
+use crate::flow::table::{Exit, FlowLimits, FlowTable, TableStats};
+use crate::flow::{FlowKey, FlowView};
+
+pub use conn::{DirStats, FlowRecord, Negotiated, Outcome, RttReport, SynReport};
+pub use labels::{Label, Labels};
+pub use seq::Seq;
+
+use conn::{Conn, Segment};
+use stats::Samples;
+
+/// What the analysis says about one TCP segment (`tcp` in `netcap packets`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SegmentInfo {
+    /// The flow's id (unique in one run, in order of first frame).
+    pub flow: u64,
+    /// Labels, Wireshark's names.
+    pub analysis: Labels,
+    /// This frame acknowledges exactly the end of the segment in frame `acks_frame`
+    /// (the first transmission of it), sent `ack_rtt_ns` earlier (Wireshark's
+    /// `tcp.analysis.ack_rtt` / `acks_frame`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ack_rtt_ns: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acks_frame: Option<u64>,
+    /// Whether `ack_rtt_ns` is a Karn sample (no copy of the acknowledged range was
+    /// retransmitted).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub karn: bool,
+    /// Round trip from the TCP timestamp this frame echoes (RFC 7323 §4.3): the time
+    /// since the other side first sent that TSval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ts_echo_rtt_ns: Option<i64>,
+    /// Last SYN to the first ACK of the flow, once known (Wireshark's
+    /// `tcp.analysis.initial_rtt`); on every later frame of the flow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_rtt_ns: Option<i64>,
+    /// For a `duplicate_ack`: its number (1, 2, …) and the frame it duplicates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dupack_num: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dupack_frame: Option<u64>,
+}
+
+/// The analyzer's limits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpOptions {
+    pub limits: FlowLimits,
+}
+
+/// TCP analysis over any number of capture points.
+#[derive(Debug)]
+pub struct Analyzer {
+    table: FlowTable<Conn>,
+    next_id: u64,
+    finished: Vec<FlowRecord>,
+    /// Newest timestamp seen per point: the capture's end when flows are finished.
+    newest: Vec<i64>,
+    /// Segments not analysed: IP fragments.
+    pub skipped_fragments: u64,
+    /// Every Karn RTT sample of every flow (bounded reservoir).
+    karn_all: Samples,
+}
+
+impl Analyzer {
+    pub fn new(opts: TcpOptions) -> Self {
+        Analyzer { table: FlowTable::new(opts.limits), next_id: 0, finished: Vec::new(), newest: Vec::new(), skipped_fragments: 0, karn_all: Samples::default() }
+    }
+
+    /// Analyses the innermost TCP segment of one decoded frame seen at `point`.
+    /// Returns `None` when the frame holds no TCP header (or only a fragment of one).
+    pub fn segment(&mut self, point: u32, frame: &Frame<'_>, packet: &Packet) -> Option<SegmentInfo> {
+        let ts_ns = frame.ts_ns;
+        let view = FlowView::of(packet)?;
+        if view.proto != 6 {
+            return None;
+        }
+        let LayerKind::Tcp { seq, ack, flags, window, options, payload_len, .. } = packet.layers.get(view.layer)?.kind else {
+            return None;
+        };
+        if view.fragmented {
+            self.skipped_fragments += 1;
+            return None;
+        }
+        let p = point as usize;
+        if self.newest.len() <= p {
+            self.newest.resize(p + 1, i64::MIN);
+        }
+        self.newest[p] = self.newest[p].max(ts_ns);
+
+        let seg = Segment {
+            frame: frame.number,
+            ts_ns,
+            seq: Seq(seq),
+            ack: Seq(ack),
+            flags,
+            window,
+            len: payload_len,
+            wire_len: frame.len,
+            options,
+        };
+        let (key, dir) = view.key(point);
+        let finished = &mut self.finished;
+        let newest = &self.newest;
+        let mut gone = |k: FlowKey, c: Conn, why: Exit| {
+            let end = newest.get(k.point as usize).copied().unwrap_or(i64::MIN);
+            finished.push(c.finish(&k, why, end));
+        };
+        self.table.advance(ts_ns, &mut gone);
+
+        // R1: a SYN with another ISN on a flow whose SYN was seen starts a new connection
+        // (`reused_ports`); so does a SYN after the flow was closed or reset.
+        let mut reused = false;
+        if let Some(c) = self.table.get_mut(&key) {
+            if c.is_new_connection(dir, &seg) {
+                reused = true;
+                self.table.replace(&key, &mut gone);
+            }
+        }
+        let next_id = &mut self.next_id;
+        let (conn, _) = self.table.get_or_insert(
+            key,
+            ts_ns,
+            || {
+                let id = *next_id;
+                *next_id += 1;
+                Conn::new(id, ts_ns)
+            },
+            &mut gone,
+        );
+        let mut info = conn.segment(dir, &seg);
+        if reused {
+            info.analysis.set(Label::ReusedPorts);
+        }
+        if let (true, Some(rtt)) = (info.karn, info.ack_rtt_ns) {
+            self.karn_all.add(rtt);
+        }
+        Some(info)
+    }
+
+    /// Flows that ended since the last call, in the order they ended.
+    pub fn take_finished(&mut self) -> Vec<FlowRecord> {
+        std::mem::take(&mut self.finished)
+    }
+
+    /// Ends the analysis: every flow still live, after those already finished.
+    pub fn finish(&mut self) -> Vec<FlowRecord> {
+        let finished = &mut self.finished;
+        let newest = &self.newest;
+        self.table.drain(&mut |k: FlowKey, c: Conn, why| {
+            let end = newest.get(k.point as usize).copied().unwrap_or(i64::MIN);
+            finished.push(c.finish(&k, why, end));
+        });
+        std::mem::take(&mut self.finished)
+    }
+
+    /// Every Karn-filtered RTT sample seen so far, all flows together.
+    pub fn karn_samples(&self) -> &Samples {
+        &self.karn_all
+    }
+
+    pub fn table_stats(&self) -> TableStats {
+        self.table.stats()
+    }
+
+    pub fn limits(&self) -> FlowLimits {
+        self.table.limits()
+    }
+}
+
+#[cfg(test)]
+mod tests;
