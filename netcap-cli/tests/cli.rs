@@ -203,3 +203,79 @@ fn vxlan_port_option_decodes_another_port_as_vxlan() {
     assert_eq!(protos(&extra[0]), ["eth", "ipv4", "udp", "vxlan", "eth"]);
     assert_eq!(layer(&extra[0], "eth", 1)["depth"], 1);
 }
+
+fn json(args: &[&str]) -> Value {
+    let out = netcap(args);
+    assert!(out.status.success(), "netcap {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("one JSON document")
+}
+
+/// The flannel check: at every client-side point the connection took 3 SYN
+/// attempts at about 0, 1 and 3 s (tshark: frames 1–3 at +0, +1.009864, +3.025839 s on
+/// client_pod), the classic schedule, and a connect delay of about 3 s (SYN/ACK at
+/// +3.026699 s). The server's VXLAN device saw one attempt only.
+#[test]
+fn flannel_flows_show_three_syn_attempts_and_a_three_second_connect_delay() {
+    for point in ["client_pod", "client_underlay", "client_vxlan", "server_underlay"] {
+        let doc = json(&["flows", "--format", "json", &lab(&format!("{point}.pcap"))]);
+        let flows = doc["flows"].as_array().unwrap();
+        assert_eq!(flows.len(), 1, "{point}");
+        let f = &flows[0];
+        assert_eq!(f["point"], point);
+        assert_eq!((f["client"]["ip"].as_str(), f["client"]["port"].as_u64()), (Some("10.244.1.2"), Some(55406)));
+        assert_eq!((f["server"]["ip"].as_str(), f["server"]["port"].as_u64()), (Some("10.244.2.3"), Some(80)));
+        assert_eq!(f["outcome"], "closed");
+        let syn = &f["syn"];
+        assert_eq!(syn["attempts"], 3, "{point}");
+        assert_eq!(syn["schedule"], "linux-classic");
+        let offs: Vec<i64> = syn["offsets_ns"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+        assert_eq!(offs[0], 0);
+        assert!((900_000_000..1_100_000_000).contains(&offs[1]), "{point}: {offs:?}");
+        assert!((2_900_000_000..3_100_000_000).contains(&offs[2]), "{point}: {offs:?}");
+        let delay = syn["connect_delay_ns"].as_i64().unwrap();
+        assert!((2_900_000_000..3_100_000_000).contains(&delay), "{point}: {delay}");
+        assert_eq!(f["c2s"]["retransmissions"], 2, "the two repeated SYNs");
+        assert_eq!(f["s2c"]["retransmissions"], 0);
+        assert!(f["rtt"]["initial_rtt_ns"].as_i64().unwrap() > 0);
+    }
+    // On client_pod the numbers are exact (tshark 4.0.17, frame.time_relative).
+    let doc = json(&["flows", "--format", "json", &lab("client_pod.pcap")]);
+    let syn = &doc["flows"][0]["syn"];
+    assert_eq!(syn["offsets_ns"], serde_json::json!([0i64, 1_009_864_000i64, 3_025_839_000i64]));
+    assert_eq!(syn["connect_delay_ns"], 3_026_699_000i64);
+    assert_eq!(doc["flows"][0]["rtt"]["initial_rtt_ns"], 882_000, "tshark: tcp.analysis.initial_rtt 0.000882");
+
+    let doc = json(&["flows", "--format", "json", &lab("server_vxlan.pcap")]);
+    let f = &doc["flows"][0];
+    assert_eq!((f["syn"]["attempts"].as_u64(), f["syn"]["schedule"].as_str()), (Some(1), Some("none")));
+    assert_eq!(f["encapsulation"], serde_json::json!([]));
+    // On an underlay the flow carries its VXLAN path, client → server.
+    let doc = json(&["flows", "--format", "json", &lab("client_underlay.pcap")]);
+    assert_eq!(
+        doc["flows"][0]["encapsulation"],
+        serde_json::json!([{"proto": "ipv4", "src": "192.168.50.1", "dst": "192.168.50.2"}, {"proto": "vxlan", "vni": 1}])
+    );
+}
+
+/// `packets --format jsonl` carries the analysis per TCP frame, as tshark shows it on
+/// client_pod: frames 2 and 3 are retransmissions of the SYN; frame 4 (SYN/ACK) acks
+/// frame 1 after 3.026699 s; frame 5 acks frame 4 after 22 µs.
+#[test]
+fn packets_carry_the_tcp_analysis() {
+    let frames = jsonl(&["packets", "--format", "jsonl", &lab("client_pod.pcap")]);
+    let tcp = |n: usize| &frames[n - 1]["tcp"];
+    assert_eq!(tcp(1)["analysis"], serde_json::json!([]));
+    assert_eq!(tcp(2)["analysis"], serde_json::json!(["retransmission"]));
+    assert_eq!(tcp(3)["analysis"], serde_json::json!(["retransmission"]));
+    assert_eq!((tcp(4)["acks_frame"].as_u64(), tcp(4)["ack_rtt_ns"].as_i64()), (Some(1), Some(3_026_699_000)));
+    assert_eq!((tcp(5)["acks_frame"].as_u64(), tcp(5)["ack_rtt_ns"].as_i64()), (Some(4), Some(22_000)));
+    assert_eq!(tcp(5)["initial_rtt_ns"], 882_000);
+    assert!(frames.iter().all(|f| f["tcp"]["flow"] == 0));
+}
+
+#[test]
+fn flows_text_lists_the_flow_in_trouble_with_its_syn_attempts() {
+    let out = netcap(&["flows", &lab("client_pod.pcap"), &lab("server_vxlan.pcap")]);
+    assert!(out.status.success());
+    insta::assert_snapshot!("flows_flannel", String::from_utf8(out.stdout).unwrap());
+}
