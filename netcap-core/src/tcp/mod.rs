@@ -137,8 +137,8 @@ impl Analyzer {
         };
         self.table.advance(ts_ns, &mut gone);
 
-        // R1: a SYN with another ISN on a flow whose SYN was seen starts a new connection
-        // (`reused_ports`); so does a SYN after the flow was closed or reset.
+        // R1: a SYN with another ISN on a flow whose first sequence number in that
+        // direction is known starts a new connection (`reused_ports`).
         let mut reused = false;
         if let Some(c) = self.table.get_mut(&key) {
             if c.is_new_connection(dir, &seg) {
