@@ -51,6 +51,80 @@ pub enum EncapHop {
 }
 
 impl EncapHop {
+    /// Appends the hop's compact encoding: a tag byte, then the fields.
+    fn encode(self, out: &mut [u8; EncapPath::BYTES], len: &mut usize) -> bool {
+        let mut buf = [0u8; 33];
+        let n = match self {
+            EncapHop::Vlan(v) => {
+                buf[0] = 1;
+                buf[1..3].copy_from_slice(&v.to_be_bytes());
+                3
+            }
+            EncapHop::Ip(IpAddr::V4(a), IpAddr::V4(b)) => {
+                buf[0] = 2;
+                buf[1..5].copy_from_slice(&a.octets());
+                buf[5..9].copy_from_slice(&b.octets());
+                9
+            }
+            EncapHop::Ip(a, b) => {
+                buf[0] = 3;
+                buf[1..17].copy_from_slice(&v6(a).octets());
+                buf[17..33].copy_from_slice(&v6(b).octets());
+                33
+            }
+            EncapHop::Vxlan(v) => {
+                buf[0] = 4;
+                buf[1..5].copy_from_slice(&v.to_be_bytes());
+                5
+            }
+            EncapHop::Geneve(v) => {
+                buf[0] = 5;
+                buf[1..5].copy_from_slice(&v.to_be_bytes());
+                5
+            }
+            EncapHop::Gre(None) => {
+                buf[0] = 6;
+                1
+            }
+            EncapHop::Gre(Some(k)) => {
+                buf[0] = 7;
+                buf[1..5].copy_from_slice(&k.to_be_bytes());
+                5
+            }
+        };
+        match out.get_mut(*len..*len + n) {
+            Some(dst) => {
+                dst.copy_from_slice(&buf[..n]);
+                *len += n;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Decodes the hop at the start of `b`, and its encoded length.
+    fn decode(b: &[u8]) -> Option<(EncapHop, usize)> {
+        let u32_at = |i: usize| Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?));
+        let v6_at = |i: usize| -> Option<IpAddr> {
+            let o: [u8; 16] = b.get(i..i + 16)?.try_into().ok()?;
+            Some(IpAddr::from(o))
+        };
+        Some(match *b.first()? {
+            1 => (EncapHop::Vlan(u16::from_be_bytes(b.get(1..3)?.try_into().ok()?)), 3),
+            2 => {
+                let a: [u8; 4] = b.get(1..5)?.try_into().ok()?;
+                let c: [u8; 4] = b.get(5..9)?.try_into().ok()?;
+                (EncapHop::Ip(IpAddr::from(a), IpAddr::from(c)), 9)
+            }
+            3 => (EncapHop::Ip(v6_at(1)?, v6_at(17)?), 33),
+            4 => (EncapHop::Vxlan(u32_at(1)?), 5),
+            5 => (EncapHop::Geneve(u32_at(1)?), 5),
+            6 => (EncapHop::Gre(None), 1),
+            7 => (EncapHop::Gre(Some(u32_at(1)?)), 5),
+            _ => return None,
+        })
+    }
+
     fn reversed(self) -> Self {
         match self {
             EncapHop::Ip(a, b) => EncapHop::Ip(b, a),
@@ -59,40 +133,81 @@ impl EncapHop {
     }
 }
 
-/// The encapsulation path, outermost first, without allocation. Paths deeper than
-/// [`EncapPath::MAX`] hops keep the outermost ones and set `truncated`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// An IPv6 view of either family (an IPv4 pair never reaches here; kept total).
+fn v6(a: IpAddr) -> std::net::Ipv6Addr {
+    match a {
+        IpAddr::V4(x) => x.to_ipv6_mapped(),
+        IpAddr::V6(x) => x,
+    }
+}
+
+/// The encapsulation path, outermost first, in a compact fixed-size encoding (no
+/// allocation; hashing and comparing touch only the bytes in use). A path that does not
+/// fit in [`EncapPath::BYTES`] keeps its outermost hops and sets `truncated`.
+#[derive(Clone, Copy)]
 pub struct EncapPath {
-    hops: [Option<EncapHop>; EncapPath::MAX],
+    bytes: [u8; EncapPath::BYTES],
     len: u8,
-    /// More hops than [`EncapPath::MAX`] were present.
+    /// More hops were present than fit.
     pub truncated: bool,
 }
 
 impl Default for EncapPath {
     fn default() -> Self {
-        EncapPath { hops: [None; EncapPath::MAX], len: 0, truncated: false }
+        EncapPath { bytes: [0; EncapPath::BYTES], len: 0, truncated: false }
+    }
+}
+
+impl PartialEq for EncapPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.used() == other.used() && self.truncated == other.truncated
+    }
+}
+
+impl Eq for EncapPath {}
+
+impl std::hash::Hash for EncapPath {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write(self.used());
+        h.write_u8(u8::from(self.truncated));
+    }
+}
+
+impl std::fmt::Debug for EncapPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EncapPath({self})")
     }
 }
 
 impl EncapPath {
-    /// Most hops kept: more than any real overlay stacks (two VLAN tags, an outer IP and
-    /// a VXLAN header are four).
-    pub const MAX: usize = 8;
+    /// Bytes of encoded hops kept: two IPv6 outer headers (33 bytes each), a VNI and
+    /// two VLAN tags fit; real overlays use far less (VXLAN over IPv4: 14).
+    pub const BYTES: usize = 80;
+
+    fn used(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
 
     fn push(&mut self, hop: EncapHop) {
-        match self.hops.get_mut(usize::from(self.len)) {
-            Some(slot) => {
-                *slot = Some(hop);
-                self.len += 1;
-            }
-            None => self.truncated = true,
+        if self.truncated {
+            return;
+        }
+        let mut len = usize::from(self.len);
+        if hop.encode(&mut self.bytes, &mut len) {
+            self.len = u8::try_from(len).unwrap_or(u8::MAX);
+        } else {
+            self.truncated = true;
         }
     }
 
     /// The hops, outermost first.
     pub fn hops(&self) -> impl Iterator<Item = EncapHop> + '_ {
-        self.hops.iter().take(usize::from(self.len)).flatten().copied()
+        let mut at = 0usize;
+        std::iter::from_fn(move || {
+            let (hop, n) = EncapHop::decode(self.used().get(at..)?)?;
+            at += n;
+            Some(hop)
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -102,9 +217,15 @@ impl EncapPath {
     /// The same path as a frame in the other direction carries it.
     #[must_use]
     pub fn reversed(&self) -> Self {
-        let mut r = *self;
-        for h in r.hops.iter_mut().flatten() {
-            *h = h.reversed();
+        if self.len == 0 {
+            return *self;
+        }
+        let mut r = EncapPath { truncated: self.truncated, ..EncapPath::default() };
+        for h in self.hops() {
+            let mut len = usize::from(r.len);
+            if h.reversed().encode(&mut r.bytes, &mut len) {
+                r.len = u8::try_from(len).unwrap_or(u8::MAX);
+            }
         }
         r
     }
@@ -314,6 +435,7 @@ mod tests {
         assert_eq!((d1, d2), (Direction::BtoA, Direction::AtoB));
         // The path is stored as an a→b frame carries it.
         assert_eq!(k1.encap.to_string(), "192.168.0.1>192.168.0.2 / vxlan 7");
+        assert_eq!(k1.encap.reversed().reversed(), k1.encap);
     }
 
     #[test]
@@ -325,13 +447,41 @@ mod tests {
     }
 
     #[test]
+    fn every_hop_kind_round_trips_through_the_encoding() {
+        let v6a: IpAddr = "2001:db8::1".parse().unwrap();
+        let v6b: IpAddr = "2001:db8::2".parse().unwrap();
+        let hops = [
+            EncapHop::Vlan(4094),
+            EncapHop::Ip(v6a, v6b),
+            EncapHop::Gre(Some(0xdead_beef)),
+            EncapHop::Gre(None),
+            EncapHop::Ip(IpAddr::V4(Ipv4Addr::new(1, 2, 3, 4)), IpAddr::V4(Ipv4Addr::new(5, 6, 7, 8))),
+            EncapHop::Geneve(0x00ff_ffff),
+            EncapHop::Vxlan(1),
+        ];
+        let mut p = EncapPath::default();
+        for h in hops {
+            p.push(h);
+        }
+        assert!(!p.truncated);
+        assert_eq!(p.hops().collect::<Vec<_>>(), hops);
+        let r: Vec<EncapHop> = p.reversed().hops().collect();
+        assert_eq!(r[1], EncapHop::Ip(v6b, v6a));
+        assert_eq!(r[0], EncapHop::Vlan(4094));
+    }
+
+    #[test]
     fn deep_paths_are_truncated_not_lost() {
         let mut p = EncapPath::default();
-        for v in 0..10 {
+        for v in 0..30 {
             p.push(EncapHop::Vlan(v));
         }
         assert!(p.truncated);
-        assert_eq!(p.hops().count(), EncapPath::MAX);
+        assert_eq!(p.hops().count(), EncapPath::BYTES / 3);
+        assert_eq!(p.hops().next(), Some(EncapHop::Vlan(0)), "the outermost hops are kept");
         assert!(p.to_string().ends_with(" / …"));
+        let mut q = p;
+        q.push(EncapHop::Vlan(99));
+        assert_eq!(p, q, "nothing is added after truncation");
     }
 }

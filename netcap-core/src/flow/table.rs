@@ -8,7 +8,7 @@
 //! insert costs amortised O(1) however the table is used. Expired and evicted flows are
 //! handed back to the caller, in the order they left, and counted.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::FlowKey;
 
@@ -67,7 +67,9 @@ struct Entry<T> {
 #[derive(Debug)]
 pub struct FlowTable<T> {
     limits: FlowLimits,
-    index: HashMap<FlowKey, usize>,
+    /// Keys are hashed with FxHash (rustc-hash): the keys come from the capture, but
+    /// a crafted capture colliding keys only slows netcap down, it cannot grow memory.
+    index: FxHashMap<FlowKey, usize>,
     slots: Vec<Option<Entry<T>>>,
     free: Vec<usize>,
     newest_ns: i64,
@@ -80,7 +82,7 @@ impl<T> FlowTable<T> {
         let limits = FlowLimits { max_flows: limits.max_flows.max(1), idle_timeout_ns: limits.idle_timeout_ns.max(1) };
         FlowTable {
             limits,
-            index: HashMap::new(),
+            index: FxHashMap::default(),
             slots: Vec::new(),
             free: Vec::new(),
             newest_ns: i64::MIN,
@@ -128,6 +130,54 @@ impl<T> FlowTable<T> {
         }
     }
 
+    /// The slot of the live flow under `key`: one hash lookup, then
+    /// [`FlowTable::touch`], [`FlowTable::remove`] by slot.
+    pub fn find(&self, key: &FlowKey) -> Option<usize> {
+        self.index.get(key).copied()
+    }
+
+    /// The value in `slot` (from [`FlowTable::find`]), its last-seen time moved to `ts_ns`.
+    pub fn touch(&mut self, slot: usize, ts_ns: i64) -> Option<&mut T> {
+        let entry = self.slots.get_mut(slot)?.as_mut()?;
+        if ts_ns > entry.last_ns {
+            entry.last_ns = ts_ns;
+        }
+        Some(&mut entry.value)
+    }
+
+    /// The value in `slot`, untouched.
+    pub fn peek(&mut self, slot: usize) -> Option<&mut T> {
+        self.slots.get_mut(slot)?.as_mut().map(|e| &mut e.value)
+    }
+
+    /// Inserts a flow known to be absent (evicting the least recently seen flows first
+    /// when the table is full).
+    pub fn insert(&mut self, key: FlowKey, ts_ns: i64, value: T, gone: &mut impl FnMut(FlowKey, T, Exit)) -> &mut T {
+        if self.index.len() >= self.limits.max_flows {
+            self.evict_oldest(gone);
+        }
+        let entry = Entry { key, last_ns: ts_ns, value };
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slots[i] = Some(entry);
+                i
+            }
+            None => {
+                self.slots.push(Some(entry));
+                self.slots.len() - 1
+            }
+        };
+        self.index.insert(key, slot);
+        self.stats.created += 1;
+        self.stats.peak = self.stats.peak.max(self.index.len() as u64);
+        &mut self.slots[slot].as_mut().expect("just filled").value
+    }
+
+    /// Removes the flow in `slot` and hands it to `gone` with `why`.
+    pub fn remove(&mut self, slot: usize, why: Exit, gone: &mut impl FnMut(FlowKey, T, Exit)) {
+        self.remove_slot(slot, why, gone);
+    }
+
     /// The flow's value, created with `make` if the key is new (evicting the least
     /// recently seen flows first when the table is full). Returns the value and whether
     /// it was created.
@@ -138,47 +188,9 @@ impl<T> FlowTable<T> {
         make: impl FnOnce() -> T,
         gone: &mut impl FnMut(FlowKey, T, Exit),
     ) -> (&mut T, bool) {
-        let (slot, created) = match self.index.get(&key) {
-            Some(&slot) => (slot, false),
-            None => {
-                if self.index.len() >= self.limits.max_flows {
-                    self.evict_oldest(gone);
-                }
-                let entry = Entry { key, last_ns: ts_ns, value: make() };
-                let slot = match self.free.pop() {
-                    Some(i) => {
-                        self.slots[i] = Some(entry);
-                        i
-                    }
-                    None => {
-                        self.slots.push(Some(entry));
-                        self.slots.len() - 1
-                    }
-                };
-                self.index.insert(key, slot);
-                self.stats.created += 1;
-                self.stats.peak = self.stats.peak.max(self.index.len() as u64);
-                (slot, true)
-            }
-        };
-        let entry = self.slots[slot].as_mut().expect("indexed slot is occupied");
-        if ts_ns > entry.last_ns {
-            entry.last_ns = ts_ns;
-        }
-        (&mut entry.value, created)
-    }
-
-    /// The live flow under `key`, without touching its last-seen time.
-    pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut T> {
-        let slot = *self.index.get(key)?;
-        self.slots.get_mut(slot)?.as_mut().map(|e| &mut e.value)
-    }
-
-    /// Removes the flow under `key` (a new connection replaces it) and hands it to
-    /// `gone` with [`Exit::Replaced`].
-    pub fn replace(&mut self, key: &FlowKey, gone: &mut impl FnMut(FlowKey, T, Exit)) {
-        if let Some(&slot) = self.index.get(key) {
-            self.remove_slot(slot, Exit::Replaced, gone);
+        match self.find(&key) {
+            Some(slot) => (self.touch(slot, ts_ns).expect("indexed slot is occupied"), false),
+            None => (self.insert(key, ts_ns, make(), gone), true),
         }
     }
 

@@ -573,14 +573,17 @@ impl Conn {
         }
         // Timestamp echo (RFC 7323 §4.3): one sample per TSval, on its first echo.
         if let Some((tsval, tsecr)) = s.options.timestamps {
-            if fwd.tsvals.back().is_none_or(|&(v, _, _)| v != tsval) {
+            // Kept in increasing TSval order (an older TSval, reordered, is not kept), so
+            // the echo is found by binary search.
+            if fwd.tsvals.back().is_none_or(|&(v, _, _)| Seq(tsval).gt(Seq(v))) {
                 if fwd.tsvals.len() == MAX_TSVALS {
                     fwd.tsvals.pop_front();
                 }
                 fwd.tsvals.push_back((tsval, ts, false));
             }
             if ackf && tsecr != 0 {
-                if let Some(e) = rev.tsvals.iter_mut().find(|e| e.0 == tsecr && !e.2) {
+                let at = rev.tsvals.partition_point(|e| Seq(e.0).lt(Seq(tsecr)));
+                if let Some(e) = rev.tsvals.get_mut(at).filter(|e| e.0 == tsecr && !e.2) {
                     e.2 = true;
                     let rtt = ts - e.1;
                     self.ts_echo.add(rtt);

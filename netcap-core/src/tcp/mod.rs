@@ -139,24 +139,23 @@ impl Analyzer {
 
         // R1: a SYN with another ISN on a flow whose first sequence number in that
         // direction is known starts a new connection (`reused_ports`).
+        let mut slot = self.table.find(&key);
         let mut reused = false;
-        if let Some(c) = self.table.get_mut(&key) {
-            if c.is_new_connection(dir, &seg) {
+        if let Some(i) = slot {
+            if self.table.peek(i).is_some_and(|c| c.is_new_connection(dir, &seg)) {
                 reused = true;
-                self.table.replace(&key, &mut gone);
+                self.table.remove(i, Exit::Replaced, &mut gone);
+                slot = None;
             }
         }
-        let next_id = &mut self.next_id;
-        let (conn, _) = self.table.get_or_insert(
-            key,
-            ts_ns,
-            || {
-                let id = *next_id;
-                *next_id += 1;
-                Conn::new(id, ts_ns)
-            },
-            &mut gone,
-        );
+        let conn = match slot.and_then(|i| self.table.touch(i, ts_ns)) {
+            Some(c) => c,
+            None => {
+                let id = self.next_id;
+                self.next_id += 1;
+                self.table.insert(key, ts_ns, Conn::new(id, ts_ns), &mut gone)
+            }
+        };
         let mut info = conn.segment(dir, &seg);
         if reused {
             info.analysis.set(Label::ReusedPorts);

@@ -97,6 +97,13 @@ impl SeqRanges {
         if !start.lt(end) {
             return;
         }
+        // Fast path: in-order data extends the last range.
+        if let Some(last) = self.ranges.last_mut() {
+            if last.0.le(start) && start.le(last.1) {
+                last.1 = last.1.max(end);
+                return;
+            }
+        }
         let (mut s, mut e) = (start, end);
         // Ranges are kept in order; merge every range that overlaps or touches.
         self.ranges.retain(|&(rs, re)| {
