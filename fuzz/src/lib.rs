@@ -11,7 +11,8 @@
 //!   `illegal_zero`, which need no bytes, docs/checksums.md), `absent` / `illegal_zero`
 //!   only on UDP with stored 0; a `bad` or `partial` verdict's `expected` differs from
 //!   the stored value and, written into the frame, makes that checksum `good`.
-//! - `read`: frame numbers strictly increase from 1, and are 1, 2, 3, … in a pcap file
+//! - `read` (also runs the TCP analysis on every frame and serialises its results):
+//!   frame numbers strictly increase from 1, and are 1, 2, 3, … in a pcap file
 //!   (pcapng custom and systemd-journal blocks take a number without being yielded, as
 //!   in tshark); `caplen == data.len()`; every frame's point exists, has the frame's link
 //!   type and its index as id; point names are unique; an error names a record after the
@@ -208,6 +209,9 @@ pub fn read_capture(bytes: Vec<u8>) -> ReadOutcome {
     };
     let decoder = Decoder::default();
     let mut packet = Packet::default();
+    // TCP analysis of every frame, with a small table so eviction runs too.
+    let limits = netcap_core::flow::table::FlowLimits { max_flows: 8, idle_timeout_ns: 60_000_000_000 };
+    let mut tcp = netcap_core::tcp::Analyzer::new(netcap_core::tcp::TcpOptions { limits });
     let mut summary = Summary::default();
     let mut sink = HashSink::default();
     // Reader point id -> summary index, filled as points appear.
@@ -240,6 +244,9 @@ pub fn read_capture(bytes: Vec<u8>) -> ReadOutcome {
         assert_eq!(frame.data.len(), frame.caplen as usize, "caplen != data length");
         decoder.decode_into(frame.link_type, frame.data, &mut packet);
         check_packet(decoder.options(), frame.data, &packet);
+        if let Some(info) = tcp.segment(frame.point.0, &frame, &packet) {
+            let _ = serde_json::to_writer(io::sink(), &info);
+        }
         (
             frame.number,
             frame.point,
@@ -285,6 +292,10 @@ pub fn read_capture(bytes: Vec<u8>) -> ReadOutcome {
     }
     for _ in 0..2 {
         assert!(matches!(reader.next_frame(), Ok(None)), "next_frame after the end is not Ok(None)");
+    }
+    for f in tcp.finish() {
+        assert!(f.first_ts_ns <= f.last_ts_ns, "flow {} ends before it starts", f.id);
+        let _ = serde_json::to_writer(io::sink(), &f);
     }
     for w in reader.take_warnings() {
         if let Some(r) = w.record {

@@ -508,7 +508,10 @@ impl Conn {
             if fwd.retrans.len() == MAX_RETRANS {
                 fwd.retrans.pop_front();
             }
-            fwd.retrans.push_back((s.seq, s.seq.plus(seglen), l.has(Label::SpuriousRetransmission)));
+            // The flag says a D-SACK must not count it (again) as spurious: already
+            // spurious, or out of order (not a retransmission).
+            let settled = l.has(Label::SpuriousRetransmission) || l.has(Label::OutOfOrder);
+            fwd.retrans.push_back((s.seq, s.seq.plus(seglen), settled));
         }
 
         // Counters.
