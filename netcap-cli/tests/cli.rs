@@ -279,3 +279,26 @@ fn flows_text_lists_the_flow_in_trouble_with_its_syn_attempts() {
     assert!(out.status.success());
     insta::assert_snapshot!("flows_flannel", String::from_utf8(out.stdout).unwrap());
 }
+
+/// Departure 1 of docs/tcp-analysis.md: the same connection captured at two points of one
+/// pcapng is two flows. tshark 4.0.17 flags 12 frames of this file (its conversations
+/// ignore the interface); only frames 2 and 3, the client's SYN retransmissions, are
+/// retransmissions at their point.
+#[test]
+fn a_segment_seen_at_two_points_is_not_a_retransmission() {
+    let frames = jsonl(&["packets", "--format", "jsonl", &lab("pods_merged.pcapng")]);
+    assert_eq!(frames.len(), 22);
+    let flagged: Vec<u64> = frames
+        .iter()
+        .filter(|f| !f["tcp"]["analysis"].as_array().unwrap().is_empty())
+        .map(|f| f["frame"].as_u64().unwrap())
+        .collect();
+    assert_eq!(flagged, [2, 3]);
+    let doc = json(&["flows", "--format", "json", &lab("pods_merged.pcapng")]);
+    let flows = doc["flows"].as_array().unwrap();
+    let summary: Vec<(&str, u64, u64)> = flows
+        .iter()
+        .map(|f| (f["point"].as_str().unwrap(), f["syn"]["attempts"].as_u64().unwrap(), f["c2s"]["retransmissions"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(summary, [("pods_merged", 3, 2), ("pods_merged#1", 1, 0)]);
+}
