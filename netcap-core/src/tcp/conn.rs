@@ -38,7 +38,7 @@ pub(crate) struct Segment {
     pub ack: Seq,
     pub flags: u16,
     pub window: u16,
-    /// Payload bytes by the IP header's length.
+    /// Payload bytes by the IP header's length, at most what the frame held on the wire.
     pub len: u32,
     /// The frame's original length.
     pub wire_len: u32,

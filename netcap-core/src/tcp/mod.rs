@@ -117,6 +117,15 @@ impl Analyzer {
         }
         self.newest[p] = self.newest[p].max(ts_ns);
 
+        // The payload runs to the end the IP header claims, but not past the frame's
+        // original length: a frame cut by the snap length keeps the claimed length, a
+        // frame whose IP length claims more than was on the wire carries only what is
+        // there (as Wireshark's reported length).
+        let tcp_layer = &packet.layers[view.layer];
+        let payload_start = u64::from(tcp_layer.offset) + u64::from(tcp_layer.header_len);
+        let on_wire = u64::from(frame.len.max(frame.caplen)).saturating_sub(payload_start);
+        let len = payload_len.min(u32::try_from(on_wire).unwrap_or(u32::MAX));
+
         let seg = Segment {
             frame: frame.number,
             ts_ns,
@@ -124,7 +133,7 @@ impl Analyzer {
             ack: Seq(ack),
             flags,
             window,
-            len: payload_len,
+            len,
             wire_len: frame.len,
             options,
         };

@@ -325,3 +325,62 @@ fn sequence_numbers_wrap() {
 }
 
 // --- conformance regressions ---
+
+/// Raw IPv4 + TCP bytes between 10.0.0.1:40000 (client) and 10.0.0.2:80 whose IP total
+/// length claims `claimed` payload bytes, followed by `payload` (checksums 0).
+fn raw_ipv4_tcp(c2s: bool, flags: u8, seq: u32, ack: u32, claimed: u16, payload: &[u8]) -> Vec<u8> {
+    let (src, dst, sp, dp) = if c2s { (CLIENT, SERVER, 40000u16, 80u16) } else { (SERVER, CLIENT, 80, 40000) };
+    let mut f = vec![0x45, 0];
+    f.extend_from_slice(&(40 + claimed).to_be_bytes());
+    f.extend_from_slice(&[0, 1, 0x40, 0, 64, 6, 0, 0]);
+    f.extend_from_slice(&src.octets());
+    f.extend_from_slice(&dst.octets());
+    f.extend_from_slice(&sp.to_be_bytes());
+    f.extend_from_slice(&dp.to_be_bytes());
+    f.extend_from_slice(&seq.to_be_bytes());
+    f.extend_from_slice(&ack.to_be_bytes());
+    f.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    f.extend_from_slice(payload);
+    f
+}
+
+/// Decodes `bytes` as a raw IPv4 frame (caplen = original length) and analyses it.
+fn feed_raw(a: &mut Analyzer, number: u64, t_ms: i64, bytes: &[u8]) -> SegmentInfo {
+    let packet = crate::decode::Decoder::default().decode(LinkType::IPV4, bytes);
+    let len = u32::try_from(bytes.len()).expect("small frame");
+    let frame = Frame {
+        number,
+        point: PointId(0),
+        link_type: LinkType::IPV4,
+        ts_ns: t_ms * MS,
+        has_timestamp: true,
+        caplen: len,
+        len,
+        offset: 0,
+        data: bytes,
+    };
+    a.segment(0, &frame, &packet).expect("a TCP segment")
+}
+
+/// tshark 4.0.17 on suricata-verify telnet-01 frame 18 and tcpdump kday4.pcap frame 10:
+/// an uncut frame whose IPv4 total length claims bytes that are not there carries no
+/// payload ("IPv4 total length exceeds packet length"), so it is no retransmission, and
+/// repeating the last ACK it is a duplicate ACK.
+#[test]
+fn ip_length_beyond_an_uncut_frame_counts_only_the_bytes_on_the_wire() {
+    let (syn, ack, psh) = (0x02, 0x10, 0x18);
+    let mut a = Analyzer::new(TcpOptions::default());
+    feed_raw(&mut a, 1, 0, &raw_ipv4_tcp(true, syn, 0, 0, 0, &[]));
+    feed_raw(&mut a, 2, 1, &raw_ipv4_tcp(false, syn | ack, 5000, 1, 0, &[]));
+    feed_raw(&mut a, 3, 2, &raw_ipv4_tcp(true, ack, 1, 5001, 0, &[]));
+    feed_raw(&mut a, 4, 3, &raw_ipv4_tcp(true, psh, 1, 5001, 85, &[b'x'; 85]));
+    // Same start, 85 bytes claimed, none present.
+    let empty = feed_raw(&mut a, 5, 4, &raw_ipv4_tcp(true, psh, 1, 5001, 85, &[]));
+    assert!(empty.analysis.is_empty(), "not a retransmission: {:?}", labels(&empty));
+    // The server's last ACK, repeated with 768 bytes claimed and none present.
+    feed_raw(&mut a, 6, 5, &raw_ipv4_tcp(false, ack, 5001, 86, 0, &[]));
+    let dup = feed_raw(&mut a, 7, 6, &raw_ipv4_tcp(false, ack, 5001, 86, 768, &[]));
+    assert_eq!(labels(&dup), ["duplicate_ack"]);
+    let f = &a.finish()[0];
+    assert_eq!((f.c2s.payload_bytes, f.c2s.retransmissions), (85, 0));
+}
