@@ -390,6 +390,14 @@ impl Conn {
             fwd.fin = true;
         }
 
+        // R1, same ISN: a SYN repeating this direction's ISN is the same connection. A
+        // RST sent since may have carried a sequence number far from the data (RFC 9293
+        // §3.10.7.3: the acknowledgement it answers), so the next expected sequence number
+        // goes back to the highest in-order one (Wireshark, issue 17616).
+        if s.flags & (F::SYN | F::ACK) == F::SYN && fwd.base_set && s.seq == fwd.base_seq {
+            fwd.nextseq = fwd.maxseqtobeacked;
+        }
+
         // Relative-sequence bases (Wireshark; R1 uses them).
         if !fwd.base_set {
             fwd.base_seq = if syn { s.seq } else { s.seq.plus(u32::MAX) };

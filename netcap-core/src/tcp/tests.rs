@@ -384,3 +384,24 @@ fn ip_length_beyond_an_uncut_frame_counts_only_the_bytes_on_the_wire() {
     let f = &a.finish()[0];
     assert_eq!((f.c2s.payload_bytes, f.c2s.retransmissions), (85, 0));
 }
+
+/// tshark 4.0.17 on suricata-verify base64-decode-5885 frames 235–238: SYN, a challenge
+/// ACK, a RST whose sequence number is that ACK (far from the ISN), the SYN again with the
+/// same ISN, then the handshake and data. The repeated SYN is a retransmission; the data
+/// after it is not (Wireshark sets the next expected sequence number back to the highest
+/// in-order one on a SYN with the connection's ISN).
+#[test]
+fn a_syn_with_the_same_isn_after_a_far_off_rst_resets_the_expected_sequence() {
+    let mut s = Script::new();
+    s.send(0, true, F::SYN, 1000, 0, 0, 8192, None);
+    s.send(29, false, A, 7000, 900_000_000, 0, 251, None); // challenge ACK
+    s.send(30, true, F::RST, 900_000_000, 0, 0, 0, None);
+    let again = s.send(3000, true, F::SYN, 1000, 0, 0, 8192, None);
+    assert_eq!(labels(&again), ["retransmission"]);
+    s.send(3028, false, F::SYN | A, 5000, 1001, 0, 64240, None);
+    s.send(3029, true, A, 1001, 5001, 0, 259, None);
+    let data = s.send(3030, true, A | F::PSH, 1001, 5001, 517, 259, None);
+    assert!(!data.analysis.is_retransmission() && !data.analysis.has(Label::OutOfOrder), "{:?}", labels(&data));
+    let later = s.send(3100, true, A | F::PSH, 1518, 5001, 64, 259, None);
+    assert!(later.analysis.is_empty(), "{:?}", labels(&later));
+}
