@@ -763,7 +763,10 @@ impl Conn {
 /// If any of its sequence space was already seen in this direction at this point it is
 /// a retransmission: fast when the other side sent ≥ 2 duplicate ACKs for exactly its
 /// start within the last 20 ms (Wireshark's rule), spurious when the receiver already
-/// SACKed all of it, else plain. If none of it was seen, it fills a hole: reordering
+/// SACKed all of it, else plain. Space below the other side's last ACK counts as seen:
+/// `seen` forgets what was acknowledged, and nothing unsent can be acknowledged (a SYN or
+/// FIN sent again after its ACK, which R11 leaves to this rule, is a retransmission, as
+/// in Wireshark). If none of it was seen, it fills a hole: reordering
 /// upstream (`out_of_order`) or a retransmission of a segment lost before this point.
 /// TCP timestamps decide when present (a TSval newer than the segment that revealed the
 /// hole means it was sent after it: a retransmission; older means reordered);
@@ -772,7 +775,8 @@ impl Conn {
 /// is `out_of_order`, as in Wireshark.
 fn classify_below(fwd: &Dir, rev: &Dir, s: &Segment, end: Seq, ooo_thres: i64) -> Label {
     let asked = rev.dupacks >= 2 && rev.lastack == s.seq;
-    if fwd.seen.overlaps(s.seq, end) {
+    let below_ack = rev.lastack != Seq(0) && s.seq.lt(rev.lastack);
+    if below_ack || fwd.seen.overlaps(s.seq, end) {
         if asked && s.ts_ns - rev.lastack_ts < FAST_RETRANS_NS {
             return Label::FastRetransmission;
         }

@@ -405,3 +405,17 @@ fn a_syn_with_the_same_isn_after_a_far_off_rst_resets_the_expected_sequence() {
     let later = s.send(3100, true, A | F::PSH, 1518, 5001, 64, 259, None);
     assert!(later.analysis.is_empty(), "{:?}", labels(&later));
 }
+
+/// tshark 4.0.17 on suricata-verify http-range-multiflows frame 56 and output-eve-ftp-data
+/// frame 69: a FIN sent again after the other side acknowledged it is a retransmission.
+/// netcap had forgotten the acknowledged sequence space and took it for a hole filled out
+/// of order.
+#[test]
+fn a_fin_sent_again_after_its_ack_is_a_retransmission() {
+    let mut s = Script::new();
+    s.handshake(); // initial RTT 11 ms
+    s.send(20, false, A | F::FIN, 5001, 1, 0, 65535, None);
+    s.send(21, true, A | F::FIN, 1, 5002, 0, 65535, None);
+    let again = s.send(22, false, A | F::FIN, 5001, 2, 0, 65535, None);
+    assert_eq!(labels(&again), ["retransmission"]);
+}
