@@ -53,53 +53,45 @@ pub enum EncapHop {
 impl EncapHop {
     /// Appends the hop's compact encoding: a tag byte, then the fields.
     fn encode(self, out: &mut [u8; EncapPath::BYTES], len: &mut usize) -> bool {
-        let mut buf = [0u8; 33];
         let n = match self {
+            EncapHop::Vlan(_) => 3,
+            EncapHop::Ip(IpAddr::V4(_), IpAddr::V4(_)) => 9,
+            EncapHop::Ip(..) => 33,
+            EncapHop::Gre(None) => 1,
+            EncapHop::Vxlan(_) | EncapHop::Geneve(_) | EncapHop::Gre(Some(_)) => 5,
+        };
+        let Some(dst) = out.get_mut(*len..*len + n) else { return false };
+        match self {
             EncapHop::Vlan(v) => {
-                buf[0] = 1;
-                buf[1..3].copy_from_slice(&v.to_be_bytes());
-                3
+                dst[0] = 1;
+                dst[1..3].copy_from_slice(&v.to_be_bytes());
             }
             EncapHop::Ip(IpAddr::V4(a), IpAddr::V4(b)) => {
-                buf[0] = 2;
-                buf[1..5].copy_from_slice(&a.octets());
-                buf[5..9].copy_from_slice(&b.octets());
-                9
+                dst[0] = 2;
+                dst[1..5].copy_from_slice(&a.octets());
+                dst[5..9].copy_from_slice(&b.octets());
             }
             EncapHop::Ip(a, b) => {
-                buf[0] = 3;
-                buf[1..17].copy_from_slice(&v6(a).octets());
-                buf[17..33].copy_from_slice(&v6(b).octets());
-                33
+                dst[0] = 3;
+                dst[1..17].copy_from_slice(&v6(a).octets());
+                dst[17..33].copy_from_slice(&v6(b).octets());
             }
             EncapHop::Vxlan(v) => {
-                buf[0] = 4;
-                buf[1..5].copy_from_slice(&v.to_be_bytes());
-                5
+                dst[0] = 4;
+                dst[1..5].copy_from_slice(&v.to_be_bytes());
             }
             EncapHop::Geneve(v) => {
-                buf[0] = 5;
-                buf[1..5].copy_from_slice(&v.to_be_bytes());
-                5
+                dst[0] = 5;
+                dst[1..5].copy_from_slice(&v.to_be_bytes());
             }
-            EncapHop::Gre(None) => {
-                buf[0] = 6;
-                1
-            }
+            EncapHop::Gre(None) => dst[0] = 6,
             EncapHop::Gre(Some(k)) => {
-                buf[0] = 7;
-                buf[1..5].copy_from_slice(&k.to_be_bytes());
-                5
+                dst[0] = 7;
+                dst[1..5].copy_from_slice(&k.to_be_bytes());
             }
-        };
-        match out.get_mut(*len..*len + n) {
-            Some(dst) => {
-                dst.copy_from_slice(&buf[..n]);
-                *len += n;
-                true
-            }
-            None => false,
         }
+        *len += n;
+        true
     }
 
     /// Decodes the hop at the start of `b`, and its encoded length.
@@ -339,7 +331,9 @@ pub struct FlowView {
     pub proto: u8,
     pub src: Endpoint,
     pub dst: Endpoint,
-    /// In the frame's direction.
+    /// The encapsulation path as a frame from the lower endpoint carries it (the
+    /// canonical orientation of [`FlowKey::encap`]): for a frame from the higher
+    /// endpoint its outer addresses are swapped.
     pub encap: EncapPath,
     /// Index in [`Packet::layers`] of the innermost transport layer.
     pub layer: usize,
@@ -371,12 +365,16 @@ impl FlowView {
             }
             _ => return None,
         };
+        let (src, dst) = (Endpoint { ip: src, port: sport }, Endpoint { ip: dst, port: dport });
+        // Build the path in the canonical orientation at once: no second pass to turn it.
+        let turn = src > dst;
         let mut encap = EncapPath::default();
         for l in &layers[..ip_index] {
+            let pair = |a: IpAddr, b: IpAddr| if turn { EncapHop::Ip(b, a) } else { EncapHop::Ip(a, b) };
             match l.kind {
                 LayerKind::Vlan { vid, .. } => encap.push(EncapHop::Vlan(vid)),
-                LayerKind::Ipv4 { src, dst, .. } => encap.push(EncapHop::Ip(IpAddr::V4(src), IpAddr::V4(dst))),
-                LayerKind::Ipv6 { src, dst, .. } => encap.push(EncapHop::Ip(IpAddr::V6(src), IpAddr::V6(dst))),
+                LayerKind::Ipv4 { src, dst, .. } => encap.push(pair(IpAddr::V4(src), IpAddr::V4(dst))),
+                LayerKind::Ipv6 { src, dst, .. } => encap.push(pair(IpAddr::V6(src), IpAddr::V6(dst))),
                 LayerKind::Vxlan { vni, .. } => encap.push(EncapHop::Vxlan(vni)),
                 LayerKind::Geneve { vni, .. } => encap.push(EncapHop::Geneve(vni)),
                 LayerKind::Gre { key, .. } => encap.push(EncapHop::Gre(key)),
@@ -385,8 +383,8 @@ impl FlowView {
         }
         Some(FlowView {
             proto,
-            src: Endpoint { ip: src, port: sport },
-            dst: Endpoint { ip: dst, port: dport },
+            src,
+            dst,
             encap,
             layer: t,
             fragmented,
@@ -402,7 +400,7 @@ impl FlowView {
             let key = FlowKey { point, proto: self.proto, a: self.src, b: self.dst, encap: self.encap };
             (key, Direction::AtoB)
         } else {
-            let key = FlowKey { point, proto: self.proto, a: self.dst, b: self.src, encap: self.encap.reversed() };
+            let key = FlowKey { point, proto: self.proto, a: self.dst, b: self.src, encap: self.encap };
             (key, Direction::BtoA)
         }
     }
@@ -422,6 +420,8 @@ mod tests {
         let o = |x| IpAddr::V4(Ipv4Addr::new(192, 168, 0, x));
         encap.push(EncapHop::Ip(o(outer.0), o(outer.1)));
         encap.push(EncapHop::Vxlan(vni));
+        // FlowView holds the path as the lower endpoint sends it.
+        let encap = if src > dst { encap.reversed() } else { encap };
         FlowView { proto: 6, src, dst, encap, layer: 0, fragmented: false }
     }
 
