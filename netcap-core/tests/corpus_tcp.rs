@@ -4,12 +4,13 @@
 //!
 //! For every manifest file that tshark reads completely (tags contain none of
 //! [`NOT_FULLY_READ`]) and in which it counted TCP, this test runs tshark once with
-//! [`FIELDS`] and runs [`Analyzer`] on the same frames, then compares, per frame, six
-//! sets ([`Set`]): the retransmission family (`retransmission` ∪ `fast_retransmission` ∪
+//! [`FIELDS`] (two files at a time, output cached by the file's SHA-256: [`cache_dir`])
+//! and runs [`Analyzer`] on the same frames, then compares, per frame, six sets
+//! ([`Set`]): the retransmission family (`retransmission` ∪ `fast_retransmission` ∪
 //! `spurious_retransmission` ∪ `out_of_order`, one set: how the two tools split it is
-//! not compared), `duplicate_ack`, `zero_window`, `keep_alive`, `ack_rtt` (agreeing when
-//! both have it within [`RTT_TOLERANCE_NS`]) and `initial_rtt` (on the frames where
-//! tshark shows it).
+//! printed, not asserted), `duplicate_ack`, `zero_window`, `keep_alive`, `ack_rtt`
+//! (agreeing when both have it within [`RTT_TOLERANCE_NS`]; tshark prints no `ack_rtt`
+//! of 0) and `initial_rtt` (on the frames where tshark shows it).
 //!
 //! A frame is compared only where both tools analysed the same segment: exactly one TCP
 //! layer in tshark's dissection, a [`SegmentInfo`] from netcap, same source port and
@@ -17,11 +18,12 @@
 //! several TCP layers, e.g. inside sFlow samples; netcap skips IP fragments; one of the
 //! two decodes no TCP …) and printed.
 //!
-//! Agreement per set = frames labelled by both / frames labelled by either. Frames of a
-//! conversation that netcap keeps as several flows (per capture point, per encapsulation
-//! path — [`Departure`]) are counted apart: there the tools disagree by design
-//! (`docs/conformance.md`, "TCP analysis"). The test asserts [`MIN_AGREEMENT`] per set on
-//! the other frames.
+//! Agreement per set = frames labelled by both / frames labelled by either. Where the
+//! tools disagree by design — a conversation netcap keeps as several flows (capture
+//! points, encapsulation paths, idle expiry), segments only one tool analyses, a zero
+//! initial RTT, … ([`Departure`], detected per frame, never from a file name) — the
+//! frames are counted apart (`docs/conformance.md`, "TCP analysis"). The test asserts
+//! [`MIN_AGREEMENT`] per set on the other frames.
 //!
 //! `cargo test -p netcap-core --test corpus_tcp -- --nocapture` also prints the files
 //! with the most disagreements, with example frames to look at.
