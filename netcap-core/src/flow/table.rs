@@ -59,8 +59,18 @@ pub struct TableStats {
 #[derive(Debug)]
 struct Entry<T> {
     key: FlowKey,
+    /// A second key for the same flow: the other direction's encapsulation path, when
+    /// the two directions travel different paths ([`FlowTable::pair`]).
+    alias: Option<FlowKey>,
     last_ns: i64,
     value: T,
+}
+
+/// A flow key without its encapsulation path: what [`FlowTable::pair`] matches on.
+type Tuple = (u32, u8, super::Endpoint, super::Endpoint);
+
+fn tuple(k: &FlowKey) -> Tuple {
+    (k.point, k.proto, k.a, k.b)
 }
 
 /// Live flows by key.
@@ -70,6 +80,8 @@ pub struct FlowTable<T> {
     /// Keys are hashed with FxHash (rustc-hash): the keys come from the capture, but
     /// a crafted capture colliding keys only slows netcap down, it cannot grow memory.
     index: FxHashMap<FlowKey, usize>,
+    /// Slots by key without path, for pairing directions that travel different paths.
+    by_tuple: FxHashMap<Tuple, Vec<usize>>,
     slots: Vec<Option<Entry<T>>>,
     free: Vec<usize>,
     newest_ns: i64,
@@ -83,6 +95,7 @@ impl<T> FlowTable<T> {
         FlowTable {
             limits,
             index: FxHashMap::default(),
+            by_tuple: FxHashMap::default(),
             slots: Vec::new(),
             free: Vec::new(),
             newest_ns: i64::MIN,
@@ -99,12 +112,13 @@ impl<T> FlowTable<T> {
         self.stats
     }
 
+    /// Live flows.
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.slots.len() - self.free.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.len() == 0
     }
 
     /// Expires idle flows if capture time has moved on far enough since the last sweep;
@@ -153,10 +167,10 @@ impl<T> FlowTable<T> {
     /// Inserts a flow known to be absent (evicting the least recently seen flows first
     /// when the table is full).
     pub fn insert(&mut self, key: FlowKey, ts_ns: i64, value: T, gone: &mut impl FnMut(FlowKey, T, Exit)) -> &mut T {
-        if self.index.len() >= self.limits.max_flows {
+        if self.len() >= self.limits.max_flows {
             self.evict_oldest(gone);
         }
-        let entry = Entry { key, last_ns: ts_ns, value };
+        let entry = Entry { key, alias: None, last_ns: ts_ns, value };
         let slot = match self.free.pop() {
             Some(i) => {
                 self.slots[i] = Some(entry);
@@ -168,9 +182,31 @@ impl<T> FlowTable<T> {
             }
         };
         self.index.insert(key, slot);
+        self.by_tuple.entry(tuple(&key)).or_default().push(slot);
         self.stats.created += 1;
-        self.stats.peak = self.stats.peak.max(self.index.len() as u64);
+        self.stats.peak = self.stats.peak.max(self.len() as u64);
         &mut self.slots[slot].as_mut().expect("just filled").value
+    }
+
+    /// For a key not in the table: the live flow with the same point, protocol and
+    /// endpoints but another encapsulation path, that has no second path yet and that
+    /// `accept`s (the caller checks it saw only the other direction) — the most recently
+    /// seen if several. Its slot gets `key` as its second key, so later frames find it
+    /// directly. This joins the two directions of a connection whose directions travel
+    /// different paths (a VLAN tag one way only, a VNI per direction, mirrored traffic).
+    pub fn pair(&mut self, key: FlowKey, accept: impl Fn(&T) -> bool) -> Option<usize> {
+        let slots = self.by_tuple.get(&tuple(&key))?;
+        let best = slots
+            .iter()
+            .filter_map(|&i| self.slots.get(i)?.as_ref().map(|e| (i, e)))
+            .filter(|(_, e)| e.alias.is_none() && e.key.encap != key.encap && accept(&e.value))
+            .max_by_key(|(_, e)| e.last_ns)
+            .map(|(i, _)| i)?;
+        if let Some(e) = self.slots.get_mut(best).and_then(Option::as_mut) {
+            e.alias = Some(key);
+            self.index.insert(key, best);
+        }
+        Some(best)
     }
 
     /// Removes the flow in `slot` and hands it to `gone` with `why`.
@@ -199,6 +235,7 @@ impl<T> FlowTable<T> {
         let mut live: Vec<Entry<T>> = self.slots.drain(..).flatten().collect();
         live.sort_by_key(|e| e.last_ns);
         self.index.clear();
+        self.by_tuple.clear();
         self.free.clear();
         for e in live {
             gone(e.key, e.value, Exit::End);
@@ -223,6 +260,16 @@ impl<T> FlowTable<T> {
     fn remove_slot(&mut self, i: usize, why: Exit, gone: &mut impl FnMut(FlowKey, T, Exit)) {
         let Some(e) = self.slots.get_mut(i).and_then(Option::take) else { return };
         self.index.remove(&e.key);
+        if let Some(alias) = &e.alias {
+            self.index.remove(alias);
+        }
+        let t = tuple(&e.key);
+        if let Some(v) = self.by_tuple.get_mut(&t) {
+            v.retain(|&x| x != i);
+            if v.is_empty() {
+                self.by_tuple.remove(&t);
+            }
+        }
         self.free.push(i);
         match why {
             Exit::Expired => self.stats.expired += 1,

@@ -231,6 +231,10 @@ pub struct FlowRecord {
     pub server: Endpoint,
     /// Outer headers, outermost first, as a client → server frame carries them.
     pub encapsulation: EncapPath,
+    /// Outer headers as a server → client frame carries them, when the two directions
+    /// travel different paths (a VLAN tag one way only, a VNI per direction, mirrored
+    /// traffic); null when the server's frames carry `encapsulation` mirrored.
+    pub encapsulation_s2c: Option<EncapPath>,
     pub outcome: Outcome,
     /// Both the SYN and the SYN/ACK were seen.
     pub handshake: bool,
@@ -288,6 +292,9 @@ pub(crate) struct Conn {
     last_ts: i64,
     dirs: [Dir; 2],
     client: Option<Direction>,
+    /// The direction whose frames travel another path than the flow key's, and that
+    /// path (as a frame from the key's `a` endpoint would carry it).
+    alias: Option<(Direction, EncapPath)>,
     /// Direction of the SYN sender (also `client`).
     syn_dir: Option<Direction>,
     isn: Option<Seq>,
@@ -326,6 +333,7 @@ impl Conn {
             last_ts: ts_ns,
             dirs: [Dir::new(), Dir::new()],
             client: None,
+            alias: None,
             syn_dir: None,
             isn: None,
             syn_attempts: 0,
@@ -345,6 +353,16 @@ impl Conn {
             karn: Samples::default(),
             ts_echo: Samples::default(),
         }
+    }
+
+    /// Whether every segment so far was sent in direction `d`.
+    pub(crate) fn only_from(&self, d: Direction) -> bool {
+        self.dirs[d.reverse().index()].stats.packets == 0 && self.dirs[d.index()].stats.packets > 0
+    }
+
+    /// Frames in direction `d` travel `path` (in the key's orientation), not the key's.
+    pub(crate) fn set_alias(&mut self, d: Direction, path: EncapPath) {
+        self.alias = Some((d, path));
     }
 
     /// R1: a SYN (without ACK) whose sequence number differs from the ISN this
@@ -674,10 +692,23 @@ impl Conn {
     /// The flow's record. `capture_end` is the newest timestamp seen at its point.
     pub(crate) fn finish(self, key: &FlowKey, exit: Exit, capture_end: i64) -> FlowRecord {
         let client_dir = self.client.unwrap_or(Direction::AtoB);
-        let (client, server, encapsulation) = match client_dir {
-            Direction::AtoB => (key.a, key.b, key.encap),
-            Direction::BtoA => (key.b, key.a, key.encap.reversed()),
+        // Each direction's path as its own frames carry it.
+        let path_of = |d: Direction| {
+            let p = match self.alias {
+                Some((ad, p)) if ad == d => p,
+                _ => key.encap,
+            };
+            match d {
+                Direction::AtoB => p,
+                Direction::BtoA => p.reversed(),
+            }
         };
+        let (client, server) = match client_dir {
+            Direction::AtoB => (key.a, key.b),
+            Direction::BtoA => (key.b, key.a),
+        };
+        let encapsulation = path_of(client_dir);
+        let encapsulation_s2c = self.alias.map(|_| path_of(client_dir.reverse()));
         let [d0, d1] = self.dirs;
         let (c, sv) = match client_dir {
             Direction::AtoB => (d0, d1),
@@ -725,6 +756,7 @@ impl Conn {
             client,
             server,
             encapsulation,
+            encapsulation_s2c,
             outcome,
             handshake: self.syn_attempts > 0 && self.synack.is_some(),
             exit,

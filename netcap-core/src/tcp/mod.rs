@@ -149,6 +149,14 @@ impl Analyzer {
         // R1: a SYN with another ISN on a flow whose first sequence number in that
         // direction is known starts a new connection (`reused_ports`).
         let mut slot = self.table.find(&key);
+        if slot.is_none() {
+            // A direction on another path than the flow's first: join it to a flow of
+            // the same endpoints that so far saw only the other direction.
+            slot = self.table.pair(key, |c| c.only_from(dir.reverse()));
+            if let Some(c) = slot.and_then(|i| self.table.peek(i)) {
+                c.set_alias(dir, key.encap);
+            }
+        }
         let mut reused = false;
         if let Some(i) = slot {
             if self.table.peek(i).is_some_and(|c| c.is_new_connection(dir, &seg)) {

@@ -18,11 +18,13 @@ struct Script {
     frame: u64,
     point: u32,
     client_port: u16,
+    /// An 802.1Q tag on client → server and on server → client frames.
+    vlan: [Option<u16>; 2],
 }
 
 impl Script {
     fn new() -> Self {
-        Script { a: Analyzer::new(TcpOptions::default()), frame: 0, point: 0, client_port: 40000 }
+        Script { a: Analyzer::new(TcpOptions::default()), frame: 0, point: 0, client_port: 40000, vlan: [None; 2] }
     }
 
     /// Sends one segment at `t_ms`; `c2s` is client → server.
@@ -60,7 +62,12 @@ impl Script {
             payload_len: len,
         };
         let layer = |kind, offset| Layer { depth: 0, offset, header_len: 20, kind, checksum: None };
-        let packet = Packet { layers: vec![layer(ip, 0), layer(tcp, 20)], stop: None, drop: None };
+        let mut layers = vec![layer(ip, 0), layer(tcp, 20)];
+        if let Some(vid) = self.vlan[usize::from(!c2s)] {
+            let tag = LayerKind::Vlan { tpid: 0x8100, pcp: 0, dei: false, vid, ethertype: crate::decode::EtherType::IPV4 };
+            layers.insert(0, layer(tag, 0));
+        }
+        let packet = Packet { layers, stop: None, drop: None };
         let frame = Frame {
             number: self.frame,
             point: PointId(self.point),
@@ -322,6 +329,46 @@ fn sequence_numbers_wrap() {
     assert_eq!(labels(&r), ["retransmission"]);
     let ack = s.send(301, false, A, 5001, isn.wrapping_add(2001), 0, 65535, None);
     assert_eq!(ack.acks_frame, Some(5));
+}
+
+#[test]
+fn directions_on_different_paths_are_one_flow() {
+    // A SPAN port that sees the client's frames tagged (VLAN 100) and the server's
+    // untagged: one connection, both directions joined.
+    let mut s = Script::new();
+    s.vlan = [Some(100), None];
+    s.handshake();
+    s.send(20, true, A, 1, 5001, 1000, 65535, None);
+    let ack = s.send(30, false, A, 5001, 1001, 0, 65535, None);
+    assert_eq!((ack.acks_frame, ack.ack_rtt_ns), (Some(4), Some(10 * MS)));
+    let recs = s.records();
+    assert_eq!(recs.len(), 1);
+    let f = &recs[0];
+    assert!(f.handshake);
+    assert_eq!(f.outcome, Outcome::Established);
+    assert_eq!(f.encapsulation.to_string(), "vlan 100");
+    assert_eq!(f.encapsulation_s2c.map(|p| p.to_string()), Some("-".to_string()));
+}
+
+#[test]
+fn the_same_ports_in_two_vlans_both_ways_are_two_flows() {
+    let mut s = Script::new();
+    s.vlan = [Some(1), Some(1)];
+    s.send(0, true, F::SYN, 0, 0, 0, 65535, None);
+    s.vlan = [Some(2), Some(2)];
+    s.send(1, true, F::SYN, 7000, 0, 0, 65535, None);
+    s.vlan = [Some(1), Some(1)];
+    s.send(10, false, F::SYN | A, 5000, 1, 0, 65535, None);
+    s.send(11, true, A, 1, 5001, 0, 65535, None);
+    s.vlan = [Some(2), Some(2)];
+    s.send(12, false, F::SYN | A, 9000, 7001, 0, 65535, None);
+    s.send(13, true, A, 7001, 9001, 0, 65535, None);
+    let recs = s.records();
+    assert_eq!(recs.len(), 2);
+    for f in &recs {
+        assert!(f.handshake && f.encapsulation_s2c.is_none(), "{f:?}");
+        assert_eq!((f.syn.attempts, f.c2s.retransmissions), (1, 0));
+    }
 }
 
 // --- conformance regressions ---
