@@ -6,7 +6,8 @@
 //! earlier frame; every frame with TCP yields an analysis; the flow records' counters
 //! are consistent (subsets below their totals, packets add up); records serialise.
 //!
-//! Segment bytes: 0 direction (bit 0) and connection (bits 1–2), 1 TCP flags, 2–3 seq
+//! Segment bytes: 0 direction (bit 0), connection (bits 1–2), an 802.1Q tag (bit 3; VLAN
+//! id bits 4–7, so the two directions may travel different paths), 1 TCP flags, 2–3 seq
 //! step (signed, from this direction's last seq), 4–5 ack step, 6 payload length / 4,
 //! 7 window (0 or × 256), 8 time step in ms (× 16 when bit 7 set), 9 options (bit 0
 //! timestamps, bit 1 a SACK block, bit 2 MSS+WS), 10 TSval step, 11 SACK block offset.
@@ -66,7 +67,13 @@ fn frame_bytes(seg: &[u8; 12], state: &mut [[u32; 3]; 8]) -> Vec<u8> {
     let win = if seg[7] == 0 { 0 } else { u16::from(seg[7]) << 8 };
     t[14..16].copy_from_slice(&win.to_be_bytes());
     t[20..20 + opts.len()].copy_from_slice(&opts);
-    f
+    if seg[0] & 8 == 0 {
+        return f;
+    }
+    // Ethernet + 802.1Q in front (link type 1).
+    let mut e = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x81, 0x00, 0, seg[0] >> 4, 0x08, 0x00];
+    e.extend_from_slice(&f);
+    e
 }
 
 fuzz_target!(|input: &[u8]| {
@@ -81,11 +88,12 @@ fuzz_target!(|input: &[u8]| {
         let step = i64::from(seg[8] & 0x7f) * 1_000_000;
         ts += if seg[8] & 0x80 != 0 { step * 16 } else { step };
         let data = frame_bytes(seg, &mut state);
+        let link = if seg[0] & 8 == 0 { LinkType(101) } else { LinkType(1) };
         let number = i as u64 + 1;
         let frame = Frame {
             number,
             point: PointId(0),
-            link_type: LinkType(101),
+            link_type: link,
             ts_ns: ts,
             has_timestamp: true,
             caplen: data.len() as u32,

@@ -109,6 +109,10 @@ struct Dir {
     lastnondupack: u64,
     last_labels: Labels,
     unacked: VecDeque<Unacked>,
+    /// Each unacked segment starts at or after the end of the one before (no resend, no
+    /// overlap): an ACK then removes a prefix and can only cut into the first remaining
+    /// segment, so R14 stops at the first segment it keeps.
+    unacked_ordered: bool,
     // netcap's own.
     seen: SeqRanges,
     holes: Vec<Hole>,
@@ -124,7 +128,7 @@ struct Dir {
 
 impl Dir {
     fn new() -> Self {
-        Dir { win_scale: -1, ..Dir::default() }
+        Dir { win_scale: -1, unacked_ordered: true, ..Dir::default() }
     }
 }
 
@@ -506,6 +510,9 @@ impl Conn {
         // Bookkeeping, as Wireshark does it after the checks.
         let zwp = l.has(Label::ZeroWindowProbe);
         if (seglen > 0 || syn || fin) && fwd.unacked.len() < MAX_UNACKED {
+            if fwd.unacked.back().is_some_and(|b| s.seq.lt(b.nextseq)) {
+                fwd.unacked_ordered = false;
+            }
             fwd.unacked.push_back(Unacked {
                 frame: s.frame,
                 seq: s.seq,
@@ -567,7 +574,10 @@ impl Conn {
         // R14: what this segment acknowledges: ack_rtt from the first transmission.
         let mut acked: Option<Unacked> = None;
         let mut acked_retransmitted = false;
-        rev.unacked.retain_mut(|u| {
+        // Wireshark's walk: a segment whose end the ACK names exactly is acknowledged
+        // (the oldest such copy gives the RTT); one the ACK cuts into keeps its rest;
+        // one wholly before it is dropped.
+        let mut step = |u: &mut Unacked| -> bool {
             if s.ack == u.nextseq {
                 if acked.is_none() {
                     acked = Some(*u);
@@ -580,7 +590,20 @@ impl Conn {
             } else {
                 u.nextseq.gt(s.ack)
             }
-        });
+        };
+        if rev.unacked_ordered {
+            while let Some(u) = rev.unacked.front_mut() {
+                if step(u) {
+                    break;
+                }
+                rev.unacked.pop_front();
+            }
+        } else {
+            rev.unacked.retain_mut(step);
+        }
+        if rev.unacked.is_empty() {
+            rev.unacked_ordered = true;
+        }
         if let Some(u) = acked {
             let rtt = ts - u.ts_ns;
             info.acks_frame = Some(u.frame);
