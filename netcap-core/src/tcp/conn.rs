@@ -552,23 +552,16 @@ impl Conn {
             fwd.stats.retransmissions += 1;
             fwd.stats.retransmitted_bytes += u64::from(seglen);
         }
-        if l.has(Label::FastRetransmission) {
-            fwd.stats.fast_retransmissions += 1;
-        }
-        if l.has(Label::SpuriousRetransmission) {
-            fwd.stats.spurious_retransmissions += 1;
-        }
-        if l.has(Label::OutOfOrder) {
-            fwd.stats.out_of_order += 1;
-        }
-        if l.has(Label::LostSegment) {
-            fwd.stats.lost_segments += 1;
-        }
-        if l.has(Label::DuplicateAck) {
-            fwd.stats.duplicate_acks += 1;
-        }
-        if l.has(Label::ZeroWindow) {
-            fwd.stats.zero_windows += 1;
+        let st = &mut fwd.stats;
+        for (label, counter) in [
+            (Label::FastRetransmission, &mut st.fast_retransmissions),
+            (Label::SpuriousRetransmission, &mut st.spurious_retransmissions),
+            (Label::OutOfOrder, &mut st.out_of_order),
+            (Label::LostSegment, &mut st.lost_segments),
+            (Label::DuplicateAck, &mut st.duplicate_acks),
+            (Label::ZeroWindow, &mut st.zero_windows),
+        ] {
+            *counter += u64::from(l.has(label));
         }
 
         // R14: what this segment acknowledges: ack_rtt from the first transmission.
