@@ -424,12 +424,20 @@ pub fn summary(out: &mut impl Write, r: &Report) -> io::Result<()> {
         writeln!(out, "  RTT (Karn)     {}", stats_line(&t.rtt))?;
         writeln!(out, "  initial RTT    {}", stats_line(&t.initial_rtt))?;
         if t.syn_retried > 0 {
-            writeln!(
-                out,
-                "  SYN retried in {} connections; connect delay {}",
-                t.syn_retried,
-                stats_line(&t.syn_retry_connect_delay)
-            )?;
+            let d = &t.syn_retry_connect_delay;
+            let connected = match (d.count, d.min_ns, d.p50_ns, d.max_ns) {
+                (0, ..) => "none connected".to_string(),
+                (n, Some(min), Some(p50), Some(max)) => format!(
+                    "{n} connected after {}{}",
+                    if n == 1 { String::new() } else { format!("min {} p50 {} max ", seconds(min), seconds(p50)) },
+                    seconds(if n == 1 { min } else { max })
+                ),
+                (n, ..) => format!("{n} connected"),
+            };
+            let failed = t.syn_retried - d.count;
+            let failed = if failed > 0 && d.count > 0 { format!(", {failed} did not") } else { String::new() };
+            let noun = if t.syn_retried == 1 { "connection" } else { "connections" };
+            writeln!(out, "  SYN retried in {} {noun}: {connected}{failed}", t.syn_retried)?;
         }
         if t.table.evicted + t.table.expired > 0 {
             writeln!(out, "  flow table: {} expired, {} evicted (limits: --max-flows, --flow-timeout)", t.table.expired, t.table.evicted)?;
@@ -440,7 +448,7 @@ pub fn summary(out: &mut impl Write, r: &Report) -> io::Result<()> {
                 let delay = w.connect_delay_ns.map_or_else(String::new, |d| format!(", connect delay {}", seconds(d)));
                 writeln!(
                     out,
-                    "    flow {} at {}: {} > {}: {}, {} retransmissions, {} SYN attempts{delay}",
+                    "    flow {} at {}: {} > {}: {}, {} retransmissions, SYN attempts {}{delay}",
                     w.id, w.point, w.client, w.server, w.outcome, w.retransmissions, w.syn_attempts
                 )?;
             }
