@@ -5,7 +5,7 @@
 //! `counts`; what each key means is pinned down in `docs/conformance.md`). This test
 //! reads every manifest file once, decodes every frame with `Decoder::default()` (no panic,
 //! bounded time), and for every file tshark read completely (tags contain none of
-//! [`NOT_FULLY_READ`]) counts the same keys from netcap's own layers and verdicts.
+//! [`common::NOT_FULLY_READ`]) counts the same keys from netcap's own layers and verdicts.
 //!
 //! A count must equal tshark's exactly unless a frame of that file is one where tshark
 //! and netcap legitimately see different things — a protocol netcap does not decode, IP
@@ -18,35 +18,24 @@
 //! `cargo test -p netcap-core --test corpus_decode -- --nocapture` prints the agreement
 //! table per key and, per rule, the differences it applies to, with an example.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::error::Error;
-use std::fs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use netcap_core::capture::CaptureReader;
 use netcap_core::checksum::Status;
 use netcap_core::decode::{tcp_flags, Decoder, Layer, LayerKind, Packet, StopReason};
 
-/// Tags meaning tshark did not read the whole file, so its counts are not an oracle.
-const NOT_FULLY_READ: [&str; 4] = [
-    "truncated-file",
-    "corrupt-file",
-    "read-error",
-    "tshark-unsupported",
-];
+use common::{Row, PER_FILE_LIMIT};
 
 /// netcap bugs this test found and that were reported: `(corpus_file, key, what)`.
 /// A listed (file, key) may disagree; once it agrees the test fails, so that the entry is
 /// removed together with the fix.
 const KNOWN_BUGS: &[(&str, &str, &str)] = &[];
-
-/// A single file may not take longer than this (a hang fails the test instead of
-/// blocking it).
-const PER_FILE_LIMIT: Duration = Duration::from_secs(20);
 
 /// UDP ports whose payload tshark 4.0 decodes, by default, as a packet or frame netcap
 /// does not look into: GTP-U, L2TP, Teredo, LISP data, VXLAN-GPE, sFlow (sampled
@@ -70,10 +59,6 @@ const IP_PAYLOAD_PROTOCOLS: [u32; 6] = [97, 103, 108, 115, 137, 143];
 
 /// TCP ports likewise: OpenFlow (its packet-in / packet-out messages carry frames).
 const TCP_PAYLOAD_PORTS: [(u16, &str); 2] = [(6653, "OpenFlow"), (6633, "OpenFlow")];
-
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
-}
 
 // ---------------------------------------------------------------------------------------
 // Keys
@@ -803,97 +788,18 @@ fn decode_file(path: &Path, decoder: &Decoder) -> Outcome {
     out
 }
 
-/// One manifest row.
-#[derive(Debug)]
-struct Row {
-    file: String,
-    packets: u64,
-    fully_read: bool,
-    counts: HashMap<String, u64>,
-}
-
-fn read_manifest(path: &Path) -> Result<Vec<Row>, Box<dyn Error>> {
-    let text = fs::read_to_string(path)?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().ok_or("empty manifest")?.split('\t').collect();
-    let column = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .ok_or_else(|| format!("manifest has no column {name}"))
-    };
-    let (c_file, c_packets, c_tags, c_counts) = (
-        column("corpus_file")?,
-        column("packets")?,
-        column("tags")?,
-        column("counts")?,
-    );
-    let mut rows = Vec::new();
-    for line in lines.filter(|l| !l.trim().is_empty()) {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let field = |c: usize| {
-            cols.get(c)
-                .copied()
-                .ok_or_else(|| format!("short manifest row: {line}"))
-        };
-        let tags = field(c_tags)?;
-        let counts_text = unquote(field(c_counts)?.trim());
-        let counts: HashMap<String, u64> = if counts_text.is_empty() {
-            HashMap::new()
-        } else {
-            serde_json::from_str(&counts_text)
-                .map_err(|e| format!("counts of {}: {e}", field(c_file).unwrap_or("?")))?
-        };
-        rows.push(Row {
-            file: field(c_file)?.to_string(),
-            packets: field(c_packets)?.parse().unwrap_or(0),
-            fully_read: !tags.split(',').any(|t| NOT_FULLY_READ.contains(&t)),
-            counts,
-        });
-    }
-    Ok(rows)
-}
-
-/// A field as the manifest writer quoted it (CSV style: `"{""ipv4"":3}"`), unquoted.
-fn unquote(field: &str) -> String {
-    match field.strip_prefix('"').and_then(|f| f.strip_suffix('"')) {
-        Some(inner) => inner.replace("\"\"", "\""),
-        None => field.to_string(),
-    }
-}
-
 /// Decodes every row's file on a few threads; a panic is caught and named.
 fn decode_all(root: &Path, rows: &[Row]) -> Vec<Outcome> {
     let decoder = Decoder::default();
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..rows.len()).map(|_| None).collect());
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(row) = rows.get(i) else { break };
-                let path = root.join(&row.file);
-                let outcome = catch_unwind(AssertUnwindSafe(|| decode_file(&path, &decoder)))
-                    .unwrap_or_else(|_| Outcome {
-                        frames: 0,
-                        error: Some("PANIC while reading or decoding".to_string()),
-                        elapsed: Duration::ZERO,
-                        counts: [0; KEYS],
-                        slack: BTreeMap::new(),
-                    });
-                if let Ok(mut r) = results.lock() {
-                    r[i] = Some(outcome);
-                }
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|o| o.expect("every row decoded"))
-        .collect()
+    common::for_each_file(root, rows, 4, |path, _| {
+        catch_unwind(AssertUnwindSafe(|| decode_file(path, &decoder))).unwrap_or_else(|_| Outcome {
+            frames: 0,
+            error: Some("PANIC while reading or decoding".to_string()),
+            elapsed: Duration::ZERO,
+            counts: [0; KEYS],
+            slack: BTreeMap::new(),
+        })
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -926,17 +832,11 @@ struct Credit {
 
 #[test]
 fn corpus_decode_counts_match_tshark() -> Result<(), Box<dyn Error>> {
-    let root = corpus_dir();
-    let manifest = root.join("MANIFEST.tsv");
-    if !manifest.exists() {
-        eprintln!(
-            "skipping corpus decode conformance: {} not found",
-            manifest.display()
-        );
+    let Some((root, manifest)) = common::corpus_manifest("corpus decode conformance") else {
         return Ok(());
-    }
+    };
     let started = Instant::now();
-    let rows = read_manifest(&manifest)?;
+    let rows = common::read_manifest(&manifest)?;
     let outcomes = decode_all(&root, &rows);
 
     let known: HashMap<(&str, &str), &str> = KNOWN_BUGS
@@ -965,23 +865,16 @@ fn corpus_decode_counts_match_tshark() -> Result<(), Box<dyn Error>> {
             not_full_frames += out.frames;
             continue;
         }
-        if out.error.is_some() || out.frames != row.packets {
-            // Capture reading disagrees: `corpus_read.rs` owns that; counts of different
-            // frame sets are not comparable.
-            not_compared.push(format!(
-                "{}: tshark {} frames, netcap {} ({})",
-                row.file,
-                row.packets,
-                out.frames,
-                out.error.as_deref().unwrap_or("no error")
-            ));
+        if let Some(line) = common::reading_differs(row, out.frames, out.error.as_deref()) {
+            // Counts of different frame sets are not comparable.
+            not_compared.push(line);
             continue;
         }
         strict += 1;
         for k in Key::ALL {
             let t = &mut tallies[k as usize];
             let i = k as usize;
-            let ts = row.counts.get(k.name()).copied().unwrap_or(0);
+            let ts = row.count(k.name());
             let nc = out.counts[i];
             let up: u64 = out.slack.values().map(|s| u64::from(s.up[i])).sum();
             let down: u64 = out.slack.values().map(|s| u64::from(s.down[i])).sum();
@@ -1093,12 +986,7 @@ fn corpus_decode_counts_match_tshark() -> Result<(), Box<dyn Error>> {
             ));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} disagreement(s) with tshark:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    common::assert_no_disagreements(&failures);
     Ok(())
 }
 

@@ -9,33 +9,20 @@
 //! tshark could not read fully is printed as a report (`--nocapture` to see it) and
 //! documented in `docs/conformance.md`, section "Capture reading".
 
+mod common;
+
 use std::collections::HashMap;
 use std::error::Error;
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use netcap_core::capture::CaptureReader;
 
-/// Tags meaning tshark did not read the whole file, so its count is not an oracle.
-const NOT_FULLY_READ: [&str; 4] = [
-    "truncated-file",
-    "corrupt-file",
-    "read-error",
-    "tshark-unsupported",
-];
+use common::{Manifest, PER_FILE_LIMIT};
 
 /// Fully-read files whose count may differ from tshark's: `(corpus_file, reason)`.
 /// Keep it small; every entry needs a reason a reviewer can check.
 const ALLOWED: &[(&str, &str)] = &[];
-
-/// A single file may not take longer than this (a hang fails the test instead of
-/// blocking it).
-const PER_FILE_LIMIT: Duration = Duration::from_secs(20);
-
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
-}
 
 struct Outcome {
     frames: u64,
@@ -94,25 +81,15 @@ fn read_all(path: &Path) -> Outcome {
 
 #[test]
 fn corpus_frame_counts_match_tshark() -> Result<(), Box<dyn Error>> {
-    let root = corpus_dir();
-    let manifest = root.join("MANIFEST.tsv");
-    if !manifest.exists() {
-        eprintln!(
-            "skipping corpus conformance: {} not found",
-            manifest.display()
-        );
+    let Some((root, path)) = common::corpus_manifest("corpus conformance") else {
         return Ok(());
-    }
-    let text = fs::read_to_string(&manifest)?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().ok_or("empty manifest")?.split('\t').collect();
-    let column = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .ok_or_else(|| format!("manifest has no column {name}"))
     };
-    let (c_file, c_packets, c_tags) = (column("corpus_file")?, column("packets")?, column("tags")?);
+    let manifest = Manifest::read(&path)?;
+    let (c_file, c_packets, c_tags) = (
+        manifest.column("corpus_file")?,
+        manifest.column("packets")?,
+        manifest.column("tags")?,
+    );
     let allowed: HashMap<&str, &str> = ALLOWED.iter().copied().collect();
 
     let started = Instant::now();
@@ -122,7 +99,7 @@ fn corpus_frame_counts_match_tshark() -> Result<(), Box<dyn Error>> {
     let mut allowed_seen = 0usize;
     let mut failures: Vec<String> = Vec::new();
     let mut report: Vec<String> = Vec::new();
-    for line in lines.filter(|l| !l.trim().is_empty()) {
+    for line in &manifest.lines {
         let cols: Vec<&str> = line.split('\t').collect();
         let (Some(file), Some(packets), Some(tags)) =
             (cols.get(c_file), cols.get(c_packets), cols.get(c_tags))
@@ -136,7 +113,7 @@ fn corpus_frame_counts_match_tshark() -> Result<(), Box<dyn Error>> {
             failures.push(format!("{file}: took {:?}", outcome.elapsed));
         }
         let tshark: u64 = packets.parse().unwrap_or(0);
-        let fully_read = !tags.split(',').any(|t| NOT_FULLY_READ.contains(&t));
+        let fully_read = common::fully_read(tags);
         let detail = match (&outcome.error, outcome.warnings.is_empty()) {
             (Some(e), _) => format!("error: {e}"),
             (None, false) => format!("warning: {}", outcome.warnings.join("; ")),
@@ -182,12 +159,7 @@ fn corpus_frame_counts_match_tshark() -> Result<(), Box<dyn Error>> {
             failures.push(format!("{file}: listed in ALLOWED but agrees (or is gone)"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} disagreement(s) with tshark:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    common::assert_no_disagreements(&failures);
     Ok(())
 }
 
@@ -196,7 +168,7 @@ fn corpus_frame_counts_match_tshark() -> Result<(), Box<dyn Error>> {
 /// as frames 2, 3, 5 and 7 and custom blocks as "data" frames 1, 4, 6 and 8.
 #[test]
 fn frame_numbers_count_the_blocks_tshark_lists() -> Result<(), Box<dyn Error>> {
-    let root = corpus_dir();
+    let root = common::corpus_dir();
     for order in ["le", "be"] {
         let path = root.join(format!("gopacket/pcapgo/tests/{order}/test018.pcapng"));
         if !path.exists() {

@@ -3,7 +3,7 @@
 //! `tshark` is not on `PATH`).
 //!
 //! For every manifest file that tshark reads completely (tags contain none of
-//! [`NOT_FULLY_READ`]) and in which it counted TCP, this test runs tshark once with
+//! [`common::NOT_FULLY_READ`]) and in which it counted TCP, this test runs tshark once with
 //! [`FIELDS`] (two files at a time, output cached by the file's SHA-256: [`cache_dir`])
 //! and runs [`Analyzer`] on the same frames, then compares, per frame, six sets
 //! ([`Set`]): the retransmission family (`retransmission` ∪ `fast_retransmission` ∪
@@ -28,6 +28,8 @@
 //! `cargo test -p netcap-core --test corpus_tcp -- --nocapture` also prints the files
 //! with the most disagreements, with example frames to look at.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::error::Error;
 use std::fs;
@@ -36,8 +38,6 @@ use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use netcap_core::capture::CaptureReader;
@@ -46,20 +46,11 @@ use netcap_core::flow::table::Exit;
 use netcap_core::flow::FlowView;
 use netcap_core::tcp::{Analyzer, Label, SegmentInfo, TcpOptions};
 
-/// Tags meaning tshark did not read the whole file, so its output is not an oracle.
-const NOT_FULLY_READ: [&str; 4] = [
-    "truncated-file",
-    "corrupt-file",
-    "read-error",
-    "tshark-unsupported",
-];
+use common::{Row, PER_FILE_LIMIT};
 
 /// tshark may not take longer than this on one file (it takes < 2 s on every file of
 /// the corpus with [`TSHARK_ARGS`]); past it the file is reported and not compared.
 const TSHARK_LIMIT: Duration = Duration::from_secs(60);
-
-/// netcap may not take longer than this on one file: a hang fails the test.
-const NETCAP_LIMIT: Duration = Duration::from_secs(20);
 
 /// Two RTTs agree within this (tshark prints seconds with 9 decimals; netcap keeps ns).
 const RTT_TOLERANCE_NS: i64 = 1_000;
@@ -99,10 +90,6 @@ const FIELDS: [&str; 15] = [
     "tcp.analysis.initial_rtt",
     "_ws.malformed",
 ];
-
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
-}
 
 // ---------------------------------------------------------------------------------------
 // What each tool says about one frame
@@ -479,7 +466,7 @@ fn run_netcap(path: &Path, decoder: &Decoder, out: &mut Outcome) {
         for r in analyzer.take_finished() {
             out.exits.insert(r.id, r.exit);
         }
-        if started.elapsed() > NETCAP_LIMIT {
+        if started.elapsed() > PER_FILE_LIMIT {
             out.net_error = Some("time limit exceeded".into());
             break;
         }
@@ -490,54 +477,33 @@ fn run_netcap(path: &Path, decoder: &Decoder, out: &mut Outcome) {
     out.net_elapsed = started.elapsed();
 }
 
-/// Runs tshark and netcap on every row's file, `threads` files at a time; while tshark
-/// works on a file, netcap analyses it on the calling thread.
+/// Runs tshark and netcap on every row's file, [`common::threads`] files at a time; while
+/// tshark works on a file, netcap analyses it on the calling thread.
 fn run_all(root: &Path, rows: &[Row], cache: Option<&Path>) -> Vec<Outcome> {
     let decoder = Decoder::default();
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..rows.len()).map(|_| None).collect());
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(row) = rows.get(i) else { break };
-                let path = root.join(&row.file);
-                let cached = cache.map(|d| d.join(format!("{}.tsv", row.sha256)));
-                let outcome = std::thread::scope(|inner| {
-                    let tshark = inner.spawn(|| {
-                        let started = Instant::now();
-                        let (frames, error) = run_tshark(&path, cached.as_deref());
-                        (frames, error, started.elapsed())
-                    });
-                    let mut out = Outcome::default();
-                    if catch_unwind(AssertUnwindSafe(|| run_netcap(&path, &decoder, &mut out)))
-                        .is_err()
-                    {
-                        out.net_error = Some("PANIC while analysing".into());
-                    }
-                    match tshark.join() {
-                        Ok((frames, error, elapsed)) => {
-                            out.tshark = frames;
-                            out.tshark_error = error;
-                            out.tshark_elapsed = elapsed;
-                        }
-                        Err(_) => out.tshark_error = Some("tshark runner panicked".into()),
-                    }
-                    out
-                });
-                if let Ok(mut r) = results.lock() {
-                    r[i] = Some(outcome);
-                }
+    common::for_each_file(root, rows, 8, |path, row| {
+        let cached = cache.map(|d| d.join(format!("{}.tsv", row.sha256)));
+        std::thread::scope(|inner| {
+            let tshark = inner.spawn(|| {
+                let started = Instant::now();
+                let (frames, error) = run_tshark(path, cached.as_deref());
+                (frames, error, started.elapsed())
             });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|o| o.expect("every row run"))
-        .collect()
+            let mut out = Outcome::default();
+            if catch_unwind(AssertUnwindSafe(|| run_netcap(path, &decoder, &mut out))).is_err() {
+                out.net_error = Some("PANIC while analysing".into());
+            }
+            match tshark.join() {
+                Ok((frames, error, elapsed)) => {
+                    out.tshark = frames;
+                    out.tshark_error = error;
+                    out.tshark_elapsed = elapsed;
+                }
+                Err(_) => out.tshark_error = Some("tshark runner panicked".into()),
+            }
+            out
+        })
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -907,15 +873,9 @@ struct SkipCount {
 
 #[test]
 fn corpus_tcp_analysis_matches_tshark() -> Result<(), Box<dyn Error>> {
-    let root = corpus_dir();
-    let manifest = root.join("MANIFEST.tsv");
-    if !manifest.exists() {
-        eprintln!(
-            "skipping corpus TCP conformance: {} not found",
-            manifest.display()
-        );
+    let Some((root, manifest)) = common::corpus_manifest("corpus TCP conformance") else {
         return Ok(());
-    }
+    };
     let version = Command::new("tshark")
         .arg("--version")
         .stderr(Stdio::null())
@@ -936,9 +896,9 @@ fn corpus_tcp_analysis_matches_tshark() -> Result<(), Box<dyn Error>> {
         eprintln!("warning: the oracle is tshark 4.0.17, found {version}");
     }
     let started = Instant::now();
-    let rows: Vec<Row> = read_manifest(&manifest)?
+    let rows: Vec<Row> = common::read_manifest(&manifest)?
         .into_iter()
-        .filter(|r| r.fully_read && r.tcp > 0)
+        .filter(|r| r.fully_read && r.count("tcp") > 0)
         .collect();
     let cache = cache_dir(&version);
     let outcomes = run_all(&root, &rows, cache.as_deref());
@@ -969,15 +929,8 @@ fn corpus_tcp_analysis_matches_tshark() -> Result<(), Box<dyn Error>> {
             not_compared.push(format!("{}: {e}", row.file));
             continue;
         }
-        if out.net_error.is_some() || out.net_frames != row.packets {
-            // Capture reading disagrees: `corpus_read.rs` owns that.
-            not_compared.push(format!(
-                "{}: tshark {} frames, netcap {} ({})",
-                row.file,
-                row.packets,
-                out.net_frames,
-                out.net_error.as_deref().unwrap_or("no error")
-            ));
+        if let Some(line) = common::reading_differs(row, out.net_frames, out.net_error.as_deref()) {
+            not_compared.push(line);
             continue;
         }
         compared_files += 1;
@@ -1009,7 +962,7 @@ fn corpus_tcp_analysis_matches_tshark() -> Result<(), Box<dyn Error>> {
         started.elapsed(),
         tshark_time,
         net_time,
-        std::thread::available_parallelism().map_or(2, |n| n.get().min(8)),
+        common::threads(8),
         slowest.0,
         slowest.1
     );
@@ -1124,73 +1077,6 @@ fn corpus_tcp_analysis_matches_tshark() -> Result<(), Box<dyn Error>> {
         failures.join("\n")
     );
     Ok(())
-}
-
-// ---------------------------------------------------------------------------------------
-// Manifest
-
-/// One manifest row.
-#[derive(Debug)]
-struct Row {
-    file: String,
-    packets: u64,
-    fully_read: bool,
-    /// tshark's count of frames with TCP.
-    tcp: u64,
-    /// The file's SHA-256 (hex), which names its cached tshark output.
-    sha256: String,
-}
-
-fn read_manifest(path: &Path) -> Result<Vec<Row>, Box<dyn Error>> {
-    let text = fs::read_to_string(path)?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().ok_or("empty manifest")?.split('\t').collect();
-    let column = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .ok_or_else(|| format!("manifest has no column {name}"))
-    };
-    let (c_file, c_packets, c_tags, c_counts, c_sha) = (
-        column("corpus_file")?,
-        column("packets")?,
-        column("tags")?,
-        column("counts")?,
-        column("sha256")?,
-    );
-    let mut rows = Vec::new();
-    for line in lines.filter(|l| !l.trim().is_empty()) {
-        let cols: Vec<&str> = line.split('\t').collect();
-        let field = |c: usize| {
-            cols.get(c)
-                .copied()
-                .ok_or_else(|| format!("short manifest row: {line}"))
-        };
-        let tags = field(c_tags)?;
-        let counts_text = unquote(field(c_counts)?.trim());
-        let counts: HashMap<String, u64> = if counts_text.is_empty() {
-            HashMap::new()
-        } else {
-            serde_json::from_str(&counts_text)
-                .map_err(|e| format!("counts of {}: {e}", field(c_file).unwrap_or("?")))?
-        };
-        rows.push(Row {
-            file: field(c_file)?.to_string(),
-            packets: field(c_packets)?.parse().unwrap_or(0),
-            fully_read: !tags.split(',').any(|t| NOT_FULLY_READ.contains(&t)),
-            tcp: counts.get("tcp").copied().unwrap_or(0),
-            sha256: field(c_sha)?.to_string(),
-        });
-    }
-    Ok(rows)
-}
-
-/// A field as the manifest writer quoted it (CSV style: `"{""tcp"":3}"`), unquoted.
-fn unquote(field: &str) -> String {
-    match field.strip_prefix('"').and_then(|f| f.strip_suffix('"')) {
-        Some(inner) => inner.replace("\"\"", "\""),
-        None => field.to_string(),
-    }
 }
 
 mod parsing {

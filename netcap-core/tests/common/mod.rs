@@ -1,0 +1,217 @@
+//! What the corpus conformance tests (`corpus_read.rs`, `corpus_decode.rs`,
+//! `corpus_tcp.rs`) share: where the public corpus is (`../shared/corpus` from the
+//! workspace root) and skipping where it is absent, reading `MANIFEST.tsv`, the tags that
+//! make tshark's view of a file no oracle, netcap's time limit per file, and running the
+//! work on every file on a few threads.
+
+// Each test crate compiles this module for itself and uses only part of it.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::error::Error;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Tags meaning tshark did not read the whole file, so what it says of the file (frame
+/// count, per-frame counts, analysis) is not an oracle.
+pub const NOT_FULLY_READ: [&str; 4] = [
+    "truncated-file",
+    "corrupt-file",
+    "read-error",
+    "tshark-unsupported",
+];
+
+/// netcap may not take longer than this on a single file (a hang fails the test instead
+/// of blocking it).
+pub const PER_FILE_LIMIT: Duration = Duration::from_secs(20);
+
+pub fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+}
+
+/// The corpus folder and its `MANIFEST.tsv`; `None` where the manifest is absent, after
+/// saying on stderr that `test` is skipped.
+pub fn corpus_manifest(test: &str) -> Option<(PathBuf, PathBuf)> {
+    let root = corpus_dir();
+    let manifest = root.join("MANIFEST.tsv");
+    if !manifest.exists() {
+        eprintln!("skipping {test}: {} not found", manifest.display());
+        return None;
+    }
+    Some((root, manifest))
+}
+
+/// Whether tshark read the whole file, from the manifest's comma-separated `tags`: none
+/// of them is one of [`NOT_FULLY_READ`].
+pub fn fully_read(tags: &str) -> bool {
+    !tags.split(',').any(|t| NOT_FULLY_READ.contains(&t))
+}
+
+// ---------------------------------------------------------------------------------------
+// Manifest
+
+/// `MANIFEST.tsv` as read: the header's column names and the other non-blank lines, each
+/// a row of tab-separated fields.
+#[derive(Debug)]
+pub struct Manifest {
+    header: Vec<String>,
+    pub lines: Vec<String>,
+}
+
+impl Manifest {
+    pub fn read(path: &Path) -> Result<Manifest, Box<dyn Error>> {
+        let text = fs::read_to_string(path)?;
+        let mut lines = text.lines();
+        let header = lines
+            .next()
+            .ok_or("empty manifest")?
+            .split('\t')
+            .map(str::to_string)
+            .collect();
+        let lines = lines
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect();
+        Ok(Manifest { header, lines })
+    }
+
+    /// The index of the column `name` in a row.
+    pub fn column(&self, name: &str) -> Result<usize, String> {
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| format!("manifest has no column {name}"))
+    }
+}
+
+/// One manifest row, as the decode and TCP tests read it.
+#[derive(Debug)]
+pub struct Row {
+    pub file: String,
+    /// tshark's frame count.
+    pub packets: u64,
+    pub fully_read: bool,
+    /// tshark's per-frame counts, by key (`ipv4`, `tcp`, …; `docs/conformance.md`).
+    pub counts: HashMap<String, u64>,
+    /// The file's SHA-256 (hex), which names its cached tshark output.
+    pub sha256: String,
+}
+
+impl Row {
+    /// tshark's count of frames with `key` (0 where the manifest has none).
+    pub fn count(&self, key: &str) -> u64 {
+        self.counts.get(key).copied().unwrap_or(0)
+    }
+}
+
+/// Every row of the manifest; a row short of a column or with unreadable `counts` is an
+/// error.
+pub fn read_manifest(path: &Path) -> Result<Vec<Row>, Box<dyn Error>> {
+    let manifest = Manifest::read(path)?;
+    let (c_file, c_packets, c_tags, c_counts, c_sha) = (
+        manifest.column("corpus_file")?,
+        manifest.column("packets")?,
+        manifest.column("tags")?,
+        manifest.column("counts")?,
+        manifest.column("sha256")?,
+    );
+    let mut rows = Vec::new();
+    for line in &manifest.lines {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let field = |c: usize| {
+            cols.get(c)
+                .copied()
+                .ok_or_else(|| format!("short manifest row: {line}"))
+        };
+        let tags = field(c_tags)?;
+        let counts_text = unquote(field(c_counts)?.trim());
+        let counts: HashMap<String, u64> = if counts_text.is_empty() {
+            HashMap::new()
+        } else {
+            serde_json::from_str(&counts_text)
+                .map_err(|e| format!("counts of {}: {e}", field(c_file).unwrap_or("?")))?
+        };
+        rows.push(Row {
+            file: field(c_file)?.to_string(),
+            packets: field(c_packets)?.parse().unwrap_or(0),
+            fully_read: fully_read(tags),
+            counts,
+            sha256: field(c_sha)?.to_string(),
+        });
+    }
+    Ok(rows)
+}
+
+/// A field as the manifest writer quoted it (CSV style: `"{""ipv4"":3}"`), unquoted.
+fn unquote(field: &str) -> String {
+    match field.strip_prefix('"').and_then(|f| f.strip_suffix('"')) {
+        Some(inner) => inner.replace("\"\"", "\""),
+        None => field.to_string(),
+    }
+}
+
+/// Where netcap read `row`'s file otherwise than tshark (an error, or another frame count):
+/// what the report says of it. The frames of such a file are not compared with tshark's
+/// (`corpus_read.rs` owns that).
+pub fn reading_differs(row: &Row, frames: u64, error: Option<&str>) -> Option<String> {
+    (error.is_some() || frames != row.packets).then(|| {
+        format!(
+            "{}: tshark {} frames, netcap {frames} ({})",
+            row.file,
+            row.packets,
+            error.unwrap_or("no error")
+        )
+    })
+}
+
+/// Fails the test where `failures` lists any disagreement with tshark.
+#[track_caller]
+pub fn assert_no_disagreements(failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "{} disagreement(s) with tshark:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Per file
+
+/// How many files run at a time: one per core, at most `max`.
+pub fn threads(max: usize) -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().min(max))
+}
+
+/// Runs `work` on every row's file (its path under `root`), [`threads`]`(max_threads)`
+/// files at a time; the results come in row order. `work` catches its own panics.
+pub fn for_each_file<R: Send>(
+    root: &Path,
+    rows: &[Row],
+    max_threads: usize,
+    work: impl Fn(&Path, &Row) -> R + Sync,
+) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..rows.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads(max_threads) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(row) = rows.get(i) else { break };
+                let outcome = work(&root.join(&row.file), row);
+                if let Ok(mut r) = results.lock() {
+                    r[i] = Some(outcome);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| o.expect("every row run"))
+        .collect()
+}
