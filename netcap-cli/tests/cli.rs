@@ -119,7 +119,7 @@ fn summary_json_counts_the_flannel_verdicts_per_layer_and_depth() {
             .unwrap()
             .iter()
             .find(|c| c["proto"] == proto && c["depth"] == depth && c["status"] == status)
-            .map(|c| c.clone())
+            .cloned()
     };
     let bad = row("udp", 0, "bad").expect("bad outer udp row");
     assert_eq!(bad["count"], 2);

@@ -744,7 +744,7 @@ impl Conn {
                 [.., a, b] => b - a,
                 _ => 1_000_000_000,
             };
-            let waited = capture_end.saturating_sub(self.last_syn_ts);
+            let waited = capture_end.max(self.last_ts).saturating_sub(self.last_syn_ts);
             if matches!(exit, Exit::Expired | Exit::Evicted) || waited > last_gap.saturating_mul(2) {
                 Some(Outcome::TimedOut)
             } else {

@@ -71,6 +71,9 @@ pub struct SegmentInfo {
     pub dupack_frame: Option<u64>,
 }
 
+/// Capture points whose newest timestamp is tracked (for the SYN outcome at the end).
+const MAX_TRACKED_POINTS: usize = 1 << 20;
+
 /// The analyzer's limits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TcpOptions {
@@ -111,11 +114,16 @@ impl Analyzer {
             self.skipped_fragments += 1;
             return None;
         }
+        // Points are numbered densely by the caller; a number beyond the cap is not
+        // tracked (its flows then end at their own last frame), so a stray point number
+        // cannot allocate.
         let p = point as usize;
-        if self.newest.len() <= p {
-            self.newest.resize(p + 1, i64::MIN);
+        if p < MAX_TRACKED_POINTS {
+            if self.newest.len() <= p {
+                self.newest.resize(p + 1, i64::MIN);
+            }
+            self.newest[p] = self.newest[p].max(ts_ns);
         }
-        self.newest[p] = self.newest[p].max(ts_ns);
 
         // The payload runs to the end the IP header claims, but not past the frame's
         // original length: a frame cut by the snap length keeps the claimed length, a
@@ -146,8 +154,6 @@ impl Analyzer {
         };
         self.table.advance(ts_ns, &mut gone);
 
-        // R1: a SYN with another ISN on a flow whose first sequence number in that
-        // direction is known starts a new connection (`reused_ports`).
         let mut slot = self.table.find(&key);
         if slot.is_none() {
             // A direction on another path than the flow's first: join it to a flow of
@@ -157,6 +163,8 @@ impl Analyzer {
                 c.set_alias(dir, key.encap);
             }
         }
+        // R1: a SYN with another ISN on a flow whose first sequence number in that
+        // direction is known starts a new connection (`reused_ports`).
         let mut reused = false;
         if let Some(i) = slot {
             if self.table.peek(i).is_some_and(|c| c.is_new_connection(dir, &seg)) {
