@@ -130,6 +130,15 @@ fn summary_json_counts_the_flannel_verdicts_per_layer_and_depth() {
     assert_eq!(r["receiver_drops"][0]["count"], 2);
     assert_eq!(r["receiver_drops"][0]["counter"], "UdpInCsumErrors");
     assert_eq!(r["encapsulations"][0]["path"], "eth/ipv4/udp/vxlan/eth/ipv4/tcp");
+    // TCP health: the one connection, its two repeated SYNs, its 3 s connect delay.
+    let tcp = &r["tcp"];
+    assert_eq!(tcp["flows"], 1);
+    assert_eq!(tcp["outcomes"], serde_json::json!({"closed": 1}));
+    assert_eq!((tcp["retransmissions"].as_u64(), tcp["syn_retried"].as_u64()), (Some(2), Some(1)));
+    let delay = tcp["syn_retry_connect_delay"]["max_ns"].as_i64().unwrap();
+    assert!((2_900_000_000..3_100_000_000).contains(&delay), "{delay}");
+    assert_eq!(tcp["worst"][0]["syn_attempts"], 3);
+    assert_eq!(tcp["table"]["created"], 1);
 }
 
 #[test]
