@@ -5,6 +5,7 @@
 //! mid-record do not count), 1 when any file could not be read or stopped at a corrupt
 //! record, 2 for a usage error. A closed stdout (`netcap packets x | head`) ends quietly.
 
+mod correlate;
 mod text;
 
 use std::io::{self, BufWriter, Write};
@@ -43,6 +44,8 @@ enum Command {
     /// TCP flows per capture point, the flows in trouble first: retransmissions, RTT,
     /// SYN retries, outcome.
     Flows(FlowsArgs),
+    /// Match packets across capture points: where they were lost, and why.
+    Correlate(CorrelateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +101,19 @@ struct FlowsArgs {
     trouble: bool,
 }
 
+#[derive(Debug, Args)]
+struct CorrelateArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    format: SummaryFormat,
+    /// Add NAME's clock offset to its timestamps (e.g. `server_underlay=-1.234567s`,
+    /// `node2=+250ms`); points on one host share a clock and need none.
+    #[arg(long = "clock-offset", value_name = "NAME=±DURATION")]
+    clock_offsets: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum PacketsFormat {
     Text,
@@ -118,6 +134,7 @@ fn main() -> ExitCode {
         Some(Command::Packets(a)) => packets(&a, &mut out),
         Some(Command::Summary(a)) => summary(&a, &mut out),
         Some(Command::Flows(a)) => flows(&a, &mut out),
+        Some(Command::Correlate(a)) => correlate::run(&a, &mut out),
         None if cli.summary.common.files.is_empty() => {
             eprintln!("netcap: no capture files given; try `netcap --help`");
             return ExitCode::from(2);

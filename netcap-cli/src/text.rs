@@ -463,6 +463,45 @@ pub fn summary(out: &mut impl Write, r: &Report) -> io::Result<()> {
     Ok(())
 }
 
+/// `netcap correlate` for people: the points, each pair of adjacent points, then the
+/// findings as sentences with their evidence frames and a hint.
+pub fn correlate(out: &mut impl Write, o: &crate::correlate::Output) -> io::Result<()> {
+    writeln!(out, "Capture points")?;
+    for p in &o.points {
+        let off = if p.clock_offset_ns != 0 { format!(", clock offset {}", millis(p.clock_offset_ns)) } else { String::new() };
+        writeln!(out, "  {:<20} {} linktype {}: {} frames{off}", p.name, p.file, p.link_type.0, p.frames)?;
+    }
+    writeln!(out, "\nBetween points (upstream > downstream): matched, lost, appeared, duplicated, one-way delay")?;
+    for r in &o.report.pairs {
+        let d = &r.delay_ns;
+        let delay = match (d.min, d.p50, d.p99, d.max) {
+            (Some(a), Some(b), Some(c), Some(e)) => {
+                format!("min {} p50 {} p99 {} max {}", millis(a), millis(b), millis(c), millis(e))
+            }
+            _ => "-".to_string(),
+        };
+        writeln!(
+            out,
+            "  {:<20} > {:<20} {:>8} {:>6} {:>6} {:>6}  {delay}",
+            r.from, r.to, r.matched, r.lost, r.appeared, r.duplicated
+        )?;
+    }
+    if o.report.findings.is_empty() {
+        writeln!(out, "\nNo findings: every packet was seen at every point on its path.")?;
+        return Ok(());
+    }
+    writeln!(out, "\nFindings")?;
+    for (i, f) in o.report.findings.iter().enumerate() {
+        writeln!(out, "  {}. [{}] {}: {}", i + 1, f.severity, f.kind, f.summary)?;
+        for (n, seen) in f.frames.iter().enumerate() {
+            let at: Vec<String> = seen.iter().map(|r| format!("{}:{}", r.point, r.frame)).collect();
+            writeln!(out, "     packet {}: seen at {}", n + 1, at.join(", "))?;
+        }
+        writeln!(out, "     hint: {}", f.hint)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

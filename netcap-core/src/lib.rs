@@ -21,6 +21,7 @@
 
 pub mod capture;
 pub mod checksum;
+pub mod correlate;
 pub mod decode;
 pub mod flow;
 pub mod record;

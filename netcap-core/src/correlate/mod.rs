@@ -1,0 +1,536 @@
+//! Correlation across capture points: the same packet seen at several points, where it
+//! was lost, and why (first increment: see "Status" below).
+//!
+//! Feed every decoded frame of every point, in capture-time order across points, to
+//! [`Correlator::add`], then call [`Correlator::finish`] with the TCP flow records for the
+//! [`Report`]: per pair of adjacent points the matched, lost, appeared and duplicated
+//! packets and the one-way delay, and the **findings** — named diagnoses with their
+//! evidence frames.
+//!
+//! # Matching
+//! A packet is identified by a fingerprint of its **innermost IP packet** built from
+//! fields no forwarding hop changes: addresses, IPv4 identification, fragment fields,
+//! IP payload length, IPv6 flow label; TCP ports, sequence and acknowledgement numbers,
+//! flags, payload length and timestamp option; UDP ports and length; ICMP type, code and
+//! identifier. Never TTL / hop limit, checksums or outer headers. Sightings with one
+//! fingerprint within [`CorrelateOptions::window_ns`] of the first are one packet; a
+//! second sighting at the same point is a duplicate.
+//!
+//! # Paths
+//! Per direction (inner source → destination address) the points that saw its packets
+//! are ordered by the median time at which they saw a packet after the first sighting
+//! of it (the upstream point sees it first), minus the same median for the opposite
+//! direction, so that the two directions order their common points consistently. A packet seen at a point and at none of the
+//! points after it on the path was lost between the last point that saw it and the
+//! next.
+//!
+//! # Status
+//! This first increment matches exact fingerprints on one clock (or offsets given with
+//! `clock_offsets`), keeps per-packet summaries in memory (capped by
+//! [`CorrelateOptions::max_packets`]) and reports `dropped_bad_outer_checksum`,
+//! `dropped_bad_checksum`, `lost_between` and `syn_retry_delay`. Clock-offset
+//! estimation, TSO byte-range matching, NAT mode and the remaining findings are the next
+//! increments (docs/correlation.md).
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+
+use rustc_hash::{FxHashMap, FxHasher};
+use serde::Serialize;
+
+use crate::capture::Frame;
+use crate::checksum::Status;
+use crate::decode::{tcp_flags, LayerKind, Packet};
+use crate::flow::Endpoint;
+use crate::summary::FrameRef;
+use crate::tcp::stats::percentile;
+use crate::tcp::FlowRecord;
+
+/// Options of the correlation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrelateOptions {
+    /// Sightings of one fingerprint within this time of the first are one packet
+    /// (default 2 s: far above any one-way delay inside a cluster, far below TCP's
+    /// minimum retransmission timeout of 200 ms times the repeats that could reuse a
+    /// fingerprint).
+    pub window_ns: i64,
+    /// Packets kept for path inference and the report (default 4 194 304, about
+    /// 0.5 GiB); past it new packets are counted but not kept (`truncated`).
+    pub max_packets: usize,
+}
+
+impl Default for CorrelateOptions {
+    fn default() -> Self {
+        CorrelateOptions { window_ns: 2_000_000_000, max_packets: 1 << 22 }
+    }
+}
+
+/// One sighting of a packet at a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Sighting {
+    #[serde(skip)]
+    pub point: u32,
+    pub frame: u64,
+    pub ts_ns: i64,
+    /// The outer UDP checksum verdict and values, when the frame carried one that was
+    /// not good (the flannel signature is `bad` with stored 0xffff).
+    #[serde(skip)]
+    pub outer_udp: Option<(Status, u16, Option<u16>)>,
+    /// Why a Linux receiver drops the frame (layer, depth, counter), if it would.
+    #[serde(skip)]
+    pub drop: Option<(&'static str, u8, &'static str)>,
+}
+
+/// The innermost IP packet's identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Identity {
+    src: Endpoint,
+    dst: Endpoint,
+    proto: u8,
+    tcp_flags: Option<u16>,
+}
+
+#[derive(Debug, Clone)]
+struct PacketState {
+    fp: u64,
+    id: Identity,
+    first_ts: i64,
+    sightings: Vec<Sighting>,
+    duplicates: u32,
+}
+
+/// Correlates sightings across points.
+#[derive(Debug)]
+pub struct Correlator {
+    opts: CorrelateOptions,
+    offsets: Vec<i64>,
+    pending: FxHashMap<u64, usize>,
+    packets: Vec<PacketState>,
+    /// Indexes into `packets` of the packets still open, oldest first.
+    open: std::collections::VecDeque<usize>,
+    truncated: u64,
+}
+
+/// Fingerprint and identity of a frame's innermost IP packet.
+fn fingerprint(packet: &Packet, data: &[u8]) -> Option<(u64, Identity)> {
+    let layers = &packet.layers;
+    let ip = layers.iter().rposition(|l| matches!(l.kind, LayerKind::Ipv4 { .. } | LayerKind::Ipv6 { .. }))?;
+    let mut h = FxHasher::default();
+    let (src, dst, proto) = match layers[ip].kind {
+        LayerKind::Ipv4 { src, dst, ip_id, total_len, more_fragments, frag_offset, proto, .. } => {
+            (ip_id, total_len, more_fragments, frag_offset, proto.0).hash(&mut h);
+            (IpAddr::V4(src), IpAddr::V4(dst), proto.0)
+        }
+        LayerKind::Ipv6 { src, dst, flow_label, payload_len, proto, fragment, .. } => {
+            (flow_label, payload_len, fragment, proto.0).hash(&mut h);
+            (IpAddr::V6(src), IpAddr::V6(dst), proto.0)
+        }
+        _ => return None,
+    };
+    let (mut sport, mut dport, mut flags) = (0, 0, None);
+    if let Some(t) = layers.get(ip + 1) {
+        match t.kind {
+            LayerKind::Tcp { src_port, dst_port, seq, ack, flags: f, payload_len, options, .. } => {
+                (src_port, dst_port, seq, ack, f, payload_len, options.timestamps).hash(&mut h);
+                (sport, dport, flags) = (src_port, dst_port, Some(f));
+            }
+            LayerKind::Udp { src_port, dst_port, length, .. } => {
+                (src_port, dst_port, length).hash(&mut h);
+                (sport, dport) = (src_port, dst_port);
+            }
+            LayerKind::Icmp { icmp_type, code } | LayerKind::Icmpv6 { icmp_type, code } => {
+                // Identifier and sequence number of echo messages (bytes 4..8).
+                let start = t.offset as usize + 4;
+                (icmp_type, code, data.get(start..start + 4)).hash(&mut h);
+            }
+            _ => {}
+        }
+    }
+    src.hash(&mut h);
+    dst.hash(&mut h);
+    let id = Identity { src: Endpoint { ip: src, port: sport }, dst: Endpoint { ip: dst, port: dport }, proto, tcp_flags: flags };
+    Some((h.finish(), id))
+}
+
+impl Correlator {
+    /// `offsets[p]` is added to point p's timestamps (0 for points not listed).
+    pub fn new(opts: CorrelateOptions, offsets: Vec<i64>) -> Self {
+        Correlator { opts, offsets, pending: FxHashMap::default(), packets: Vec::new(), open: Default::default(), truncated: 0 }
+    }
+
+    /// One decoded frame seen at `point`. Frames must come in capture-time order across
+    /// points (after the clock offsets), within the window.
+    pub fn add(&mut self, point: u32, frame: &Frame<'_>, packet: &Packet) {
+        let Some((fp, id)) = fingerprint(packet, frame.data) else { return };
+        let ts = frame.ts_ns.saturating_add(self.offsets.get(point as usize).copied().unwrap_or(0));
+        self.expire(ts);
+        let outer_udp = packet.layers.iter().find_map(|l| match (l.depth, &l.kind, l.checksum) {
+            (0, LayerKind::Udp { .. }, Some(v)) if v.status != Status::Good => Some((v.status, v.stored, v.expected)),
+            _ => None,
+        });
+        let drop = packet.drop.map(|d| (d.layer, d.depth, d.counter));
+        let s = Sighting { point, frame: frame.number, ts_ns: ts, outer_udp, drop };
+        if let Some(&i) = self.pending.get(&fp) {
+            let p = &mut self.packets[i];
+            if p.sightings.iter().any(|x| x.point == point) {
+                p.duplicates += 1;
+            } else {
+                p.sightings.push(s);
+            }
+            return;
+        }
+        if self.packets.len() >= self.opts.max_packets {
+            self.truncated += 1;
+            return;
+        }
+        self.packets.push(PacketState { fp, id, first_ts: ts, sightings: vec![s], duplicates: 0 });
+        let i = self.packets.len() - 1;
+        self.pending.insert(fp, i);
+        self.open.push_back(i);
+    }
+
+    fn expire(&mut self, now: i64) {
+        while let Some(&i) = self.open.front() {
+            let p = &self.packets[i];
+            if now.saturating_sub(p.first_ts) <= self.opts.window_ns {
+                break;
+            }
+            self.pending.remove(&p.fp);
+            self.open.pop_front();
+        }
+    }
+
+    /// The report. `flows` are the TCP flow records of the same frames (for the SYN
+    /// retries); `names` the points' names by index.
+    pub fn finish(mut self, names: &[String], flows: &[FlowRecord]) -> Report {
+        self.expire(i64::MAX);
+        let name = |p: u32| names.get(p as usize).cloned().unwrap_or_default();
+        // Path per direction (inner source address → destination address).
+        let mut delays: HashMap<(IpAddr, IpAddr), BTreeMap<u32, Vec<i64>>> = HashMap::new();
+        for p in &self.packets {
+            if p.sightings.len() < 2 {
+                continue;
+            }
+            let first = p.sightings.iter().map(|s| s.ts_ns).min().unwrap_or(0);
+            let d = delays.entry((p.id.src.ip, p.id.dst.ip)).or_default();
+            for s in &p.sightings {
+                d.entry(s.point).or_default().push(s.ts_ns - first);
+            }
+        }
+        let mut medians: HashMap<(IpAddr, IpAddr), BTreeMap<u32, i64>> = HashMap::new();
+        for (dir, per_point) in &mut delays {
+            let m = per_point
+                .iter_mut()
+                .map(|(&pt, v)| {
+                    v.sort_unstable();
+                    (pt, percentile(v, 50).unwrap_or(0))
+                })
+                .collect();
+            medians.insert(*dir, m);
+        }
+        // A point's place on the path: how late it sees this direction's packets minus
+        // how late it sees the other direction's. Both directions of a connection
+        // cross the same points in opposite orders, so their timings add up; one
+        // direction alone cannot order two ends of a zero-delay link (a veth) whose
+        // timestamps differ by jitter. The reverse path is then exactly the reverse.
+        let mut paths: HashMap<(IpAddr, IpAddr), Vec<u32>> = HashMap::new();
+        for (&(src, dst), fwd) in &medians {
+            let rev = medians.get(&(dst, src));
+            let mut order: Vec<(i64, u32)> = fwd
+                .iter()
+                .map(|(&pt, &m)| (m - rev.and_then(|r| r.get(&pt)).copied().unwrap_or(0), pt))
+                .collect();
+            order.sort_unstable();
+            paths.insert((src, dst), order.into_iter().map(|(_, p)| p).collect());
+        }
+
+        // Per packet: where it was lost; per pair: counts and delays.
+        let mut pairs: BTreeMap<(u32, u32), PairAcc> = BTreeMap::new();
+        let mut lost: Vec<(usize, u32, u32)> = Vec::new();
+        for (i, p) in self.packets.iter().enumerate() {
+            let Some(path) = paths.get(&(p.id.src.ip, p.id.dst.ip)) else { continue };
+            let at = |pt: u32| p.sightings.iter().find(|s| s.point == pt);
+            let last = path.iter().rposition(|&pt| at(pt).is_some());
+            for w in path.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                let acc = pairs.entry((a, b)).or_default();
+                match (at(a), at(b)) {
+                    (Some(x), Some(y)) => {
+                        acc.matched += 1;
+                        acc.delays.push(y.ts_ns - x.ts_ns);
+                    }
+                    (None, Some(_)) => acc.appeared += 1,
+                    _ => {}
+                }
+            }
+            if let Some(l) = last {
+                if let Some(&next) = path.get(l + 1) {
+                    let from = path[l];
+                    pairs.entry((from, next)).or_default().lost += 1;
+                    lost.push((i, from, next));
+                }
+            }
+            if p.duplicates > 0 {
+                if let Some(&pt) = path.first() {
+                    let acc = pairs.entry((pt, *path.get(1).unwrap_or(&pt))).or_default();
+                    acc.duplicated += u64::from(p.duplicates);
+                }
+            }
+        }
+
+        let findings = self.findings(&lost, names, flows);
+        Report {
+            pairs: pairs
+                .into_iter()
+                .map(|((a, b), acc)| {
+                    let mut d = acc.delays;
+                    d.sort_unstable();
+                    PairReport {
+                        from: name(a),
+                        to: name(b),
+                        matched: acc.matched,
+                        lost: acc.lost,
+                        appeared: acc.appeared,
+                        duplicated: acc.duplicated,
+                        delay_ns: DelayReport {
+                            min: d.first().copied(),
+                            p50: percentile(&d, 50),
+                            p99: percentile(&d, 99),
+                            max: d.last().copied(),
+                        },
+                    }
+                })
+                .collect(),
+            findings,
+            packets: self.packets.len() as u64,
+            truncated: self.truncated,
+        }
+    }
+
+    fn findings(&self, lost: &[(usize, u32, u32)], names: &[String], flows: &[FlowRecord]) -> Vec<Finding> {
+        let name = |p: u32| names.get(p as usize).cloned().unwrap_or_default();
+        // Group lost packets by (kind, flow, from, to).
+        let mut groups: BTreeMap<(u8, String, u32, u32), Vec<usize>> = BTreeMap::new();
+        for &(i, from, to) in lost {
+            let p = &self.packets[i];
+            let last = p.sightings.iter().find(|s| s.point == from);
+            let kind = match last.and_then(|s| s.drop) {
+                Some(("udp", 0, _)) => 0,
+                Some(_) => 1,
+                None => 2,
+            };
+            groups.entry((kind, flow_label(&p.id), from, to)).or_default().push(i);
+        }
+        let mut out = Vec::new();
+        for ((kind, flow, from, to), members) in &groups {
+            let frames: Vec<Vec<FrameRef>> = members
+                .iter()
+                .map(|&i| {
+                    let mut s = self.packets[i].sightings.clone();
+                    s.sort_by_key(|x| x.ts_ns);
+                    s.iter().map(|x| FrameRef { point: name(x.point), frame: x.frame }).collect()
+                })
+                .collect();
+            let at_from: Vec<&Sighting> =
+                members.iter().filter_map(|&i| self.packets[i].sightings.iter().find(|s| s.point == *from)).collect();
+            let n = members.len();
+            let (a, b) = (name(*from), name(*to));
+            let f = match kind {
+                0 => {
+                    let values: Vec<String> = at_from
+                        .iter()
+                        .filter_map(|s| s.outer_udp)
+                        .map(|(_, st, ex)| format!("0x{st:04x}, expected {}", ex.map_or("?".into(), |e| format!("0x{e:04x}"))))
+                        .collect();
+                    Finding {
+                        kind: "dropped_bad_outer_checksum",
+                        severity: "error",
+                        summary: format!(
+                            "{n} packet{} of {flow} {} seen on {a} and missing from {b}: the outer UDP checksum is wrong ({}), so the receiving kernel drops {} before decapsulation (Udp InCsumErrors).",
+                            plural(n),
+                            if n == 1 { "was" } else { "were" },
+                            values.join("; "),
+                            if n == 1 { "it" } else { "them" }
+                        ),
+                        points: vec![a.clone(), b.clone()],
+                        flow: flow.clone(),
+                        frames,
+                        evidence: serde_json::json!({
+                            "outer_udp_checksums": at_from.iter().filter_map(|s| s.outer_udp).map(|(st, stored, expected)| serde_json::json!({"status": st.as_str(), "stored": stored, "expected": expected})).collect::<Vec<_>>(),
+                            "counter": "Udp InCsumErrors",
+                        }),
+                        hint: HINT_OUTER.to_string(),
+                        related: Vec::new(),
+                    }
+                }
+                1 => {
+                    let why: Vec<String> = at_from
+                        .iter()
+                        .filter_map(|s| s.drop)
+                        .map(|(l, d, c)| format!("bad {l} checksum at depth {d} ({c})"))
+                        .collect();
+                    Finding {
+                        kind: "dropped_bad_checksum",
+                        severity: "error",
+                        summary: format!(
+                            "{n} packet{} of {flow} seen on {a} and missing from {b}: {}; a Linux receiver drops such packets.",
+                            plural(n),
+                            why.first().cloned().unwrap_or_default()
+                        ),
+                        points: vec![a.clone(), b.clone()],
+                        flow: flow.clone(),
+                        frames,
+                        evidence: serde_json::json!({ "drops": why }),
+                        hint: "A checksum that is wrong on the wire: look for the device that rewrote the packet (NAT, a mangling rule, a NIC offload) between the sender and this point.".to_string(),
+                        related: Vec::new(),
+                    }
+                }
+                _ => Finding {
+                    kind: "lost_between",
+                    severity: "warning",
+                    summary: format!("{n} packet{} of {flow} seen on {a} never reached {b}.", plural(n)),
+                    points: vec![a.clone(), b.clone()],
+                    flow: flow.clone(),
+                    frames,
+                    evidence: serde_json::json!({ "lost": n }),
+                    hint: "Nothing in the packets explains the loss: check the drop counters between the two points (ip -s link, nstat, tc -s qdisc, nft list counters, ethtool -S).".to_string(),
+                    related: Vec::new(),
+                },
+            };
+            out.push(f);
+        }
+        // SYN retries, linked to the findings that hold their lost attempts.
+        let mut seen_conn: Vec<(Endpoint, Endpoint)> = Vec::new();
+        let mut by_attempts: Vec<&FlowRecord> = flows.iter().filter(|f| f.syn.attempts > 1).collect();
+        by_attempts.sort_by(|a, b| b.syn.attempts.cmp(&a.syn.attempts).then(a.id.cmp(&b.id)));
+        for f in by_attempts {
+            if seen_conn.contains(&(f.client, f.server)) {
+                continue;
+            }
+            seen_conn.push((f.client, f.server));
+            let flow = format!("{} > {}", f.client, f.server);
+            let related: Vec<usize> = out
+                .iter()
+                .enumerate()
+                .filter(|(_, x)| x.flow == flow && x.kind != "syn_retry_delay")
+                .map(|(i, _)| i + 1)
+                .collect();
+            let delay = f.syn.connect_delay_ns;
+            let offs: Vec<String> = f.syn.offsets_ns.iter().map(|o| format!("{:.3} s", *o as f64 / 1e9)).collect();
+            let cause = if related.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " The lost attempts are in finding{} {}.",
+                    plural(related.len()),
+                    related.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")
+                )
+            };
+            out.push(Finding {
+                kind: "syn_retry_delay",
+                severity: "warning",
+                summary: match delay {
+                    Some(d) => format!(
+                        "{flow} connected after {:.3} s: {} SYN attempts (at {}).{cause}",
+                        d as f64 / 1e9,
+                        f.syn.attempts,
+                        offs.join(", ")
+                    ),
+                    None => format!("{flow}: {} SYN attempts (at {}), never answered.{cause}", f.syn.attempts, offs.join(", ")),
+                },
+                points: vec![f.point.clone()],
+                flow,
+                frames: Vec::new(),
+                evidence: serde_json::json!({
+                    "attempts": f.syn.attempts,
+                    "offsets_ns": f.syn.offsets_ns,
+                    "schedule": f.syn.schedule,
+                    "connect_delay_ns": delay,
+                }),
+                hint: "Each lost SYN costs the client its retransmission timeout (Linux: 1 s, doubling). Find why the first attempts were lost (the related findings).".to_string(),
+                related,
+            });
+        }
+        out
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// `10.244.1.2:55406 > 10.244.2.3:80`, from the SYN sender when the packet is a SYN,
+/// else from the lower port's peer (the ephemeral side) to the other.
+fn flow_label(id: &Identity) -> String {
+    let syn_from_dst = id.tcp_flags.is_some_and(|f| f & (tcp_flags::SYN | tcp_flags::ACK) == (tcp_flags::SYN | tcp_flags::ACK));
+    let client_first = if syn_from_dst { false } else if id.tcp_flags.is_some_and(|f| f & tcp_flags::SYN != 0) { true } else { id.src.port > id.dst.port };
+    if client_first {
+        format!("{} > {}", id.src, id.dst)
+    } else {
+        format!("{} > {}", id.dst, id.src)
+    }
+}
+
+const HINT_OUTER: &str = "A wrong outer UDP checksum on VXLAN is the known TX-checksum-offload bug of VXLAN devices combined with NAT (flannel issue 1266, calico issue 3145; kernel fix \"netfilter: nat: never update the UDP checksum when it's 0\"). Work around it with `ethtool -K flannel.1 tx-checksum-ip-generic off` (or `vxlan.calico`) on the sending node, or upgrade the kernel.";
+
+#[derive(Debug, Default)]
+struct PairAcc {
+    matched: u64,
+    lost: u64,
+    appeared: u64,
+    duplicated: u64,
+    delays: Vec<i64>,
+}
+
+/// One-way delay between two points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DelayReport {
+    pub min: Option<i64>,
+    pub p50: Option<i64>,
+    pub p99: Option<i64>,
+    pub max: Option<i64>,
+}
+
+/// Counts for one pair of adjacent points (upstream `from`, downstream `to`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PairReport {
+    pub from: String,
+    pub to: String,
+    pub matched: u64,
+    pub lost: u64,
+    pub appeared: u64,
+    pub duplicated: u64,
+    pub delay_ns: DelayReport,
+}
+
+/// A named diagnosis with its evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub kind: &'static str,
+    pub severity: &'static str,
+    pub summary: String,
+    pub points: Vec<String>,
+    pub flow: String,
+    /// Per packet, every point and frame where it was seen, in time order.
+    pub frames: Vec<Vec<FrameRef>>,
+    pub evidence: serde_json::Value,
+    pub hint: String,
+    /// 1-based numbers of the findings this one is caused by (`syn_retry_delay`).
+    pub related: Vec<usize>,
+}
+
+/// What [`Correlator::finish`] reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub pairs: Vec<PairReport>,
+    pub findings: Vec<Finding>,
+    /// Distinct packets (fingerprints within the window) kept.
+    pub packets: u64,
+    /// Packets not kept past `max_packets`.
+    pub truncated: u64,
+}
