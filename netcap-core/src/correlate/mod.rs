@@ -534,3 +534,108 @@ pub struct Report {
     /// Packets not kept past `max_packets`.
     pub truncated: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::capture::{LinkType, PointId};
+    use crate::decode::{IpNumber, Layer, TcpOptions};
+
+    fn layer(depth: u8, kind: LayerKind) -> Layer {
+        Layer { depth, offset: 0, header_len: 20, kind, checksum: None }
+    }
+
+    fn ipv4(src: [u8; 4], dst: [u8; 4], ttl: u8, ip_id: u16, proto: IpNumber) -> LayerKind {
+        LayerKind::Ipv4 {
+            src: Ipv4Addr::from(src),
+            dst: Ipv4Addr::from(dst),
+            tos: 0,
+            total_len: 60,
+            ip_id,
+            dont_fragment: true,
+            more_fragments: false,
+            frag_offset: 0,
+            ttl,
+            proto,
+        }
+    }
+
+    fn tcp(seq: u32) -> LayerKind {
+        LayerKind::Tcp {
+            src_port: 40000,
+            dst_port: 80,
+            seq,
+            ack: 0,
+            flags: tcp_flags::SYN,
+            window: 64240,
+            urgent: 0,
+            options: TcpOptions::default(),
+            payload_len: 0,
+        }
+    }
+
+    /// The pod's SYN, and the same SYN one hop later inside VXLAN on the underlay.
+    fn pod(ip_id: u16, ttl: u8) -> Packet {
+        Packet { layers: vec![layer(0, ipv4([10, 0, 1, 2], [10, 0, 2, 3], ttl, ip_id, IpNumber::TCP)), layer(0, tcp(7))], stop: None, drop: None }
+    }
+
+    fn underlay(ip_id: u16, ttl: u8, outer_id: u16) -> Packet {
+        let outer = ipv4([192, 168, 0, 1], [192, 168, 0, 2], 64, outer_id, IpNumber::UDP);
+        let udp = LayerKind::Udp { src_port: 5555, dst_port: 8472, length: 90, payload_len: 82 };
+        let mut p = pod(ip_id, ttl);
+        p.layers = vec![
+            layer(0, outer),
+            layer(0, udp),
+            layer(0, LayerKind::Vxlan { flags: 8, vni: 1 }),
+            layer(1, ipv4([10, 0, 1, 2], [10, 0, 2, 3], ttl, ip_id, IpNumber::TCP)),
+            layer(1, tcp(7)),
+        ];
+        p
+    }
+
+    fn frame(number: u64, point: u32, ts_ns: i64) -> Frame<'static> {
+        Frame { number, point: PointId(point), link_type: LinkType(1), ts_ns, has_timestamp: true, caplen: 0, len: 0, offset: 0, data: &[] }
+    }
+
+    #[test]
+    fn ttl_and_outer_headers_do_not_change_the_fingerprint() {
+        let a = fingerprint(&pod(100, 64), &[]).unwrap().0;
+        let b = fingerprint(&underlay(100, 63, 999), &[]).unwrap().0;
+        let c = fingerprint(&underlay(100, 63, 1000), &[]).unwrap().0;
+        assert_eq!((a, a), (b, c));
+        assert_ne!(a, fingerprint(&pod(101, 64), &[]).unwrap().0, "another IP ID is another packet");
+    }
+
+    #[test]
+    fn a_packet_missing_downstream_is_lost_between_its_last_point_and_the_next() {
+        let names: Vec<String> = ["pod", "underlay", "peer"].iter().map(|s| s.to_string()).collect();
+        let mut c = Correlator::new(CorrelateOptions::default(), Vec::new());
+        // Packet 1 (IP ID 1) reaches all three points; packet 2 stops after "underlay";
+        // packet 3 is seen twice at "pod".
+        c.add(0, &frame(1, 0, 1_000), &pod(1, 64));
+        c.add(1, &frame(1, 1, 2_000), &underlay(1, 63, 50));
+        c.add(2, &frame(1, 2, 3_000), &pod(1, 62));
+        c.add(0, &frame(2, 0, 10_000), &pod(2, 64));
+        c.add(1, &frame(2, 1, 11_000), &underlay(2, 63, 51));
+        c.add(0, &frame(3, 0, 20_000), &pod(3, 64));
+        c.add(0, &frame(4, 0, 20_500), &pod(3, 64));
+        c.add(1, &frame(3, 1, 21_000), &underlay(3, 63, 52));
+        c.add(2, &frame(2, 2, 22_000), &pod(3, 62));
+        let r = c.finish(&names, &[]);
+        assert_eq!(r.packets, 3);
+        let pair = |a: &str, b: &str| r.pairs.iter().find(|p| p.from == a && p.to == b).cloned().unwrap();
+        let first = pair("pod", "underlay");
+        assert_eq!((first.matched, first.lost, first.duplicated), (3, 0, 1));
+        assert_eq!((first.delay_ns.min, first.delay_ns.max), (Some(1_000), Some(1_000)));
+        let second = pair("underlay", "peer");
+        assert_eq!((second.matched, second.lost), (2, 1));
+        assert_eq!(r.findings.len(), 1);
+        let f = &r.findings[0];
+        assert_eq!((f.kind, f.points.clone()), ("lost_between", vec!["underlay".to_string(), "peer".to_string()]));
+        assert_eq!(f.flow, "10.0.1.2:40000 > 10.0.2.3:80");
+        let seen: Vec<(String, u64)> = f.frames[0].iter().map(|x| (x.point.clone(), x.frame)).collect();
+        assert_eq!(seen, [("pod".to_string(), 2), ("underlay".to_string(), 2)]);
+    }
+}
