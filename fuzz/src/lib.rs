@@ -212,6 +212,7 @@ pub fn read_capture(bytes: Vec<u8>) -> ReadOutcome {
     // TCP analysis of every frame, with a small table so eviction runs too.
     let limits = netcap_core::flow::table::FlowLimits { max_flows: 8, idle_timeout_ns: 60_000_000_000 };
     let mut tcp = netcap_core::tcp::Analyzer::new(netcap_core::tcp::TcpOptions { limits });
+    let mut correlator = netcap_core::correlate::Correlator::new(Default::default(), vec![0, -5, 1 << 62]);
     let mut summary = Summary::default();
     let mut sink = HashSink::default();
     // Reader point id -> summary index, filled as points appear.
@@ -247,6 +248,7 @@ pub fn read_capture(bytes: Vec<u8>) -> ReadOutcome {
         if let Some(info) = tcp.segment(frame.point.0, &frame, &packet) {
             let _ = serde_json::to_writer(io::sink(), &info);
         }
+        correlator.add(frame.point.0, &frame, &packet);
         (
             frame.number,
             frame.point,
@@ -293,10 +295,16 @@ pub fn read_capture(bytes: Vec<u8>) -> ReadOutcome {
     for _ in 0..2 {
         assert!(matches!(reader.next_frame(), Ok(None)), "next_frame after the end is not Ok(None)");
     }
-    for f in tcp.finish() {
+    let flows = tcp.finish();
+    for f in &flows {
         assert!(f.first_ts_ns <= f.last_ts_ns, "flow {} ends before it starts", f.id);
-        let _ = serde_json::to_writer(io::sink(), &f);
+        let _ = serde_json::to_writer(io::sink(), f);
     }
+    let report = correlator.finish(&out.points, &flows);
+    let lost: u64 = report.pairs.iter().map(|p| p.lost).sum();
+    let in_findings: usize = report.findings.iter().filter(|f| f.kind != "syn_retry_delay").map(|f| f.frames.len()).sum();
+    assert_eq!(lost, in_findings as u64, "every lost packet is in exactly one finding");
+    let _ = serde_json::to_writer(io::sink(), &report);
     for w in reader.take_warnings() {
         if let Some(r) = w.record {
             let last = out.last_number;

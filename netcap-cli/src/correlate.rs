@@ -172,7 +172,7 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
     for i in 0..sources.len() {
         let f = pull(i, &mut sources, &mut points, &mut names, &mut offsets, &mut failed);
         if let Some(f) = &f {
-            heap.push(Reverse((f.ts_ns + offsets[f.point], i, f.number)));
+            heap.push(Reverse((f.ts_ns.saturating_add(offsets[f.point]), i, f.number)));
         }
         next.push(f);
     }
@@ -194,7 +194,7 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
         correlator.add(point, &frame, &packet);
         let g = pull(i, &mut sources, &mut points, &mut names, &mut offsets, &mut failed);
         if let Some(g) = &g {
-            heap.push(Reverse((g.ts_ns + offsets[g.point], i, g.number)));
+            heap.push(Reverse((g.ts_ns.saturating_add(offsets[g.point]), i, g.number)));
         }
         next[i] = g;
     }
