@@ -471,6 +471,9 @@ pub fn correlate(out: &mut impl Write, o: &crate::correlate::Output) -> io::Resu
         let off = if p.clock_offset_ns != 0 { format!(", clock offset {}", millis(p.clock_offset_ns)) } else { String::new() };
         writeln!(out, "  {:<20} {} linktype {}: {} frames{off}", p.name, p.file, p.link_type.0, p.frames)?;
     }
+    for n in &o.report.notes {
+        writeln!(out, "\nNote: {n}.")?;
+    }
     writeln!(out, "\nBetween points (upstream > downstream): matched, lost, appeared, duplicated, one-way delay")?;
     for r in &o.report.pairs {
         let d = &r.delay_ns;

@@ -91,3 +91,26 @@ fn a_clock_offset_shifts_the_point() {
     assert_eq!(hop["matched"], 5);
     assert!(hop["delay_ns"]["min"].as_i64().unwrap() > 999_000_000);
 }
+
+/// Until TSO/GRO byte-range matching exists, a point holding super-frames is named in
+/// a note, with the count the lab's ground truth gives (tshark: inner IP length over
+/// the overlay MTU), so that nobody reads the unmatched packets as real loss.
+#[test]
+fn points_with_super_frames_are_named_in_a_note() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/lab/vxlan-tso");
+    let gt: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("ground_truth.json")).unwrap()).unwrap();
+    let files: Vec<String> = POINTS.iter().map(|p| format!("{p}.pcap")).collect();
+    let out = Command::new(env!("CARGO_BIN_EXE_netcap")).args(["correlate", "--format", "json"]).args(&files).current_dir(&dir).output().unwrap();
+    assert!(out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let notes: Vec<&str> = r["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    for p in POINTS {
+        let n = gt["points"][p]["superframes_inner_ip_len_gt_1450"].as_u64().unwrap();
+        let note = notes.iter().find(|x| x.starts_with(&format!("{p} holds")));
+        if n == 0 {
+            assert!(note.is_none(), "{p}: {note:?}");
+        } else {
+            assert!(note.is_some_and(|x| x.contains(&format!("holds {n} TSO/GSO/GRO super-frames"))), "{p}: {notes:?}");
+        }
+    }
+}

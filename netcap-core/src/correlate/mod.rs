@@ -110,6 +110,9 @@ pub struct Correlator {
     /// Indexes into `packets` of the packets still open, oldest first.
     open: std::collections::VecDeque<usize>,
     truncated: u64,
+    /// Per point: frames whose innermost IP packet is larger than an Ethernet MTU
+    /// allows (or has IPv4 length 0): TSO/GSO/GRO super-frames.
+    superframes: Vec<u64>,
 }
 
 /// Fingerprint and identity of a frame's innermost IP packet.
@@ -156,13 +159,30 @@ fn fingerprint(packet: &Packet, data: &[u8]) -> Option<(u64, Identity)> {
 impl Correlator {
     /// `offsets[p]` is added to point p's timestamps (0 for points not listed).
     pub fn new(opts: CorrelateOptions, offsets: Vec<i64>) -> Self {
-        Correlator { opts, offsets, pending: FxHashMap::default(), packets: Vec::new(), open: Default::default(), truncated: 0 }
+        Correlator {
+            opts,
+            offsets,
+            pending: FxHashMap::default(),
+            packets: Vec::new(),
+            open: Default::default(),
+            truncated: 0,
+            superframes: Vec::new(),
+        }
     }
 
     /// One decoded frame seen at `point`. Frames must come in capture-time order across
     /// points (after the clock offsets), within the window.
     pub fn add(&mut self, point: u32, frame: &Frame<'_>, packet: &Packet) {
         let Some((fp, id)) = fingerprint(packet, frame.data) else { return };
+        if is_superframe(packet) {
+            let p = point as usize;
+            if p < MAX_POINTS {
+                if self.superframes.len() <= p {
+                    self.superframes.resize(p + 1, 0);
+                }
+                self.superframes[p] += 1;
+            }
+        }
         let ts = frame.ts_ns.saturating_add(self.offsets.get(point as usize).copied().unwrap_or(0));
         self.expire(ts);
         let outer_udp = packet.layers.iter().find_map(|l| match (l.depth, &l.kind, l.checksum) {
@@ -280,6 +300,18 @@ impl Correlator {
         }
 
         let findings = self.findings(&lost, names, flows);
+        let notes = self
+            .superframes
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(p, &n)| {
+                format!(
+                    "{} holds {n} TSO/GSO/GRO super-frames (IP packets over {SUPERFRAME_BYTES} bytes): netcap does not match them to their wire segments yet, so packets on either side of it count as lost or appeared",
+                    name(p as u32)
+                )
+            })
+            .collect();
         Report {
             pairs: pairs
                 .into_iter()
@@ -305,6 +337,7 @@ impl Correlator {
             findings,
             packets: self.packets.len() as u64,
             truncated: self.truncated,
+            notes,
         }
     }
 
@@ -456,6 +489,24 @@ impl Correlator {
     }
 }
 
+/// Points whose super-frames are counted (the caller numbers points densely).
+const MAX_POINTS: usize = 1 << 20;
+
+/// The largest IP packet of a standard Ethernet MTU. A capture of a jumbo-frame network
+/// is flagged too: the note then over-warns, it never hides a super-frame.
+const SUPERFRAME_BYTES: u32 = 1500;
+
+/// The innermost IP packet is larger than an Ethernet MTU allows, or is an IPv4 TSO
+/// frame with total length 0: a TSO/GSO/GRO super-frame captured before segmentation or
+/// after merging.
+fn is_superframe(packet: &Packet) -> bool {
+    packet.layers.iter().rev().find_map(|l| match l.kind {
+        LayerKind::Ipv4 { total_len, .. } => Some(total_len == 0 || u32::from(total_len) > SUPERFRAME_BYTES),
+        LayerKind::Ipv6 { payload_len, .. } => Some(u32::from(payload_len) + 40 > SUPERFRAME_BYTES),
+        _ => None,
+    }) == Some(true)
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
@@ -533,6 +584,8 @@ pub struct Report {
     pub packets: u64,
     /// Packets not kept past `max_packets`.
     pub truncated: u64,
+    /// What limits the report's reliability (points holding super-frames).
+    pub notes: Vec<String>,
 }
 
 #[cfg(test)]
