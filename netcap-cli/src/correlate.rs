@@ -6,7 +6,8 @@ use std::collections::BinaryHeap;
 use std::io::{self, Write};
 
 use netcap_core::capture::{CaptureReader, Frame, LinkType, PointId};
-use netcap_core::correlate::{CorrelateOptions, Correlator, Report};
+use netcap_core::correlate::clock::{ClockEstimator, Estimate};
+use netcap_core::correlate::{packet_key, CorrelateOptions, Correlator, Report};
 use netcap_core::decode::Packet;
 use serde::Serialize;
 
@@ -49,7 +50,12 @@ pub struct PointRow {
     pub interface: Option<String>,
     pub link_type: LinkType,
     pub frames: u64,
+    /// Added to the point's timestamps: given with `--clock-offset`, or the estimate
+    /// when it exceeds both its uncertainty and 100 µs.
     pub clock_offset_ns: i64,
+    /// The estimate of this point's clock against the first point's (null for the
+    /// first point, a given offset, or no packets matched in both directions).
+    pub clock_estimate: Option<Estimate>,
 }
 
 /// `netcap correlate --format json`.
@@ -60,11 +66,95 @@ pub struct Output {
     pub report: Report,
 }
 
+/// One input file; `None` when it could not be opened (indexes follow the files).
 struct Source {
-    reader: CaptureReader,
-    /// Reader point id → global point index.
-    ids: Vec<usize>,
-    done: bool,
+    reader: Option<CaptureReader>,
+}
+
+/// The run's capture points, numbered in file order, then in each file's order: the
+/// same numbers in the estimation pass and the matching pass.
+#[derive(Default)]
+struct Registry {
+    points: Vec<PointRow>,
+    names: Vec<String>,
+    /// Added to each point's timestamps.
+    offsets: Vec<i64>,
+    /// (source, reader point id) → point number.
+    ids: std::collections::HashMap<(usize, usize), usize>,
+    /// Offsets given with `--clock-offset`.
+    given: Vec<(String, i64)>,
+}
+
+impl Registry {
+    /// The point number of `frame`'s point in source `src`.
+    fn point(&mut self, src: usize, reader: &CaptureReader, frame: &Frame<'_>) -> Option<usize> {
+        self.point_of(src, reader, frame.point)
+    }
+
+    /// The point number of reader point `id` in source `src`.
+    fn point_of(&mut self, src: usize, reader: &CaptureReader, id: PointId) -> Option<usize> {
+        let pid = id.0 as usize;
+        if let Some(&p) = self.ids.get(&(src, pid)) {
+            return Some(p);
+        }
+        let p = reader.points().get(pid)?;
+        let offset = self.given.iter().find(|(n, _)| *n == p.name).map_or(0, |x| x.1);
+        self.points.push(PointRow {
+            name: p.name.clone(),
+            file: p.file.clone(),
+            interface: p.interface.clone(),
+            link_type: p.link_type,
+            frames: 0,
+            clock_offset_ns: offset,
+            clock_estimate: None,
+        });
+        self.names.push(p.name.clone());
+        self.offsets.push(offset);
+        self.ids.insert((src, pid), self.points.len() - 1);
+        Some(self.points.len() - 1)
+    }
+
+    fn given(&self, point: usize) -> bool {
+        self.points.get(point).is_some_and(|p| self.given.iter().any(|(n, _)| *n == p.name))
+    }
+}
+
+/// An estimate smaller than this (or than its uncertainty) is taken for a shared clock.
+const MIN_OFFSET_NS: i64 = 100_000;
+
+/// First pass: every file read once, the fingerprints' first sightings collected, the
+/// offsets of the points without a given one estimated against the first point.
+fn estimate_offsets(args: &CorrelateArgs, decoder: &netcap_core::decode::Decoder, reg: &mut Registry) {
+    let mut est = ClockEstimator::default();
+    let mut packet = Packet::default();
+    for (i, path) in args.common.files.iter().enumerate() {
+        let Ok(mut reader) = open(path) else { continue };
+        while let Ok(Some(frame)) = reader.next_frame() {
+            if est.is_full() {
+                break;
+            }
+            decoder.decode_into(frame.link_type, frame.data, &mut packet);
+            let key = packet_key(&packet, frame.data);
+            let (pid, ts) = (frame.point, frame.ts_ns);
+            // The frame borrows the reader; registering a new point needs the reader.
+            let Some(p) = reg.point_of(i, &reader, pid) else { continue };
+            if let Some((fp, src, dst)) = key {
+                let ts = ts.saturating_add(reg.offsets[p]);
+                est.add(u32::try_from(p).unwrap_or(u32::MAX), fp, src, dst, ts);
+            }
+        }
+    }
+    for (p, e) in est.solve(reg.points.len()).into_iter().enumerate() {
+        let Some(e) = e else { continue };
+        if reg.given(p) || p == 0 {
+            continue;
+        }
+        reg.points[p].clock_estimate = Some(e);
+        if e.offset_ns.abs() > e.uncertainty_ns.max(MIN_OFFSET_NS) {
+            reg.offsets[p] = -e.offset_ns;
+            reg.points[p].clock_offset_ns = -e.offset_ns;
+        }
+    }
 }
 
 /// `±1.5s`, `-250ms`, `+40us`, `100ns`, or plain seconds.
@@ -98,44 +188,36 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
         }
     }
     let decoder = args.common.decoder();
+    let mut reg = Registry { given: offsets_by_name, ..Registry::default() };
+    // Estimating needs a second read: not possible from standard input.
+    let rereadable = args.common.files.len() > 1 && args.common.files.iter().all(|f| f.as_os_str() != "-");
+    if rereadable {
+        estimate_offsets(args, &decoder, &mut reg);
+    }
     let mut failed = args.common.files.is_empty();
     let mut sources: Vec<Source> = Vec::new();
     for path in &args.common.files {
         match open(path) {
-            Ok(reader) => sources.push(Source { reader, ids: Vec::new(), done: false }),
+            Ok(reader) => sources.push(Source { reader: Some(reader) }),
             Err(e) => {
                 eprintln!("netcap: error: {e}");
                 failed = true;
+                sources.push(Source { reader: None });
             }
         }
     }
-    let mut points: Vec<PointRow> = Vec::new();
-    let mut names: Vec<String> = Vec::new();
-    let mut offsets: Vec<i64> = Vec::new();
     // The next frame of each source, ordered by time (after its point's offset).
     let mut heap: BinaryHeap<Reverse<(i64, usize, u64)>> = BinaryHeap::new();
     let mut next: Vec<Option<Owned>> = Vec::new();
-    let pull = |i: usize,
-                    sources: &mut Vec<Source>,
-                    points: &mut Vec<PointRow>,
-                    names: &mut Vec<String>,
-                    offsets: &mut Vec<i64>,
-                    failed: &mut bool|
-     -> Option<Owned> {
+    let pull = |i: usize, sources: &mut Vec<Source>, reg: &mut Registry, failed: &mut bool| -> Option<Owned> {
         let src = sources.get_mut(i)?;
-        if src.done {
-            return None;
-        }
-        let frame = match src.reader.next_frame() {
+        let reader = src.reader.as_mut()?;
+        let frame = match reader.next_frame() {
             Ok(Some(f)) => f,
-            Ok(None) => {
-                src.done = true;
-                return None;
-            }
+            Ok(None) => return None,
             Err(e) => {
                 eprintln!("netcap: error: {e}");
                 *failed = true;
-                src.done = true;
                 return None;
             }
         };
@@ -150,29 +232,14 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
             offset: frame.offset,
             data: frame.data.to_vec(),
         };
-        let pid = frame.point.0 as usize;
-        while src.ids.len() <= pid {
-            let Some(p) = src.reader.points().get(src.ids.len()) else { break };
-            let offset = offsets_by_name.iter().find(|(n, _)| *n == p.name).map_or(0, |x| x.1);
-            points.push(PointRow {
-                name: p.name.clone(),
-                file: p.file.clone(),
-                interface: p.interface.clone(),
-                link_type: p.link_type,
-                frames: 0,
-                clock_offset_ns: offset,
-            });
-            names.push(p.name.clone());
-            offsets.push(offset);
-            src.ids.push(points.len() - 1);
-        }
-        let point = src.ids.get(pid).copied()?;
+        let frame = owned.frame();
+        let point = reg.point(i, reader, &frame)?;
         Some(Owned { point, ..owned })
     };
     for i in 0..sources.len() {
-        let f = pull(i, &mut sources, &mut points, &mut names, &mut offsets, &mut failed);
+        let f = pull(i, &mut sources, &mut reg, &mut failed);
         if let Some(f) = &f {
-            heap.push(Reverse((f.ts_ns.saturating_add(offsets[f.point]), i, f.number)));
+            heap.push(Reverse((f.ts_ns.saturating_add(reg.offsets[f.point]), i, f.number)));
         }
         next.push(f);
     }
@@ -187,28 +254,28 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
         decoder.decode_into(f.link_type, &f.data, &mut packet);
         let mut frame = f.frame();
         let point = u32::try_from(f.point).unwrap_or(u32::MAX);
-        points[f.point].frames += 1;
-        frame.ts_ns = f.ts_ns.saturating_add(offsets[f.point]);
+        reg.points[f.point].frames += 1;
+        frame.ts_ns = f.ts_ns.saturating_add(reg.offsets[f.point]);
         tcp.segment(point, &frame, &packet);
         flows.append(&mut tcp.take_finished());
         correlator.add(point, &frame, &packet);
-        let g = pull(i, &mut sources, &mut points, &mut names, &mut offsets, &mut failed);
+        let g = pull(i, &mut sources, &mut reg, &mut failed);
         if let Some(g) = &g {
-            heap.push(Reverse((g.ts_ns.saturating_add(offsets[g.point]), i, g.number)));
+            heap.push(Reverse((g.ts_ns.saturating_add(reg.offsets[g.point]), i, g.number)));
         }
         next[i] = g;
     }
-    for s in &mut sources {
-        for w in s.reader.take_warnings() {
+    for s in sources.iter_mut().filter_map(|s| s.reader.as_mut()) {
+        for w in s.take_warnings() {
             eprintln!("netcap: warning: {w}");
         }
     }
     flows.append(&mut tcp.finish());
     for f in &mut flows {
-        f.point = names.get(f.point_index as usize).cloned().unwrap_or_default();
+        f.point = reg.names.get(f.point_index as usize).cloned().unwrap_or_default();
     }
-    let report = correlator.finish(&names, &flows);
-    let output = Output { points, report };
+    let report = correlator.finish(&reg.names, &flows);
+    let output = Output { points: reg.points, report };
     match args.format {
         SummaryFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &output)?;

@@ -468,7 +468,12 @@ pub fn summary(out: &mut impl Write, r: &Report) -> io::Result<()> {
 pub fn correlate(out: &mut impl Write, o: &crate::correlate::Output) -> io::Result<()> {
     writeln!(out, "Capture points")?;
     for p in &o.points {
-        let off = if p.clock_offset_ns != 0 { format!(", clock offset {}", millis(p.clock_offset_ns)) } else { String::new() };
+        let off = match (&p.clock_estimate, p.clock_offset_ns) {
+            (Some(e), 0) => format!(", clock shared with the first point (estimate {} ± {})", millis(e.offset_ns), millis(e.uncertainty_ns)),
+            (Some(e), o) => format!(", clock ahead by {} ± {}: {} applied", millis(e.offset_ns), millis(e.uncertainty_ns), millis(o)),
+            (None, 0) => String::new(),
+            (None, o) => format!(", clock offset {} (given)", millis(o)),
+        };
         writeln!(out, "  {:<20} {} linktype {}: {} frames{off}", p.name, p.file, p.link_type.0, p.frames)?;
     }
     for n in &o.report.notes {

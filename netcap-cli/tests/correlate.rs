@@ -114,3 +114,33 @@ fn points_with_super_frames_are_named_in_a_note() {
         }
     }
 }
+
+/// Two hosts, one capture's clock ahead by a known offset (`editcap -t 1.234567`,
+/// fixtures/lab/clock-offset): the estimate from packets in both directions recovers
+/// it within the ground truth's ±100 µs, is applied, and the one-way delays come out
+/// as they were before the shift (0–5 µs over a veth).
+#[test]
+fn a_clock_offset_between_hosts_is_estimated_and_applied() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let gt: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("fixtures/lab/clock-offset/ground_truth.json")).unwrap()).unwrap();
+    let offset_us = gt["offset"]["microseconds"].as_i64().unwrap();
+    let tolerance_us = gt["offset"]["expected_estimate_tolerance_us"].as_i64().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_netcap"))
+        .args(["correlate", "--format", "json", "fixtures/lab/flannel/client_underlay.pcap", "fixtures/lab/clock-offset/server_underlay_shifted.pcap"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shifted = &r["points"][1];
+    assert_eq!(shifted["name"], "server_underlay_shifted");
+    let est = shifted["clock_estimate"]["offset_ns"].as_i64().unwrap();
+    assert!((est - offset_us * 1000).abs() <= tolerance_us * 1000, "estimate {est} ns");
+    assert_eq!(shifted["clock_offset_ns"], -est, "applied");
+    for p in r["pairs"].as_array().unwrap() {
+        assert_eq!(p["lost"], 0);
+        let max = p["delay_ns"]["max"].as_i64().unwrap();
+        assert!((0..100_000).contains(&max), "{p}");
+    }
+}

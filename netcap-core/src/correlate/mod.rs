@@ -32,6 +32,8 @@
 //! estimation, TSO byte-range matching, NAT mode and the remaining findings are the next
 //! increments (docs/correlation.md).
 
+pub mod clock;
+
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
@@ -113,6 +115,12 @@ pub struct Correlator {
     /// Per point: frames whose innermost IP packet is larger than an Ethernet MTU
     /// allows (or has IPv4 length 0): TSO/GSO/GRO super-frames.
     superframes: Vec<u64>,
+}
+
+/// The fingerprint of a frame's innermost IP packet and its inner source and
+/// destination addresses (what [`clock::ClockEstimator`] needs).
+pub fn packet_key(packet: &Packet, data: &[u8]) -> Option<(u64, IpAddr, IpAddr)> {
+    fingerprint(packet, data).map(|(fp, id)| (fp, id.src.ip, id.dst.ip))
 }
 
 /// Fingerprint and identity of a frame's innermost IP packet.
