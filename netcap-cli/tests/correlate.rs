@@ -144,3 +144,46 @@ fn a_clock_offset_between_hosts_is_estimated_and_applied() {
         assert!((0..100_000).contains(&max), "{p}");
     }
 }
+
+/// Loss injected on the wire (fixtures/lab/wire-loss: nftables drops every 50th data
+/// segment at the bridge port between the mid_in and mid_out captures): netcap's `lost`
+/// for that pair equals the rule's counter, and the finding's packets are exactly the
+/// dropped frames of the ground truth; every other pair lost nothing.
+#[test]
+fn injected_loss_equals_the_nftables_counter() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = root.join("fixtures/lab/wire-loss");
+    let gt: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("ground_truth.json")).unwrap()).unwrap();
+    let dropped = gt["drop_rule"]["nft_counter_dropped"].as_u64().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_netcap"))
+        .args(["correlate", "--format", "json", "sender.pcap", "mid_in.pcap", "mid_out.pcap", "receiver.pcap"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for p in r["pairs"].as_array().unwrap() {
+        let want = if p["from"] == "mid_in" && p["to"] == "mid_out" { dropped } else { 0 };
+        assert_eq!(p["lost"].as_u64(), Some(want), "{p}");
+        assert_eq!(p["appeared"], 0, "{p}");
+    }
+    let lost: Vec<&Value> = r["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "lost_between").collect();
+    assert_eq!(lost.len(), 1);
+    assert_eq!(lost[0]["points"], serde_json::json!(["mid_in", "mid_out"]));
+    let frames: Vec<(u64, u64)> = lost[0]["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|seen| {
+            let at = |p: &str| seen.as_array().unwrap().iter().find(|f| f["point"] == p).unwrap()["frame"].as_u64().unwrap();
+            (at("sender"), at("mid_in"))
+        })
+        .collect();
+    let want: Vec<(u64, u64)> = gt["dropped_frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["sender_pcap_frame"].as_u64().unwrap(), d["mid_in_pcap_frame"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(frames, want);
+}

@@ -263,14 +263,27 @@ impl Correlator {
         // direction alone cannot order two ends of a zero-delay link (a veth) whose
         // timestamps differ by jitter. The reverse path is then exactly the reverse.
         let mut paths: HashMap<(IpAddr, IpAddr), Vec<u32>> = HashMap::new();
-        for (&(src, dst), fwd) in &medians {
-            let rev = medians.get(&(dst, src));
-            let mut order: Vec<(i64, u32)> = fwd
-                .iter()
-                .map(|(&pt, &m)| (m - rev.and_then(|r| r.get(&pt)).copied().unwrap_or(0), pt))
-                .collect();
+        let counts = |dir: &(IpAddr, IpAddr), pt: u32| delays.get(dir).and_then(|d| d.get(&pt)).map_or(0, Vec::len);
+        for (&(x, y), fwd) in &medians {
+            if paths.contains_key(&(x, y)) {
+                continue;
+            }
+            let empty = BTreeMap::new();
+            let rev = medians.get(&(y, x)).unwrap_or(&empty);
+            let score = |pt: u32| fwd.get(&pt).copied().unwrap_or(0) - rev.get(&pt).copied().unwrap_or(0);
+            // Ties (a zero-delay hop at capture resolution) go to the point that saw
+            // more of the direction's packets: losses happen downstream.
+            let mut order: Vec<u32> = fwd.keys().chain(rev.keys()).copied().collect();
             order.sort_unstable();
-            paths.insert((src, dst), order.into_iter().map(|(_, p)| p).collect());
+            order.dedup();
+            order.sort_by_key(|&pt| (score(pt), std::cmp::Reverse(counts(&(x, y), pt)), pt));
+            let rank = |pt: u32| order.iter().position(|&q| q == pt).unwrap_or(0);
+            let mut back = order.clone();
+            back.sort_by_key(|&pt| (-score(pt), std::cmp::Reverse(counts(&(y, x), pt)), std::cmp::Reverse(rank(pt))));
+            paths.insert((x, y), order.iter().copied().filter(|p| fwd.contains_key(p)).collect());
+            if !rev.is_empty() {
+                paths.insert((y, x), back.into_iter().filter(|p| rev.contains_key(p)).collect());
+            }
         }
 
         // Per packet: where it was lost; per pair: counts and delays.
