@@ -187,3 +187,31 @@ fn injected_loss_equals_the_nftables_counter() {
         .collect();
     assert_eq!(frames, want);
 }
+
+/// IP-in-IP (fixtures/lab/ipip: a TUN device and a raw IPPROTO_IPIP socket on each side):
+/// every inner segment is matched across the tunnel devices (raw IP) and the underlays
+/// (outer IPv4, protocol 4), on the path a_tun > a_underlay > b_underlay > b_tun and back.
+#[test]
+fn ipip_packets_match_across_tunnel_devices_and_underlays() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/lab/ipip");
+    let gt: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("ground_truth.json")).unwrap()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_netcap"))
+        .args(["correlate", "--format", "json", "a_tun.pcap", "a_underlay.pcap", "b_underlay.pcap", "b_tun.pcap"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["findings"], serde_json::json!([]));
+    let a_to_b = gt["points"]["a_tun"]["frames_a_to_b"].as_u64().unwrap();
+    let b_to_a = gt["points"]["a_tun"]["frames_b_to_a"].as_u64().unwrap();
+    let pairs = r["pairs"].as_array().unwrap();
+    let path = ["a_tun", "a_underlay", "b_underlay", "b_tun"];
+    for w in path.windows(2) {
+        for (a, b, n) in [(w[0], w[1], a_to_b), (w[1], w[0], b_to_a)] {
+            let p = pairs.iter().find(|p| p["from"] == a && p["to"] == b).unwrap_or_else(|| panic!("{a} > {b}"));
+            assert_eq!((p["matched"].as_u64(), p["lost"].as_u64()), (Some(n), Some(0)), "{a} > {b}");
+        }
+    }
+    assert_eq!(pairs.len(), 6);
+}
