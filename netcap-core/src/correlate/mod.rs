@@ -25,12 +25,12 @@
 //! next.
 //!
 //! # Status
-//! This first increment matches exact fingerprints on one clock (or offsets given with
-//! `clock_offsets`), keeps per-packet summaries in memory (capped by
-//! [`CorrelateOptions::max_packets`]) and reports `dropped_bad_outer_checksum`,
-//! `dropped_bad_checksum`, `lost_between` and `syn_retry_delay`. Clock-offset
-//! estimation, TSO byte-range matching, NAT mode and the remaining findings are the next
-//! increments (docs/correlation.md).
+//! Matches exact fingerprints, and TCP bytes re-segmented by TSO/GSO/GRO by sequence
+//! range; clock offsets come from [`clock`] or the caller. Per-packet summaries stay in
+//! memory (capped by [`CorrelateOptions::max_packets`]); the findings are
+//! `dropped_bad_outer_checksum`, `dropped_bad_checksum`, `lost_between` and
+//! `syn_retry_delay`. NAT mode, the sliding-window memory bound and the remaining
+//! findings are the next increments (docs/correlation.md).
 
 pub mod clock;
 
@@ -91,6 +91,13 @@ struct Identity {
     dst: Endpoint,
     proto: u8,
     tcp_flags: Option<u16>,
+    /// TCP payload: first sequence number and length (0 without payload).
+    tcp_data: Option<(u32, u32)>,
+    /// IPv4 identification (TSO/GSO segments count up from the super-frame's; a GRO
+    /// merge keeps the first segment's).
+    ip_id: Option<u16>,
+    /// TCP TSval (TSO/GSO segments repeat the super-frame's).
+    tsval: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -128,23 +135,25 @@ fn fingerprint(packet: &Packet, data: &[u8]) -> Option<(u64, Identity)> {
     let layers = &packet.layers;
     let ip = layers.iter().rposition(|l| matches!(l.kind, LayerKind::Ipv4 { .. } | LayerKind::Ipv6 { .. }))?;
     let mut h = FxHasher::default();
-    let (src, dst, proto) = match layers[ip].kind {
+    let (src, dst, proto, ipv4_id) = match layers[ip].kind {
         LayerKind::Ipv4 { src, dst, ip_id, total_len, more_fragments, frag_offset, proto, .. } => {
             (ip_id, total_len, more_fragments, frag_offset, proto.0).hash(&mut h);
-            (IpAddr::V4(src), IpAddr::V4(dst), proto.0)
+            (IpAddr::V4(src), IpAddr::V4(dst), proto.0, Some(ip_id))
         }
         LayerKind::Ipv6 { src, dst, flow_label, payload_len, proto, fragment, .. } => {
             (flow_label, payload_len, fragment, proto.0).hash(&mut h);
-            (IpAddr::V6(src), IpAddr::V6(dst), proto.0)
+            (IpAddr::V6(src), IpAddr::V6(dst), proto.0, None)
         }
         _ => return None,
     };
-    let (mut sport, mut dport, mut flags) = (0, 0, None);
+    let (mut sport, mut dport, mut flags, mut tcp_data, mut tsval) = (0, 0, None, None, None);
     if let Some(t) = layers.get(ip + 1) {
         match t.kind {
             LayerKind::Tcp { src_port, dst_port, seq, ack, flags: f, payload_len, options, .. } => {
                 (src_port, dst_port, seq, ack, f, payload_len, options.timestamps).hash(&mut h);
                 (sport, dport, flags) = (src_port, dst_port, Some(f));
+                tcp_data = (payload_len > 0).then_some((seq, payload_len));
+                tsval = options.timestamps.map(|t| t.0);
             }
             LayerKind::Udp { src_port, dst_port, length, .. } => {
                 (src_port, dst_port, length).hash(&mut h);
@@ -160,7 +169,15 @@ fn fingerprint(packet: &Packet, data: &[u8]) -> Option<(u64, Identity)> {
     }
     src.hash(&mut h);
     dst.hash(&mut h);
-    let id = Identity { src: Endpoint { ip: src, port: sport }, dst: Endpoint { ip: dst, port: dport }, proto, tcp_flags: flags };
+    let id = Identity {
+        src: Endpoint { ip: src, port: sport },
+        dst: Endpoint { ip: dst, port: dport },
+        proto,
+        tcp_flags: flags,
+        tcp_data,
+        ip_id: ipv4_id,
+        tsval,
+    };
     Some((h.finish(), id))
 }
 
@@ -235,14 +252,18 @@ impl Correlator {
         self.expire(i64::MAX);
         let name = |p: u32| names.get(p as usize).cloned().unwrap_or_default();
         // Path per direction (inner source address → destination address).
+        // TCP bytes seen under another segmentation count as sightings (TSO/GRO).
+        let covered = self.byte_range_sightings();
         let mut delays: HashMap<(IpAddr, IpAddr), BTreeMap<u32, Vec<i64>>> = HashMap::new();
-        for p in &self.packets {
-            if p.sightings.len() < 2 {
+        for (i, p) in self.packets.iter().enumerate() {
+            let extra = covered.get(&i).map_or(&[][..], Vec::as_slice);
+            if p.sightings.len() + extra.len() < 2 {
                 continue;
             }
-            let first = p.sightings.iter().map(|s| s.ts_ns).min().unwrap_or(0);
+            let all = || p.sightings.iter().chain(extra);
+            let first = all().map(|s| s.ts_ns).min().unwrap_or(0);
             let d = delays.entry((p.id.src.ip, p.id.dst.ip)).or_default();
-            for s in &p.sightings {
+            for s in all() {
                 d.entry(s.point).or_default().push(s.ts_ns - first);
             }
         }
@@ -291,7 +312,8 @@ impl Correlator {
         let mut lost: Vec<(usize, u32, u32)> = Vec::new();
         for (i, p) in self.packets.iter().enumerate() {
             let Some(path) = paths.get(&(p.id.src.ip, p.id.dst.ip)) else { continue };
-            let at = |pt: u32| p.sightings.iter().find(|s| s.point == pt);
+            let extra = covered.get(&i).map_or(&[][..], Vec::as_slice);
+            let at = |pt: u32| p.sightings.iter().chain(extra).find(|s| s.point == pt);
             let last = path.iter().rposition(|&pt| at(pt).is_some());
             for w in path.windows(2) {
                 let (a, b) = (w[0], w[1]);
@@ -328,7 +350,7 @@ impl Correlator {
             .filter(|(_, &n)| n > 0)
             .map(|(p, &n)| {
                 format!(
-                    "{} holds {n} TSO/GSO/GRO super-frames (IP packets over {SUPERFRAME_BYTES} bytes): netcap does not match them to their wire segments yet, so packets on either side of it count as lost or appeared",
+                    "{} holds {n} TSO/GSO/GRO super-frames (IP packets over {SUPERFRAME_BYTES} bytes): their TCP bytes are matched to the segments at other points by sequence range and IPv4 identification (IPv6: TCP timestamp); UDP and other super-frames are not matched",
                     name(p as u32)
                 )
             })
@@ -360,6 +382,76 @@ impl Correlator {
             truncated: self.truncated,
             notes,
         }
+    }
+
+    /// TCP data seen at a point under another segmentation: a TSO/GSO super-frame
+    /// captured before the NIC and the wire-size segments after it, or GRO-merged frames
+    /// after a receiver and the segments before it, carry the same bytes with other
+    /// fingerprints. For every TCP packet with payload and every point that saw data of
+    /// the same flow and direction but not the packet's fingerprint, the point's
+    /// segments within the window are searched: if they cover the packet's bytes, the
+    /// packet counts as seen there (at the time of the first covering segment).
+    fn byte_range_sightings(&self) -> FxHashMap<usize, Vec<Sighting>> {
+        // (src, dst, point) → (relative start, end, ts, frame), relative to the first
+        // data sequence number seen for (src, dst).
+        let mut base: FxHashMap<(Endpoint, Endpoint), u32> = FxHashMap::default();
+        let mut ranges: FxHashMap<(Endpoint, Endpoint, u32), Vec<Seg>> = FxHashMap::default();
+        let mut points_of: FxHashMap<(Endpoint, Endpoint), Vec<u32>> = FxHashMap::default();
+        for p in &self.packets {
+            let Some((seq, len)) = p.id.tcp_data else { continue };
+            let b = *base.entry((p.id.src, p.id.dst)).or_insert(seq);
+            let start = u64::from(seq.wrapping_sub(b));
+            for s in &p.sightings {
+                let seg = Seg { start, end: start + u64::from(len), ts: s.ts_ns, frame: s.frame, ip_id: p.id.ip_id, tsval: p.id.tsval };
+                ranges.entry((p.id.src, p.id.dst, s.point)).or_default().push(seg);
+                let pts = points_of.entry((p.id.src, p.id.dst)).or_default();
+                if !pts.contains(&s.point) {
+                    pts.push(s.point);
+                }
+            }
+        }
+        for v in ranges.values_mut() {
+            v.sort_unstable_by_key(|g| (g.start, g.end, g.ts));
+        }
+        let mut out: FxHashMap<usize, Vec<Sighting>> = FxHashMap::default();
+        for (i, p) in self.packets.iter().enumerate() {
+            let Some((seq, len)) = p.id.tcp_data else { continue };
+            let Some(path) = points_of.get(&(p.id.src, p.id.dst)) else { continue };
+            let b = base.get(&(p.id.src, p.id.dst)).copied().unwrap_or(seq);
+            let (start, end) = (u64::from(seq.wrapping_sub(b)), u64::from(seq.wrapping_sub(b)) + u64::from(len));
+            for &pt in path.iter() {
+                if p.sightings.iter().any(|s| s.point == pt) {
+                    continue;
+                }
+                let Some(v) = ranges.get(&(p.id.src, p.id.dst, pt)) else { continue };
+                // The segments that cover [start, end) without a gap, in order, within
+                // the window, and that are this transmission re-segmented rather than a
+                // retransmission of its bytes.
+                let mut reach = start;
+                let mut cover: Vec<&Seg> = Vec::new();
+                let from = v.partition_point(|r| r.end <= start);
+                for r in &v[from..] {
+                    if r.start > reach || reach >= end {
+                        break;
+                    }
+                    if (r.ts - p.first_ts).abs() > self.opts.window_ns || !same_transmission(p, start, end, r) {
+                        continue;
+                    }
+                    reach = reach.max(r.end);
+                    cover.push(r);
+                }
+                if let (true, Some(first)) = (reach >= end, cover.first()) {
+                    out.entry(i).or_default().push(Sighting {
+                        point: pt,
+                        frame: first.frame,
+                        ts_ns: first.ts,
+                        outer_udp: None,
+                        drop: None,
+                    });
+                }
+            }
+        }
+        out
     }
 
     fn findings(&self, lost: &[(usize, u32, u32)], names: &[String], flows: &[FlowRecord]) -> Vec<Finding> {
@@ -528,6 +620,43 @@ fn is_superframe(packet: &Packet) -> bool {
     }) == Some(true)
 }
 
+/// A TCP data segment at one point, in bytes relative to its direction's first.
+#[derive(Debug, Clone, Copy)]
+struct Seg {
+    start: u64,
+    end: u64,
+    ts: i64,
+    frame: u64,
+    ip_id: Option<u16>,
+    tsval: Option<u32>,
+}
+
+/// Whether segment `r` carries bytes of packet `p` (`[start, end)`)
+/// from the same transmission, cut or merged differently, not a retransmission of them.
+///
+/// IPv4: TSO/GSO give the segments of a super-frame consecutive identifications from
+/// the super-frame's, and GRO keeps the first segment's, so with `Δid` the
+/// identification distance and `Δseq` the byte distance from the earlier-starting of
+/// the two: `Δid = 0` when they start together, else `Δseq` is `Δid` whole segments
+/// (`Δseq % Δid == 0`, each at least as long as the later one). A retransmission has a
+/// new identification and fails. IPv6 has none: the TCP TSval must be equal (segments
+/// of one super-frame repeat it); without timestamps nothing is matched.
+fn same_transmission(p: &PacketState, start: u64, end: u64, r: &Seg) -> bool {
+    match (p.id.ip_id, r.ip_id) {
+        (Some(a), Some(b)) => {
+            let (early_id, late_id, dseq, late_len) =
+                if r.start <= start { (b, a, start - r.start, end - start) } else { (a, b, r.start - start, r.end - r.start) };
+            let did = u64::from(late_id.wrapping_sub(early_id));
+            if dseq == 0 {
+                did == 0
+            } else {
+                did > 0 && did <= 64 && dseq % did == 0 && dseq / did >= late_len
+            }
+        }
+        _ => p.id.tsval.is_some() && p.id.tsval == r.tsval,
+    }
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
@@ -671,6 +800,38 @@ mod tests {
 
     fn frame(number: u64, point: u32, ts_ns: i64) -> Frame<'static> {
         Frame { number, point: PointId(point), link_type: LinkType(1), ts_ns, has_timestamp: true, caplen: 0, len: 0, offset: 0, data: &[] }
+    }
+
+    fn data_packet(ip_id: Option<u16>, tsval: Option<u32>) -> PacketState {
+        let ep = |port| Endpoint { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port };
+        let id = Identity { src: ep(1), dst: ep(2), proto: 6, tcp_flags: None, tcp_data: Some((0, 0)), ip_id, tsval };
+        PacketState { fp: 0, id, first_ts: 0, sightings: Vec::new(), duplicates: 0 }
+    }
+
+    fn seg(start: u64, end: u64, ip_id: Option<u16>, tsval: Option<u32>) -> Seg {
+        Seg { start, end, ts: 0, frame: 1, ip_id, tsval }
+    }
+
+    #[test]
+    fn re_segmented_bytes_match_and_retransmitted_bytes_do_not() {
+        // A 4344-byte TSO super-frame (IP ID 100) and its three 1448-byte segments
+        // (IDs 100, 101, 102) at another point.
+        let sup = data_packet(Some(100), None);
+        assert!(same_transmission(&sup, 0, 4344, &seg(0, 1448, Some(100), None)));
+        assert!(same_transmission(&sup, 0, 4344, &seg(1448, 2896, Some(101), None)));
+        assert!(same_transmission(&sup, 0, 4344, &seg(2896, 4344, Some(102), None)));
+        // The second segment seen against the super-frame.
+        let second = data_packet(Some(101), None);
+        assert!(same_transmission(&second, 1448, 2896, &seg(0, 4344, Some(100), None)));
+        // A retransmission of a segment's bytes carries a new identification.
+        let lost = data_packet(Some(500), None);
+        assert!(!same_transmission(&lost, 1448, 2896, &seg(1448, 2896, Some(507), None)));
+        assert!(!same_transmission(&lost, 1448, 2896, &seg(0, 4344, Some(480), None)));
+        // IPv6: equal TSvals or nothing.
+        let v6 = data_packet(None, Some(9));
+        assert!(same_transmission(&v6, 0, 100, &seg(0, 50, None, Some(9))));
+        assert!(!same_transmission(&v6, 0, 100, &seg(0, 50, None, Some(10))));
+        assert!(!same_transmission(&data_packet(None, None), 0, 100, &seg(0, 50, None, None)));
     }
 
     #[test]
