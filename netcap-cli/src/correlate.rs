@@ -247,7 +247,8 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
     let mut flows = Vec::new();
     // The correlator gets the offsets once every point is known; points appear with
     // their first frame, so offsets are looked up per frame through this vector.
-    let mut correlator = Correlator::new(CorrelateOptions::default(), Vec::new());
+    let opts = CorrelateOptions { list_packets: args.packets, ..CorrelateOptions::default() };
+    let mut correlator = Correlator::new(opts, Vec::new());
     let mut packet = Packet::default();
     while let Some(Reverse((_, i, _))) = heap.pop() {
         let Some(f) = next[i].take() else { continue };

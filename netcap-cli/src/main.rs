@@ -112,6 +112,9 @@ struct CorrelateArgs {
     /// `node2=+250ms`); points on one host share a clock and need none.
     #[arg(long = "clock-offset", value_name = "NAME=±DURATION")]
     clock_offsets: Vec<String>,
+    /// List every packet: where it was seen (point, frame, time) and where it is missing.
+    #[arg(long)]
+    packets: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -494,6 +494,18 @@ pub fn correlate(out: &mut impl Write, o: &crate::correlate::Output) -> io::Resu
             r.from, r.to, r.matched, r.lost, r.appeared, r.duplicated
         )?;
     }
+    if let Some(rows) = &o.report.packets {
+        writeln!(out, "\nPackets (seen at point:frame, in path order; missing)")?;
+        for r in rows {
+            let seen: Vec<String> = r
+                .seen
+                .iter()
+                .map(|s| format!("{}:{}{}", s.point, s.frame, if s.by == "bytes" { "(bytes)" } else { "" }))
+                .collect();
+            let missing = if r.missing.is_empty() { String::new() } else { format!("  MISSING at {}", r.missing.join(", ")) };
+            writeln!(out, "  {}  {}{missing}", r.flow, seen.join(" "))?;
+        }
+    }
     if o.report.findings.is_empty() {
         writeln!(out, "\nNo findings: every packet was seen at every point on its path.")?;
         return Ok(());

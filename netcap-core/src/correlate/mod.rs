@@ -60,11 +60,13 @@ pub struct CorrelateOptions {
     /// Packets kept for path inference and the report (default 4 194 304, about
     /// 0.5 GiB); past it new packets are counted but not kept (`truncated`).
     pub max_packets: usize,
+    /// List every packet in the report (`netcap correlate --packets`).
+    pub list_packets: bool,
 }
 
 impl Default for CorrelateOptions {
     fn default() -> Self {
-        CorrelateOptions { window_ns: 2_000_000_000, max_packets: 1 << 22 }
+        CorrelateOptions { window_ns: 2_000_000_000, max_packets: 1 << 22, list_packets: false }
     }
 }
 
@@ -310,11 +312,23 @@ impl Correlator {
         // Per packet: where it was lost; per pair: counts and delays.
         let mut pairs: BTreeMap<(u32, u32), PairAcc> = BTreeMap::new();
         let mut lost: Vec<(usize, u32, u32)> = Vec::new();
+        let mut rows: Vec<PacketRow> = Vec::new();
         for (i, p) in self.packets.iter().enumerate() {
             let Some(path) = paths.get(&(p.id.src.ip, p.id.dst.ip)) else { continue };
             let extra = covered.get(&i).map_or(&[][..], Vec::as_slice);
             let at = |pt: u32| p.sightings.iter().chain(extra).find(|s| s.point == pt);
             let last = path.iter().rposition(|&pt| at(pt).is_some());
+            if self.opts.list_packets {
+                let seen = path
+                    .iter()
+                    .filter_map(|&pt| {
+                        let by = if p.sightings.iter().any(|s| s.point == pt) { "fingerprint" } else { "bytes" };
+                        at(pt).map(|s| SeenRow { point: name(pt), frame: s.frame, ts_ns: s.ts_ns, by })
+                    })
+                    .collect();
+                let missing = path.iter().filter(|&&pt| at(pt).is_none()).map(|&pt| name(pt)).collect();
+                rows.push(PacketRow { flow: flow_label(&p.id), seen, missing });
+            }
             for w in path.windows(2) {
                 let (a, b) = (w[0], w[1]);
                 let acc = pairs.entry((a, b)).or_default();
@@ -378,7 +392,8 @@ impl Correlator {
                 })
                 .collect(),
             findings,
-            packets: self.packets.len() as u64,
+            packet_count: self.packets.len() as u64,
+            packets: self.opts.list_packets.then_some(rows),
             truncated: self.truncated,
             notes,
         }
@@ -709,6 +724,26 @@ pub struct PairReport {
     pub delay_ns: DelayReport,
 }
 
+/// One packet: where it was seen on its path, and where not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PacketRow {
+    pub flow: String,
+    /// Path order.
+    pub seen: Vec<SeenRow>,
+    /// Points of its path that did not see it.
+    pub missing: Vec<String>,
+}
+
+/// One sighting in a [`PacketRow`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeenRow {
+    pub point: String,
+    pub frame: u64,
+    pub ts_ns: i64,
+    /// `fingerprint`, or `bytes` when the point saw the packet's TCP bytes re-segmented.
+    pub by: &'static str,
+}
+
 /// A named diagnosis with its evidence.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
@@ -731,7 +766,10 @@ pub struct Report {
     pub pairs: Vec<PairReport>,
     pub findings: Vec<Finding>,
     /// Distinct packets (fingerprints within the window) kept.
-    pub packets: u64,
+    pub packet_count: u64,
+    /// Every packet, in order of first sighting (only when asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packets: Option<Vec<PacketRow>>,
     /// Packets not kept past `max_packets`.
     pub truncated: u64,
     /// What limits the report's reliability (points holding super-frames).
@@ -859,7 +897,7 @@ mod tests {
         c.add(1, &frame(3, 1, 21_000), &underlay(3, 63, 52));
         c.add(2, &frame(2, 2, 22_000), &pod(3, 62));
         let r = c.finish(&names, &[]);
-        assert_eq!(r.packets, 3);
+        assert_eq!(r.packet_count, 3);
         let pair = |a: &str, b: &str| r.pairs.iter().find(|p| p.from == a && p.to == b).cloned().unwrap();
         let first = pair("pod", "underlay");
         assert_eq!((first.matched, first.lost, first.duplicated), (3, 0, 1));
