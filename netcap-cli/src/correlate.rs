@@ -4,6 +4,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::{self, Write};
+use std::path::PathBuf;
 
 use netcap_core::capture::{CaptureReader, Frame, LinkType, PointId};
 use netcap_core::correlate::clock::{ClockEstimator, Estimate};
@@ -83,14 +84,11 @@ struct Registry {
     ids: std::collections::HashMap<(usize, usize), usize>,
     /// Offsets given with `--clock-offset`.
     given: Vec<(String, i64)>,
+    /// Names given with `--point NAME=FILE[#IFACE]`: (name, file, interface).
+    renames: Vec<(String, String, Option<String>)>,
 }
 
 impl Registry {
-    /// The point number of `frame`'s point in source `src`.
-    fn point(&mut self, src: usize, reader: &CaptureReader, frame: &Frame<'_>) -> Option<usize> {
-        self.point_of(src, reader, frame.point)
-    }
-
     /// The point number of reader point `id` in source `src`.
     fn point_of(&mut self, src: usize, reader: &CaptureReader, id: PointId) -> Option<usize> {
         let pid = id.0 as usize;
@@ -98,9 +96,23 @@ impl Registry {
             return Some(p);
         }
         let p = reader.points().get(pid)?;
-        let offset = self.given.iter().find(|(n, _)| *n == p.name).map_or(0, |x| x.1);
+        // `--point NAME=FILE[#IFACE]`: IFACE is the interface name, the pcapng interface
+        // number or the LINUX_SLL2 ifindex; without it the file's only (or first) point.
+        let renamed = self.renames.iter().find(|(_, file, iface)| {
+            *file == p.file
+                && match iface {
+                    None => pid == 0,
+                    Some(i) => {
+                        p.interface.as_deref() == Some(i.as_str())
+                            || p.idb.is_some_and(|n| n.to_string() == *i)
+                            || p.ifindex.is_some_and(|n| n.to_string() == *i)
+                    }
+                }
+        });
+        let name = renamed.map_or_else(|| p.name.clone(), |r| r.0.clone());
+        let offset = self.given.iter().find(|(n, _)| *n == name).map_or(0, |x| x.1);
         self.points.push(PointRow {
-            name: p.name.clone(),
+            name: name.clone(),
             file: p.file.clone(),
             interface: p.interface.clone(),
             link_type: p.link_type,
@@ -108,7 +120,7 @@ impl Registry {
             clock_offset_ns: offset,
             clock_estimate: None,
         });
-        self.names.push(p.name.clone());
+        self.names.push(name);
         self.offsets.push(offset);
         self.ids.insert((src, pid), self.points.len() - 1);
         Some(self.points.len() - 1)
@@ -124,10 +136,10 @@ const MIN_OFFSET_NS: i64 = 100_000;
 
 /// First pass: every file read once, the fingerprints' first sightings collected, the
 /// offsets of the points without a given one estimated against the first point.
-fn estimate_offsets(args: &CorrelateArgs, decoder: &netcap_core::decode::Decoder, reg: &mut Registry) {
+fn estimate_offsets(files: &[PathBuf], decoder: &netcap_core::decode::Decoder, reg: &mut Registry) {
     let mut est = ClockEstimator::default();
     let mut packet = Packet::default();
-    for (i, path) in args.common.files.iter().enumerate() {
+    for (i, path) in files.iter().enumerate() {
         let Ok(mut reader) = open(path) else { continue };
         while let Ok(Some(frame)) = reader.next_frame() {
             if est.is_full() {
@@ -187,16 +199,34 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
             }
         }
     }
-    let decoder = args.common.decoder();
-    let mut reg = Registry { given: offsets_by_name, ..Registry::default() };
-    // Estimating needs a second read: not possible from standard input.
-    let rereadable = args.common.files.len() > 1 && args.common.files.iter().all(|f| f.as_os_str() != "-");
-    if rereadable {
-        estimate_offsets(args, &decoder, &mut reg);
+    let mut renames: Vec<(String, String, Option<String>)> = Vec::new();
+    for spec in &args.points {
+        let Some((name, target)) = spec.split_once('=') else {
+            eprintln!("netcap: error: --point {spec}: expected NAME=FILE[#IFACE]");
+            return Ok(true);
+        };
+        let (file, iface) = match target.rsplit_once('#') {
+            Some((f, i)) => (f.to_string(), Some(i.to_string())),
+            None => (target.to_string(), None),
+        };
+        renames.push((name.to_string(), file, iface));
     }
-    let mut failed = args.common.files.is_empty();
+    let mut files: Vec<PathBuf> = args.common.files.clone();
+    for (_, f, _) in &renames {
+        if !files.iter().any(|x| x.as_os_str() == f.as_str()) {
+            files.push(PathBuf::from(f));
+        }
+    }
+    let decoder = args.common.decoder();
+    let mut reg = Registry { given: offsets_by_name, renames, ..Registry::default() };
+    // Estimating needs a second read: not possible from standard input.
+    let rereadable = files.len() > 1 && files.iter().all(|f| f.as_os_str() != "-");
+    if rereadable {
+        estimate_offsets(&files, &decoder, &mut reg);
+    }
+    let mut failed = files.is_empty();
     let mut sources: Vec<Source> = Vec::new();
-    for path in &args.common.files {
+    for path in &files {
         match open(path) {
             Ok(reader) => sources.push(Source { reader: Some(reader) }),
             Err(e) => {
@@ -221,6 +251,7 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
                 return None;
             }
         };
+        let reader_point = frame.point;
         let owned = Owned {
             number: frame.number,
             point: 0,
@@ -232,8 +263,7 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
             offset: frame.offset,
             data: frame.data.to_vec(),
         };
-        let frame = owned.frame();
-        let point = reg.point(i, reader, &frame)?;
+        let point = reg.point_of(i, reader, reader_point)?;
         Some(Owned { point, ..owned })
     };
     for i in 0..sources.len() {

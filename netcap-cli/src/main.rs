@@ -115,6 +115,11 @@ struct CorrelateArgs {
     /// List every packet: where it was seen (point, frame, time) and where it is missing.
     #[arg(long)]
     packets: bool,
+    /// Name a capture point: NAME=FILE for a file's (first) point, NAME=FILE#IFACE for
+    /// one interface (its name, pcapng interface number or LINUX_SLL2 ifindex). The file
+    /// is read even when not listed among FILE.
+    #[arg(long = "point", value_name = "NAME=FILE[#IFACE]")]
+    points: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
