@@ -17,6 +17,7 @@ use netcap_core::capture::{CaptureError, CaptureReader, CapturePoint, Frame};
 use netcap_core::decode::{DecodeOptions, Decoder, Packet};
 use netcap_core::record::PacketRecord;
 use netcap_core::flow::table::FlowLimits;
+use netcap_core::correlate::single::{flow_findings, SingleCapture};
 use netcap_core::summary::Summary;
 use netcap_core::tcp::health::Health;
 use netcap_core::tcp::{Analyzer, FlowRecord, TcpOptions};
@@ -290,19 +291,30 @@ fn point_u32(point: usize) -> u32 {
     u32::try_from(point).unwrap_or(u32::MAX)
 }
 
-/// Folds frames into the summary and the TCP analysis; finished flows into `health`.
+/// Folds frames into the summary, the TCP analysis and the single-capture findings;
+/// finished flows into `health`, and those in trouble (up to a cap) for the findings.
 struct SummarySink {
     summary: Summary,
     tcp: Analyzer,
     health: Health,
     names: Vec<String>,
+    single: SingleCapture,
+    troubled: Vec<FlowRecord>,
 }
+
+/// Flows in trouble kept for the summary's findings.
+const MAX_TROUBLED: usize = 10_000;
 
 impl SummarySink {
     fn absorb(&mut self, mut flows: Vec<FlowRecord>) {
         for f in &mut flows {
             f.point = self.names.get(f.point_index as usize).cloned().unwrap_or_default();
             self.health.add(f);
+        }
+        for f in flows {
+            if f.in_trouble() && self.troubled.len() < MAX_TROUBLED {
+                self.troubled.push(f);
+            }
         }
     }
 }
@@ -315,6 +327,7 @@ impl Sink for SummarySink {
 
     fn frame(&mut self, point: usize, frame: &Frame<'_>, packet: &Packet) -> io::Result<()> {
         self.summary.add(point, frame, packet);
+        self.single.add(point_u32(point), frame, packet);
         if self.tcp.segment(point_u32(point), frame, packet).is_some() {
             let done = self.tcp.take_finished();
             if !done.is_empty() {
@@ -379,6 +392,8 @@ fn summary(args: &SummaryArgs, out: &mut impl Write) -> io::Result<bool> {
         tcp: args.common.analyzer(),
         health: Health::default(),
         names: Vec::new(),
+        single: SingleCapture::default(),
+        troubled: Vec::new(),
     };
     let failed = for_each_frame(&args.common, &mut s)?;
     let rest = s.tcp.finish();
@@ -387,6 +402,9 @@ fn summary(args: &SummaryArgs, out: &mut impl Write) -> io::Result<bool> {
     if s.health.flows() > 0 {
         report.tcp = Some(s.health.report(s.tcp.table_stats(), s.tcp.karn_samples()));
     }
+    report.findings = s.single.findings(&s.names, &|_, _| false);
+    let more = flow_findings(&s.troubled, &report.findings);
+    report.findings.extend(more);
     match args.format {
         SummaryFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;

@@ -460,6 +460,9 @@ pub fn summary(out: &mut impl Write, r: &Report) -> io::Result<()> {
             writeln!(out, "  {:>10}  linktype {}", l.frames, l.link_type.0)?;
         }
     }
+    if !r.findings.is_empty() {
+        findings(out, &r.findings)?;
+    }
     Ok(())
 }
 
@@ -510,8 +513,13 @@ pub fn correlate(out: &mut impl Write, o: &crate::correlate::Output) -> io::Resu
         writeln!(out, "\nNo findings: every packet was seen at every point on its path.")?;
         return Ok(());
     }
+    findings(out, &o.report.findings)
+}
+
+/// Numbered findings: the sentence, the evidence frames, the hint.
+fn findings(out: &mut impl Write, list: &[netcap_core::correlate::Finding]) -> io::Result<()> {
     writeln!(out, "\nFindings")?;
-    for (i, f) in o.report.findings.iter().enumerate() {
+    for (i, f) in list.iter().enumerate() {
         writeln!(out, "  {}. [{}] {}: {}", i + 1, f.severity, f.kind, f.summary)?;
         for (n, seen) in f.frames.iter().enumerate() {
             let at: Vec<String> = seen.iter().map(|r| format!("{}:{}", r.point, r.frame)).collect();

@@ -311,3 +311,30 @@ fn a_segment_seen_at_two_points_is_not_a_retransmission() {
         .collect();
     assert_eq!(summary, [("pods_merged", 3, 2), ("pods_merged#1", 1, 0)]);
 }
+
+/// The findings one capture is enough for, in `netcap summary`: on the receiver's
+/// underlay alone, the two frames with a wrong outer checksum and the SYN-retry delay
+/// they explain; on the syn-retries lab capture, the failed handshakes.
+#[test]
+fn summary_reports_single_capture_findings() {
+    let r = json(&["summary", "--format", "json", &lab("server_underlay.pcap")]);
+    let f = r["findings"].as_array().unwrap();
+    let kinds: Vec<&str> = f.iter().map(|x| x["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["dropped_bad_outer_checksum", "syn_retry_delay"]);
+    let frames: Vec<u64> = f[0]["frames"].as_array().unwrap().iter().map(|p| p[0]["frame"].as_u64().unwrap()).collect();
+    assert_eq!(frames, [1, 2]);
+    assert_eq!(f[0]["evidence"]["outer_udp_checksums"][1]["expected"], 0x0da8);
+    assert_eq!(f[1]["related"], serde_json::json!([1]));
+
+    let r = json(&["summary", "--format", "json", "fixtures/lab/syn-retries/client.pcap"]);
+    let kinds: Vec<(&str, &str)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["kind"].as_str().unwrap(), x["evidence"]["outcome"].as_str().unwrap_or("-")))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("handshake_failure", "timed_out"), ("handshake_failure", "timed_out"), ("handshake_failure", "refused"), ("syn_retry_delay", "-")]
+    );
+}

@@ -34,7 +34,21 @@ fn flannel_incident_is_located_and_explained() {
     let names: Vec<&str> = r["points"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, POINTS);
     let findings = r["findings"].as_array().unwrap();
-    assert_eq!(findings.len(), 2, "{findings:#?}");
+    let kinds: Vec<(&str, &str)> =
+        findings.iter().map(|f| (f["kind"].as_str().unwrap(), f["points"][0].as_str().unwrap())).collect();
+    // The TCP checksums of the pod and VXLAN device captures are offload partials
+    // (docs/checksums.md): reported as such, so nobody chases them.
+    assert_eq!(
+        kinds,
+        [
+            ("dropped_bad_outer_checksum", "server_underlay"),
+            ("offload_artifact", "client_pod"),
+            ("offload_artifact", "client_vxlan"),
+            ("offload_artifact", "server_vxlan"),
+            ("offload_artifact", "server_pod"),
+            ("syn_retry_delay", "client_pod"),
+        ]
+    );
 
     let drop = &findings[0];
     assert_eq!(drop["kind"], "dropped_bad_outer_checksum");
@@ -58,7 +72,7 @@ fn flannel_incident_is_located_and_explained() {
     assert_eq!(sums[1], serde_json::json!({"status": "bad", "stored": 0xffff, "expected": 0x0da8}));
     assert!(drop["hint"].as_str().unwrap().contains("tx-checksum-ip-generic off"));
 
-    let syn = &findings[1];
+    let syn = &findings[5];
     assert_eq!(syn["kind"], "syn_retry_delay");
     assert_eq!(syn["related"], serde_json::json!([1]));
     assert_eq!(syn["evidence"]["attempts"], 3);
@@ -105,7 +119,8 @@ fn tso_super_frames_match_their_wire_segments() {
     let out = Command::new(env!("CARGO_BIN_EXE_netcap")).args(["correlate", "--format", "json"]).args(&files).current_dir(&dir).output().unwrap();
     assert!(out.status.success());
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["findings"], serde_json::json!([]));
+    let kinds: Vec<&str> = r["findings"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    assert!(kinds.iter().all(|k| *k == "offload_artifact"), "no loss, only offload notes: {kinds:?}");
     let pairs = r["pairs"].as_array().unwrap();
     assert_eq!(pairs.len(), 10, "the six points in a line, both ways");
     for w in POINTS.windows(2) {
@@ -270,5 +285,5 @@ fn points_of_one_pcapng_are_named_and_correlated() {
     let hop = r["pairs"].as_array().unwrap().iter().find(|p| p["from"] == "pod1" && p["to"] == "pod2").unwrap().clone();
     assert_eq!((hop["matched"].as_u64(), hop["lost"].as_u64()), (Some(5), Some(2)));
     let kinds: Vec<&str> = r["findings"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["lost_between", "syn_retry_delay"]);
+    assert_eq!(kinds, ["lost_between", "offload_artifact", "offload_artifact", "syn_retry_delay"]);
 }

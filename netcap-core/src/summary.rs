@@ -263,6 +263,9 @@ pub struct Report {
     pub skipped_link_types: Vec<LinkTypeRow>,
     /// TCP health (filled by the caller that ran the TCP analysis).
     pub tcp: Option<crate::tcp::health::HealthReport>,
+    /// Findings one capture is enough for (filled by the caller): frames a receiver
+    /// drops, offload artefacts, failed handshakes, SYN retries, retransmission storms.
+    pub findings: Vec<crate::correlate::Finding>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -369,6 +372,7 @@ impl Summary {
                 .map(|(&link_type, &frames)| LinkTypeRow { link_type, frames })
                 .collect(),
             tcp: None,
+            findings: Vec::new(),
         }
     }
 }

@@ -33,6 +33,7 @@
 //! findings are the next increments (docs/correlation.md).
 
 pub mod clock;
+pub mod single;
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
@@ -43,7 +44,7 @@ use serde::Serialize;
 
 use crate::capture::Frame;
 use crate::checksum::Status;
-use crate::decode::{tcp_flags, LayerKind, Packet};
+use crate::decode::{LayerKind, Packet};
 use crate::flow::Endpoint;
 use crate::summary::FrameRef;
 use crate::tcp::stats::percentile;
@@ -124,6 +125,8 @@ pub struct Correlator {
     /// Per point: frames whose innermost IP packet is larger than an Ethernet MTU
     /// allows (or has IPv4 length 0): TSO/GSO/GRO super-frames.
     superframes: Vec<u64>,
+    /// Frames a receiver drops, offload artefacts: the single-capture findings.
+    single: single::SingleCapture,
 }
 
 /// The fingerprint of a frame's innermost IP packet and its inner source and
@@ -194,12 +197,14 @@ impl Correlator {
             open: Default::default(),
             truncated: 0,
             superframes: Vec::new(),
+            single: single::SingleCapture::default(),
         }
     }
 
     /// One decoded frame seen at `point`. Frames must come in capture-time order across
     /// points (after the clock offsets), within the window.
     pub fn add(&mut self, point: u32, frame: &Frame<'_>, packet: &Packet) {
+        self.single.add(point, frame, packet);
         let Some((fp, id)) = fingerprint(packet, frame.data) else { return };
         if is_superframe(packet) {
             let p = point as usize;
@@ -508,7 +513,7 @@ impl Correlator {
                         kind: "dropped_bad_outer_checksum",
                         severity: "error",
                         summary: format!(
-                            "{n} packet{} of {flow} {} seen on {a} and missing from {b}: the outer UDP checksum is wrong ({}), so the receiving kernel drops {} before decapsulation (Udp InCsumErrors).",
+                            "{n} packet{} of {flow} {} seen on {a} and missing from {b}: the outer UDP checksum is wrong ({}), so the receiving kernel drops {} before decapsulation (UdpInCsumErrors).",
                             plural(n),
                             if n == 1 { "was" } else { "were" },
                             values.join("; "),
@@ -519,7 +524,7 @@ impl Correlator {
                         frames,
                         evidence: serde_json::json!({
                             "outer_udp_checksums": at_from.iter().filter_map(|s| s.outer_udp).map(|(st, stored, expected)| serde_json::json!({"status": st.as_str(), "stored": stored, "expected": expected})).collect::<Vec<_>>(),
-                            "counter": "Udp InCsumErrors",
+                            "counter": "UdpInCsumErrors",
                         }),
                         hint: HINT_OUTER.to_string(),
                         related: Vec::new(),
@@ -561,58 +566,13 @@ impl Correlator {
             };
             out.push(f);
         }
-        // SYN retries, linked to the findings that hold their lost attempts.
-        let mut seen_conn: Vec<(Endpoint, Endpoint)> = Vec::new();
-        let mut by_attempts: Vec<&FlowRecord> = flows.iter().filter(|f| f.syn.attempts > 1).collect();
-        by_attempts.sort_by(|a, b| b.syn.attempts.cmp(&a.syn.attempts).then(a.id.cmp(&b.id)));
-        for f in by_attempts {
-            if seen_conn.contains(&(f.client, f.server)) {
-                continue;
-            }
-            seen_conn.push((f.client, f.server));
-            let flow = format!("{} > {}", f.client, f.server);
-            let related: Vec<usize> = out
-                .iter()
-                .enumerate()
-                .filter(|(_, x)| x.flow == flow && x.kind != "syn_retry_delay")
-                .map(|(i, _)| i + 1)
-                .collect();
-            let delay = f.syn.connect_delay_ns;
-            let offs: Vec<String> = f.syn.offsets_ns.iter().map(|o| format!("{:.3} s", *o as f64 / 1e9)).collect();
-            let cause = if related.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " The lost attempts are in finding{} {}.",
-                    plural(related.len()),
-                    related.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")
-                )
-            };
-            out.push(Finding {
-                kind: "syn_retry_delay",
-                severity: "warning",
-                summary: match delay {
-                    Some(d) => format!(
-                        "{flow} connected after {:.3} s: {} SYN attempts (at {}).{cause}",
-                        d as f64 / 1e9,
-                        f.syn.attempts,
-                        offs.join(", ")
-                    ),
-                    None => format!("{flow}: {} SYN attempts (at {}), never answered.{cause}", f.syn.attempts, offs.join(", ")),
-                },
-                points: vec![f.point.clone()],
-                flow,
-                frames: Vec::new(),
-                evidence: serde_json::json!({
-                    "attempts": f.syn.attempts,
-                    "offsets_ns": f.syn.offsets_ns,
-                    "schedule": f.syn.schedule,
-                    "connect_delay_ns": delay,
-                }),
-                hint: "Each lost SYN costs the client its retransmission timeout (Linux: 1 s, doubling). Find why the first attempts were lost (the related findings).".to_string(),
-                related,
-            });
-        }
+        // Single-capture findings for what the pairs did not locate, then the flows'.
+        let located: Vec<(String, u64)> =
+            out.iter().flat_map(|f| f.frames.iter().flatten().map(|r| (r.point.clone(), r.frame))).collect();
+        let explained = |point: &str, frame: u64| located.iter().any(|(p, f)| p == point && *f == frame);
+        out.extend(self.single.findings(names, &explained));
+        let more = single::flow_findings(flows, &out);
+        out.extend(more);
         out
     }
 }
@@ -672,7 +632,7 @@ fn same_transmission(p: &PacketState, start: u64, end: u64, r: &Seg) -> bool {
     }
 }
 
-fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
     } else {
@@ -683,16 +643,10 @@ fn plural(n: usize) -> &'static str {
 /// `10.244.1.2:55406 > 10.244.2.3:80`, from the SYN sender when the packet is a SYN,
 /// else from the lower port's peer (the ephemeral side) to the other.
 fn flow_label(id: &Identity) -> String {
-    let syn_from_dst = id.tcp_flags.is_some_and(|f| f & (tcp_flags::SYN | tcp_flags::ACK) == (tcp_flags::SYN | tcp_flags::ACK));
-    let client_first = if syn_from_dst { false } else if id.tcp_flags.is_some_and(|f| f & tcp_flags::SYN != 0) { true } else { id.src.port > id.dst.port };
-    if client_first {
-        format!("{} > {}", id.src, id.dst)
-    } else {
-        format!("{} > {}", id.dst, id.src)
-    }
+    single::flow_text(id.src, id.dst, id.tcp_flags)
 }
 
-const HINT_OUTER: &str = "A wrong outer UDP checksum on VXLAN is the known TX-checksum-offload bug of VXLAN devices combined with NAT (flannel issue 1266, calico issue 3145; kernel fix \"netfilter: nat: never update the UDP checksum when it's 0\"). Work around it with `ethtool -K flannel.1 tx-checksum-ip-generic off` (or `vxlan.calico`) on the sending node, or upgrade the kernel.";
+pub(crate) const HINT_OUTER: &str = "A wrong outer UDP checksum on VXLAN is the known TX-checksum-offload bug of VXLAN devices combined with NAT (flannel issue 1266, calico issue 3145; kernel fix \"netfilter: nat: never update the UDP checksum when it's 0\"). Work around it with `ethtool -K flannel.1 tx-checksum-ip-generic off` (or `vxlan.calico`) on the sending node, or upgrade the kernel.";
 
 #[derive(Debug, Default)]
 struct PairAcc {
@@ -782,7 +736,7 @@ mod tests {
 
     use super::*;
     use crate::capture::{LinkType, PointId};
-    use crate::decode::{IpNumber, Layer, TcpOptions};
+    use crate::decode::{tcp_flags, IpNumber, Layer, TcpOptions};
 
     fn layer(depth: u8, kind: LayerKind) -> Layer {
         Layer { depth, offset: 0, header_len: 20, kind, checksum: None }
