@@ -131,6 +131,9 @@ impl Registry {
     }
 }
 
+/// Frames read for the clock estimate, shared among the files (the first of each).
+const ESTIMATE_FRAMES: usize = 1 << 18;
+
 /// An estimate smaller than this (or than its uncertainty) is taken for a shared clock.
 const MIN_OFFSET_NS: i64 = 100_000;
 
@@ -139,10 +142,14 @@ const MIN_OFFSET_NS: i64 = 100_000;
 fn estimate_offsets(files: &[PathBuf], decoder: &netcap_core::decode::Decoder, reg: &mut Registry) {
     let mut est = ClockEstimator::default();
     let mut packet = Packet::default();
+    // The start of every file: captures taken together overlap there.
+    let budget = (ESTIMATE_FRAMES / files.len().max(1)).max(1);
     for (i, path) in files.iter().enumerate() {
         let Ok(mut reader) = open(path) else { continue };
+        let mut read = 0usize;
         while let Ok(Some(frame)) = reader.next_frame() {
-            if est.is_full() {
+            read += 1;
+            if est.is_full() || read > budget {
                 break;
             }
             decoder.decode_into(frame.link_type, frame.data, &mut packet);
