@@ -101,6 +101,8 @@ struct Identity {
     ip_id: Option<u16>,
     /// TCP TSval (TSO/GSO segments repeat the super-frame's).
     tsval: Option<u32>,
+    /// The innermost IP packet's length in bytes (0: unknown, an IPv4 TSO frame).
+    ip_len: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +129,8 @@ pub struct Correlator {
     superframes: Vec<u64>,
     /// Frames a receiver drops, offload artefacts: the single-capture findings.
     single: single::SingleCapture,
+    /// Per point: the largest innermost IP packet seen (for `mtu_drop`).
+    largest: Vec<u32>,
 }
 
 /// The fingerprint of a frame's innermost IP packet and its inner source and
@@ -140,14 +144,14 @@ fn fingerprint(packet: &Packet, data: &[u8]) -> Option<(u64, Identity)> {
     let layers = &packet.layers;
     let ip = layers.iter().rposition(|l| matches!(l.kind, LayerKind::Ipv4 { .. } | LayerKind::Ipv6 { .. }))?;
     let mut h = FxHasher::default();
-    let (src, dst, proto, ipv4_id) = match layers[ip].kind {
+    let (src, dst, proto, ipv4_id, ip_len) = match layers[ip].kind {
         LayerKind::Ipv4 { src, dst, ip_id, total_len, more_fragments, frag_offset, proto, .. } => {
             (ip_id, total_len, more_fragments, frag_offset, proto.0).hash(&mut h);
-            (IpAddr::V4(src), IpAddr::V4(dst), proto.0, Some(ip_id))
+            (IpAddr::V4(src), IpAddr::V4(dst), proto.0, Some(ip_id), u32::from(total_len))
         }
         LayerKind::Ipv6 { src, dst, flow_label, payload_len, proto, fragment, .. } => {
             (flow_label, payload_len, fragment, proto.0).hash(&mut h);
-            (IpAddr::V6(src), IpAddr::V6(dst), proto.0, None)
+            (IpAddr::V6(src), IpAddr::V6(dst), proto.0, None, u32::from(payload_len) + 40)
         }
         _ => return None,
     };
@@ -182,6 +186,7 @@ fn fingerprint(packet: &Packet, data: &[u8]) -> Option<(u64, Identity)> {
         tcp_data,
         ip_id: ipv4_id,
         tsval,
+        ip_len,
     };
     Some((h.finish(), id))
 }
@@ -198,6 +203,7 @@ impl Correlator {
             truncated: 0,
             superframes: Vec::new(),
             single: single::SingleCapture::default(),
+            largest: Vec::new(),
         }
     }
 
@@ -206,6 +212,13 @@ impl Correlator {
     pub fn add(&mut self, point: u32, frame: &Frame<'_>, packet: &Packet) {
         self.single.add(point, frame, packet);
         let Some((fp, id)) = fingerprint(packet, frame.data) else { return };
+        if (point as usize) < MAX_POINTS {
+            let p = point as usize;
+            if self.largest.len() <= p {
+                self.largest.resize(p + 1, 0);
+            }
+            self.largest[p] = self.largest[p].max(id.ip_len);
+        }
         if is_superframe(packet) {
             let p = point as usize;
             if p < MAX_POINTS {
@@ -474,6 +487,14 @@ impl Correlator {
         out
     }
 
+    /// Every lost packet of the group is larger than anything the downstream point
+    /// ever saw (which saw something): an MTU drop rather than random loss.
+    fn too_big(&self, members: &[usize], to: u32) -> bool {
+        let biggest_after = self.largest.get(to as usize).copied().unwrap_or(0);
+        biggest_after > 0
+            && members.iter().all(|&i| self.packets[i].id.ip_len > biggest_after && self.packets[i].id.ip_len > 0)
+    }
+
     fn findings(&self, lost: &[(usize, u32, u32)], names: &[String], flows: &[FlowRecord]) -> Vec<Finding> {
         let name = |p: u32| names.get(p as usize).cloned().unwrap_or_default();
         // Group lost packets by (kind, flow, from, to).
@@ -549,6 +570,25 @@ impl Correlator {
                         frames,
                         evidence: serde_json::json!({ "drops": why }),
                         hint: "A checksum that is wrong on the wire: look for the device that rewrote the packet (NAT, a mangling rule, a NIC offload) between the sender and this point.".to_string(),
+                        related: Vec::new(),
+                    }
+                }
+                _ if self.too_big(members, *to) => {
+                    let biggest_after = self.largest.get(*to as usize).copied().unwrap_or(0);
+                    let sizes: Vec<u32> = members.iter().map(|&i| self.packets[i].id.ip_len).collect();
+                    let smallest = sizes.iter().min().copied().unwrap_or(0);
+                    Finding {
+                        kind: "mtu_drop",
+                        severity: "error",
+                        summary: format!(
+                            "{n} packet{} of {flow} seen on {a} never reached {b}: each was at least {smallest} bytes, and nothing larger than {biggest_after} bytes ever reached {b} — an MTU on the way is smaller than the packets.",
+                            plural(n)
+                        ),
+                        points: vec![a.clone(), b.clone()],
+                        flow: flow.clone(),
+                        frames,
+                        evidence: serde_json::json!({ "lost": n, "ip_lengths": sizes, "largest_seen_downstream": biggest_after }),
+                        hint: "An overlay adds its headers (VXLAN: 50 bytes) to every packet: the underlay MTU must exceed the overlay MTU by that much, or the pods' MTU must be lowered (flannel / calico `mtu` settings). Check `ip link` MTUs on both sides, that ICMP \"fragmentation needed\" / \"packet too big\" is not filtered (PMTUD), or clamp the TCP MSS.".to_string(),
                         related: Vec::new(),
                     }
                 }
@@ -796,7 +836,7 @@ mod tests {
 
     fn data_packet(ip_id: Option<u16>, tsval: Option<u32>) -> PacketState {
         let ep = |port| Endpoint { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port };
-        let id = Identity { src: ep(1), dst: ep(2), proto: 6, tcp_flags: None, tcp_data: Some((0, 0)), ip_id, tsval };
+        let id = Identity { src: ep(1), dst: ep(2), proto: 6, tcp_flags: None, tcp_data: Some((0, 0)), ip_id, tsval, ip_len: 0 };
         PacketState { fp: 0, id, first_ts: 0, sightings: Vec::new(), duplicates: 0 }
     }
 
@@ -824,6 +864,37 @@ mod tests {
         assert!(same_transmission(&v6, 0, 100, &seg(0, 50, None, Some(9))));
         assert!(!same_transmission(&v6, 0, 100, &seg(0, 50, None, Some(10))));
         assert!(!same_transmission(&data_packet(None, None), 0, 100, &seg(0, 50, None, None)));
+    }
+
+    /// The same packet with another innermost IPv4 total length.
+    fn sized(mut p: Packet, len: u16) -> Packet {
+        if let Some(l) = p.layers.iter_mut().rev().find(|l| matches!(l.kind, LayerKind::Ipv4 { .. })) {
+            if let LayerKind::Ipv4 { total_len, .. } = &mut l.kind {
+                *total_len = len;
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn packets_larger_than_anything_downstream_saw_are_an_mtu_drop() {
+        let names: Vec<String> = ["pod", "underlay", "peer"].iter().map(|s| s.to_string()).collect();
+        let mut c = Correlator::new(CorrelateOptions::default(), Vec::new());
+        // Small packets cross all three points; two 1500-byte packets stop at "underlay".
+        for (k, len) in [(1u16, 60u16), (2, 1500), (3, 1500), (4, 1400)] {
+            let t = i64::from(k) * 10_000;
+            c.add(0, &frame(u64::from(k), 0, t), &sized(pod(k, 64), len));
+            c.add(1, &frame(u64::from(k), 1, t + 1_000), &sized(underlay(k, 63, 100 + k), len));
+            if len < 1500 {
+                c.add(2, &frame(u64::from(k), 2, t + 2_000), &sized(pod(k, 62), len));
+            }
+        }
+        let r = c.finish(&names, &[]);
+        assert_eq!(r.findings.len(), 1);
+        let f = &r.findings[0];
+        assert_eq!((f.kind, f.points.clone()), ("mtu_drop", vec!["underlay".to_string(), "peer".to_string()]));
+        assert_eq!(f.evidence["largest_seen_downstream"], 1400);
+        assert_eq!(f.evidence["ip_lengths"], serde_json::json!([1500, 1500]));
     }
 
     #[test]
