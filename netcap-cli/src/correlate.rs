@@ -284,7 +284,7 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
     let mut flows = Vec::new();
     // The correlator gets the offsets once every point is known; points appear with
     // their first frame, so offsets are looked up per frame through this vector.
-    let opts = CorrelateOptions { list_packets: args.packets, ..CorrelateOptions::default() };
+    let opts = CorrelateOptions { list_packets: args.packets, nat: args.nat, ..CorrelateOptions::default() };
     let mut correlator = Correlator::new(opts, Vec::new());
     let mut packet = Packet::default();
     while let Some(Reverse((_, i, _))) = heap.pop() {

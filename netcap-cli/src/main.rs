@@ -121,6 +121,9 @@ struct CorrelateArgs {
     /// is read even when not listed among FILE.
     #[arg(long = "point", value_name = "NAME=FILE[#IFACE]")]
     points: Vec<String>,
+    /// Match UDP and ICMP packets whose addresses or ports a NAT rewrote (TCP always is).
+    #[arg(long)]
+    nat: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

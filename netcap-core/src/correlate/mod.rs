@@ -63,11 +63,13 @@ pub struct CorrelateOptions {
     pub max_packets: usize,
     /// List every packet in the report (`netcap correlate --packets`).
     pub list_packets: bool,
+    /// Match UDP and ICMP across NAT too (TCP always is): `netcap correlate --nat`.
+    pub nat: bool,
 }
 
 impl Default for CorrelateOptions {
     fn default() -> Self {
-        CorrelateOptions { window_ns: 2_000_000_000, max_packets: 1 << 22, list_packets: false }
+        CorrelateOptions { window_ns: 2_000_000_000, max_packets: 1 << 22, list_packets: false, nat: false }
     }
 }
 
@@ -108,6 +110,7 @@ struct Identity {
 #[derive(Debug, Clone)]
 struct PacketState {
     fp: u64,
+    nat_fp: u64,
     id: Identity,
     first_ts: i64,
     sightings: Vec<Sighting>,
@@ -131,6 +134,11 @@ pub struct Correlator {
     single: single::SingleCapture,
     /// Per point: the largest innermost IP packet seen (for `mtu_drop`).
     largest: Vec<u32>,
+    /// Open packets by NAT fingerprint.
+    nat_pending: FxHashMap<u64, usize>,
+    /// Sightings matched across a NAT: (point that saw the first identity, point that
+    /// saw another) → packets.
+    nat_pairs: BTreeMap<(u32, u32), u64>,
 }
 
 /// The fingerprint of a frame's innermost IP packet and its inner source and
@@ -141,43 +149,52 @@ pub fn packet_key(packet: &Packet, data: &[u8]) -> Option<(u64, IpAddr, IpAddr)>
 
 /// Fingerprint and identity of a frame's innermost IP packet.
 fn fingerprint(packet: &Packet, data: &[u8]) -> Option<(u64, Identity)> {
+    fingerprints(packet, data).map(|(full, _, id)| (full, id))
+}
+
+/// The full fingerprint, the NAT fingerprint (without addresses, ports and the ICMP
+/// identifier, which NAT rewrites), and the identity of a frame's innermost IP packet.
+fn fingerprints(packet: &Packet, data: &[u8]) -> Option<(u64, u64, Identity)> {
     let layers = &packet.layers;
     let ip = layers.iter().rposition(|l| matches!(l.kind, LayerKind::Ipv4 { .. } | LayerKind::Ipv6 { .. }))?;
-    let mut h = FxHasher::default();
+    // `n` hashes what survives NAT; `h` adds addresses, ports and the ICMP identifier.
+    let mut n = FxHasher::default();
     let (src, dst, proto, ipv4_id, ip_len) = match layers[ip].kind {
         LayerKind::Ipv4 { src, dst, ip_id, total_len, more_fragments, frag_offset, proto, .. } => {
-            (ip_id, total_len, more_fragments, frag_offset, proto.0).hash(&mut h);
+            (ip_id, total_len, more_fragments, frag_offset, proto.0).hash(&mut n);
             (IpAddr::V4(src), IpAddr::V4(dst), proto.0, Some(ip_id), u32::from(total_len))
         }
         LayerKind::Ipv6 { src, dst, flow_label, payload_len, proto, fragment, .. } => {
-            (flow_label, payload_len, fragment, proto.0).hash(&mut h);
+            (flow_label, payload_len, fragment, proto.0).hash(&mut n);
             (IpAddr::V6(src), IpAddr::V6(dst), proto.0, None, u32::from(payload_len) + 40)
         }
         _ => return None,
     };
-    let (mut sport, mut dport, mut flags, mut tcp_data, mut tsval) = (0, 0, None, None, None);
+    let (mut sport, mut dport, mut flags, mut tcp_data, mut tsval, mut icmp_id) = (0, 0, None, None, None, None);
     if let Some(t) = layers.get(ip + 1) {
         match t.kind {
             LayerKind::Tcp { src_port, dst_port, seq, ack, flags: f, payload_len, options, .. } => {
-                (src_port, dst_port, seq, ack, f, payload_len, options.timestamps).hash(&mut h);
+                (seq, ack, f, payload_len, options.timestamps).hash(&mut n);
                 (sport, dport, flags) = (src_port, dst_port, Some(f));
                 tcp_data = (payload_len > 0).then_some((seq, payload_len));
                 tsval = options.timestamps.map(|t| t.0);
             }
             LayerKind::Udp { src_port, dst_port, length, .. } => {
-                (src_port, dst_port, length).hash(&mut h);
+                length.hash(&mut n);
                 (sport, dport) = (src_port, dst_port);
             }
             LayerKind::Icmp { icmp_type, code } | LayerKind::Icmpv6 { icmp_type, code } => {
+                (icmp_type, code).hash(&mut n);
                 // Identifier and sequence number of echo messages (bytes 4..8).
                 let start = t.offset as usize + 4;
-                (icmp_type, code, data.get(start..start + 4)).hash(&mut h);
+                icmp_id = data.get(start..start + 4);
             }
             _ => {}
         }
     }
-    src.hash(&mut h);
-    dst.hash(&mut h);
+    let nat = n.finish();
+    let mut h = FxHasher::default();
+    (nat, src, dst, sport, dport, icmp_id).hash(&mut h);
     let id = Identity {
         src: Endpoint { ip: src, port: sport },
         dst: Endpoint { ip: dst, port: dport },
@@ -188,7 +205,7 @@ fn fingerprint(packet: &Packet, data: &[u8]) -> Option<(u64, Identity)> {
         tsval,
         ip_len,
     };
-    Some((h.finish(), id))
+    Some((h.finish(), nat, id))
 }
 
 impl Correlator {
@@ -204,6 +221,8 @@ impl Correlator {
             superframes: Vec::new(),
             single: single::SingleCapture::default(),
             largest: Vec::new(),
+            nat_pending: FxHashMap::default(),
+            nat_pairs: BTreeMap::new(),
         }
     }
 
@@ -211,7 +230,7 @@ impl Correlator {
     /// points (after the clock offsets), within the window.
     pub fn add(&mut self, point: u32, frame: &Frame<'_>, packet: &Packet) {
         self.single.add(point, frame, packet);
-        let Some((fp, id)) = fingerprint(packet, frame.data) else { return };
+        let Some((fp, nat, id)) = fingerprints(packet, frame.data) else { return };
         if (point as usize) < MAX_POINTS {
             let p = point as usize;
             if self.largest.len() <= p {
@@ -245,13 +264,30 @@ impl Correlator {
             }
             return;
         }
+        // NAT: the same packet with other addresses or ports at another point. TCP's
+        // sequence and acknowledgement numbers make the match certain enough on their
+        // own; other protocols only with `nat` set.
+        if id.tcp_flags.is_some() || self.opts.nat {
+            if let Some(&i) = self.nat_pending.get(&nat) {
+                let p = &mut self.packets[i];
+                let translated = (p.id.src, p.id.dst) != (id.src, id.dst);
+                if translated && !p.sightings.iter().any(|x| x.point == point) {
+                    let first = p.sightings[0].point;
+                    p.sightings.push(s);
+                    *self.nat_pairs.entry((first, point)).or_default() += 1;
+                    self.pending.insert(fp, i);
+                    return;
+                }
+            }
+        }
         if self.packets.len() >= self.opts.max_packets {
             self.truncated += 1;
             return;
         }
-        self.packets.push(PacketState { fp, id, first_ts: ts, sightings: vec![s], duplicates: 0 });
+        self.packets.push(PacketState { fp, nat_fp: nat, id, first_ts: ts, sightings: vec![s], duplicates: 0 });
         let i = self.packets.len() - 1;
         self.pending.insert(fp, i);
+        self.nat_pending.insert(nat, i);
         self.open.push_back(i);
     }
 
@@ -262,6 +298,7 @@ impl Correlator {
                 break;
             }
             self.pending.remove(&p.fp);
+            self.nat_pending.remove(&p.nat_fp);
             self.open.pop_front();
         }
     }
@@ -386,6 +423,14 @@ impl Correlator {
                     name(p as u32)
                 )
             })
+            .chain(self.nat_pairs.iter().map(|(&(a, b), &n)| {
+                format!(
+                    "NAT between {} and {}: {n} packet{} matched with other addresses or ports (matching ignored them)",
+                    name(a),
+                    name(b),
+                    plural(n as usize)
+                )
+            }))
             .collect();
         Report {
             pairs: pairs
@@ -837,7 +882,7 @@ mod tests {
     fn data_packet(ip_id: Option<u16>, tsval: Option<u32>) -> PacketState {
         let ep = |port| Endpoint { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port };
         let id = Identity { src: ep(1), dst: ep(2), proto: 6, tcp_flags: None, tcp_data: Some((0, 0)), ip_id, tsval, ip_len: 0 };
-        PacketState { fp: 0, id, first_ts: 0, sightings: Vec::new(), duplicates: 0 }
+        PacketState { fp: 0, nat_fp: 0, id, first_ts: 0, sightings: Vec::new(), duplicates: 0 }
     }
 
     fn seg(start: u64, end: u64, ip_id: Option<u16>, tsval: Option<u32>) -> Seg {
@@ -895,6 +940,35 @@ mod tests {
         assert_eq!((f.kind, f.points.clone()), ("mtu_drop", vec!["underlay".to_string(), "peer".to_string()]));
         assert_eq!(f.evidence["largest_seen_downstream"], 1400);
         assert_eq!(f.evidence["ip_lengths"], serde_json::json!([1500, 1500]));
+    }
+
+    /// The pod's SYN after SNAT to 192.168.0.1:61000.
+    fn snat(ip_id: u16) -> Packet {
+        let mut p = pod(ip_id, 63);
+        p.layers[0] = layer(0, ipv4([192, 168, 0, 1], [10, 0, 2, 3], 63, ip_id, IpNumber::TCP));
+        if let LayerKind::Tcp { src_port, .. } = &mut p.layers[1].kind {
+            *src_port = 61000;
+        }
+        p
+    }
+
+    #[test]
+    fn tcp_packets_match_across_a_nat_and_the_report_says_so() {
+        let names: Vec<String> = ["inside", "outside"].iter().map(|s| s.to_string()).collect();
+        let mut c = Correlator::new(CorrelateOptions::default(), Vec::new());
+        c.add(0, &frame(1, 0, 1_000), &pod(7, 64));
+        c.add(1, &frame(1, 1, 2_000), &snat(7));
+        c.add(0, &frame(2, 0, 3_000), &pod(8, 64));
+        let r = c.finish(&names, &[]);
+        assert_eq!(r.packet_count, 2);
+        let hop = r.pairs.iter().find(|p| p.from == "inside" && p.to == "outside").unwrap();
+        assert_eq!((hop.matched, hop.lost), (1, 1));
+        assert!(r.notes.iter().any(|n| n.starts_with("NAT between inside and outside: 1 packet matched")), "{:?}", r.notes);
+        // Another IP ID is another packet, NAT or not.
+        let mut c = Correlator::new(CorrelateOptions::default(), Vec::new());
+        c.add(0, &frame(1, 0, 1_000), &pod(7, 64));
+        c.add(1, &frame(1, 1, 2_000), &snat(9));
+        assert_eq!(c.finish(&names, &[]).packet_count, 2);
     }
 
     #[test]
