@@ -47,16 +47,16 @@ use crate::checksum::Status;
 use crate::decode::{LayerKind, Packet};
 use crate::flow::Endpoint;
 use crate::summary::FrameRef;
-use crate::tcp::stats::percentile;
+use crate::tcp::stats::{percentile, Samples};
 use crate::tcp::FlowRecord;
 
 /// Options of the correlation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CorrelateOptions {
     /// Sightings of one fingerprint within this time of the first are one packet
-    /// (default 2 s: far above any one-way delay inside a cluster, far below TCP's
-    /// minimum retransmission timeout of 200 ms times the repeats that could reuse a
-    /// fingerprint).
+    /// (default 1 s: far above any one-way delay inside a cluster or across a
+    /// continent, and a retransmission never repeats a fingerprint: it carries a new IP
+    /// identification). Memory holds about two windows of traffic.
     pub window_ns: i64,
     /// Packets kept for path inference and the report (default 4 194 304, about
     /// 0.5 GiB); past it new packets are counted but not kept (`truncated`).
@@ -65,11 +65,14 @@ pub struct CorrelateOptions {
     pub list_packets: bool,
     /// Match UDP and ICMP across NAT too (TCP always is): `netcap correlate --nat`.
     pub nat: bool,
+    /// Expired packets accounted at once (default 65 536): memory holds the open
+    /// packets (one window), one batch and a window of context before it.
+    pub batch: usize,
 }
 
 impl Default for CorrelateOptions {
     fn default() -> Self {
-        CorrelateOptions { window_ns: 2_000_000_000, max_packets: 1 << 22, list_packets: false, nat: false }
+        CorrelateOptions { window_ns: 1_000_000_000, max_packets: 1 << 22, list_packets: false, nat: false, batch: 1 << 16 }
     }
 }
 
@@ -122,11 +125,26 @@ struct PacketState {
 pub struct Correlator {
     opts: CorrelateOptions,
     offsets: Vec<i64>,
+    /// Open packets by fingerprint → global packet number.
     pending: FxHashMap<u64, usize>,
-    packets: Vec<PacketState>,
-    /// Indexes into `packets` of the packets still open, oldest first.
+    /// The packets held: global numbers `base ..`; those before `done` are accounted
+    /// and kept only as context for byte-range matching of their neighbours.
+    packets: std::collections::VecDeque<PacketState>,
+    base: usize,
+    done: usize,
+    /// Global numbers of the packets still open, oldest first.
     open: std::collections::VecDeque<usize>,
+    /// Packets created.
+    created: u64,
     truncated: u64,
+    /// Paths learned so far, per direction, and the medians they came from.
+    paths: HashMap<(IpAddr, IpAddr), Vec<u32>>,
+    medians: HashMap<(IpAddr, IpAddr), BTreeMap<u32, i64>>,
+    /// Packets of directions without a path yet, with their byte-range sightings.
+    deferred: Vec<(PacketState, Vec<Sighting>)>,
+    pairs: BTreeMap<(u32, u32), PairAcc>,
+    groups: BTreeMap<(u8, String, u32, u32), GroupAcc>,
+    rows: Vec<RowAcc>,
     /// Per point: frames whose innermost IP packet is larger than an Ethernet MTU
     /// allows (or has IPv4 length 0): TSO/GSO/GRO super-frames.
     superframes: Vec<u64>,
@@ -215,9 +233,18 @@ impl Correlator {
             opts,
             offsets,
             pending: FxHashMap::default(),
-            packets: Vec::new(),
+            packets: Default::default(),
+            base: 0,
+            done: 0,
             open: Default::default(),
+            created: 0,
             truncated: 0,
+            paths: HashMap::new(),
+            medians: HashMap::new(),
+            deferred: Vec::new(),
+            pairs: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            rows: Vec::new(),
             superframes: Vec::new(),
             single: single::SingleCapture::default(),
             largest: Vec::new(),
@@ -255,8 +282,7 @@ impl Correlator {
         });
         let drop = packet.drop.map(|d| (d.layer, d.depth, d.counter));
         let s = Sighting { point, frame: frame.number, ts_ns: ts, outer_udp, drop };
-        if let Some(&i) = self.pending.get(&fp) {
-            let p = &mut self.packets[i];
+        if let Some(p) = self.pending.get(&fp).and_then(|&g| self.packets.get_mut(g - self.base)) {
             if p.sightings.iter().any(|x| x.point == point) {
                 p.duplicates += 1;
             } else {
@@ -268,14 +294,15 @@ impl Correlator {
         // sequence and acknowledgement numbers make the match certain enough on their
         // own; other protocols only with `nat` set.
         if id.tcp_flags.is_some() || self.opts.nat {
-            if let Some(&i) = self.nat_pending.get(&nat) {
-                let p = &mut self.packets[i];
+            if let Some((g, p)) =
+                self.nat_pending.get(&nat).and_then(|&g| Some((g, self.packets.get_mut(g - self.base)?)))
+            {
                 let translated = (p.id.src, p.id.dst) != (id.src, id.dst);
                 if translated && !p.sightings.iter().any(|x| x.point == point) {
                     let first = p.sightings[0].point;
                     p.sightings.push(s);
                     *self.nat_pairs.entry((first, point)).or_default() += 1;
-                    self.pending.insert(fp, i);
+                    self.pending.insert(fp, g);
                     return;
                 }
             }
@@ -284,16 +311,17 @@ impl Correlator {
             self.truncated += 1;
             return;
         }
-        self.packets.push(PacketState { fp, nat_fp: nat, id, first_ts: ts, sightings: vec![s], duplicates: 0 });
-        let i = self.packets.len() - 1;
-        self.pending.insert(fp, i);
-        self.nat_pending.insert(nat, i);
-        self.open.push_back(i);
+        self.packets.push_back(PacketState { fp, nat_fp: nat, id, first_ts: ts, sightings: vec![s], duplicates: 0 });
+        self.created += 1;
+        let g = self.base + self.packets.len() - 1;
+        self.pending.insert(fp, g);
+        self.nat_pending.insert(nat, g);
+        self.open.push_back(g);
     }
 
     fn expire(&mut self, now: i64) {
-        while let Some(&i) = self.open.front() {
-            let p = &self.packets[i];
+        while let Some(&g) = self.open.front() {
+            let Some(p) = self.packets.get(g - self.base) else { break };
             if now.saturating_sub(p.first_ts) <= self.opts.window_ns {
                 break;
             }
@@ -301,30 +329,80 @@ impl Correlator {
             self.nat_pending.remove(&p.nat_fp);
             self.open.pop_front();
         }
+        // Account the expired packets in batches; memory then holds the open packets,
+        // one batch and a window of context.
+        let expired = self.open.front().copied().unwrap_or(self.base + self.packets.len());
+        if expired - self.done >= self.opts.batch.max(1) {
+            self.process(expired, false);
+        }
     }
 
-    /// The report. `flows` are the TCP flow records of the same frames (for the SYN
-    /// retries); `names` the points' names by index.
-    pub fn finish(mut self, names: &[String], flows: &[FlowRecord]) -> Report {
-        self.expire(i64::MAX);
-        let name = |p: u32| names.get(p as usize).cloned().unwrap_or_default();
-        // Path per direction (inner source address → destination address).
-        // TCP bytes seen under another segmentation count as sightings (TSO/GRO).
-        let covered = self.byte_range_sightings();
+    /// Accounts the packets `done .. upto` (global numbers): their byte-range
+    /// sightings, the paths of new directions, the pairs, the lost packets and the rows.
+    /// Packets of a direction without a path yet wait (up to [`MAX_DEFERRED`]) until
+    /// the end.
+    fn process(&mut self, upto: usize, last: bool) {
+        let covered = self.byte_range_sightings(self.done, upto);
+        let batch: Vec<usize> = (self.done..upto).collect();
+        // Learn the paths of directions first seen in this batch.
         let mut delays: HashMap<(IpAddr, IpAddr), BTreeMap<u32, Vec<i64>>> = HashMap::new();
-        for (i, p) in self.packets.iter().enumerate() {
-            let extra = covered.get(&i).map_or(&[][..], Vec::as_slice);
-            if p.sightings.len() + extra.len() < 2 {
-                continue;
+        {
+            let mut note = |p: &PacketState, extra: &[Sighting]| {
+                let dir = (p.id.src.ip, p.id.dst.ip);
+                if self.paths.contains_key(&dir) || p.sightings.len() + extra.len() < 2 {
+                    return;
+                }
+                let all = || p.sightings.iter().chain(extra);
+                let first = all().map(|s| s.ts_ns).min().unwrap_or(0);
+                let d = delays.entry(dir).or_default();
+                for s in all() {
+                    d.entry(s.point).or_default().push(s.ts_ns - first);
+                }
+            };
+            for &g in &batch {
+                if let Some(p) = self.packets.get(g - self.base) {
+                    note(p, covered.get(&g).map_or(&[][..], Vec::as_slice));
+                }
             }
-            let all = || p.sightings.iter().chain(extra);
-            let first = all().map(|s| s.ts_ns).min().unwrap_or(0);
-            let d = delays.entry((p.id.src.ip, p.id.dst.ip)).or_default();
-            for s in all() {
-                d.entry(s.point).or_default().push(s.ts_ns - first);
+            if last {
+                for (p, extra) in &self.deferred {
+                    note(p, extra);
+                }
             }
         }
-        let mut medians: HashMap<(IpAddr, IpAddr), BTreeMap<u32, i64>> = HashMap::new();
+        self.learn_paths(delays);
+        let mut now = if last { std::mem::take(&mut self.deferred) } else { Vec::new() };
+        for &g in &batch {
+            let Some(p) = self.packets.get(g - self.base) else { continue };
+            let extra = covered.get(&g).cloned().unwrap_or_default();
+            if self.paths.contains_key(&(p.id.src.ip, p.id.dst.ip)) || last {
+                now.push((p.clone(), extra));
+            } else if self.deferred.len() < MAX_DEFERRED {
+                self.deferred.push((p.clone(), extra));
+            } else {
+                self.truncated += 1;
+            }
+        }
+        for (p, extra) in &now {
+            self.account(p, extra);
+        }
+        self.done = upto;
+        // Keep a window of context before the next batch for byte-range matching.
+        let next_first = self.packets.get(self.done - self.base).map_or(i64::MAX, |p| p.first_ts);
+        let cutoff = next_first.saturating_sub(self.opts.window_ns);
+        while self.base < self.done && self.packets.front().is_some_and(|p| p.first_ts < cutoff) {
+            self.packets.pop_front();
+            self.base += 1;
+        }
+    }
+
+    /// Paths for the directions in `delays` (per point, each sighting's time after its
+    /// packet's first). A point's place on the path: how late it sees this direction's
+    /// packets minus how late it sees the other direction's. Both directions of a
+    /// connection cross the same points in opposite orders, so their timings add up; one
+    /// direction alone cannot order two ends of a zero-delay link (a veth) whose
+    /// timestamps differ by jitter. The reverse path is then exactly the reverse.
+    fn learn_paths(&mut self, mut delays: HashMap<(IpAddr, IpAddr), BTreeMap<u32, Vec<i64>>>) {
         for (dir, per_point) in &mut delays {
             let m = per_point
                 .iter_mut()
@@ -333,85 +411,104 @@ impl Correlator {
                     (pt, percentile(v, 50).unwrap_or(0))
                 })
                 .collect();
-            medians.insert(*dir, m);
+            self.medians.insert(*dir, m);
         }
-        // A point's place on the path: how late it sees this direction's packets minus
-        // how late it sees the other direction's. Both directions of a connection
-        // cross the same points in opposite orders, so their timings add up; one
-        // direction alone cannot order two ends of a zero-delay link (a veth) whose
-        // timestamps differ by jitter. The reverse path is then exactly the reverse.
-        let mut paths: HashMap<(IpAddr, IpAddr), Vec<u32>> = HashMap::new();
         let counts = |dir: &(IpAddr, IpAddr), pt: u32| delays.get(dir).and_then(|d| d.get(&pt)).map_or(0, Vec::len);
-        for (&(x, y), fwd) in &medians {
-            if paths.contains_key(&(x, y)) {
+        let mut dirs: Vec<(IpAddr, IpAddr)> = delays.keys().copied().collect();
+        dirs.sort_unstable();
+        for (x, y) in dirs {
+            if self.paths.contains_key(&(x, y)) {
                 continue;
             }
             let empty = BTreeMap::new();
-            let rev = medians.get(&(y, x)).unwrap_or(&empty);
+            let fwd = self.medians.get(&(x, y)).unwrap_or(&empty);
+            let rev = self.medians.get(&(y, x)).unwrap_or(&empty);
             let score = |pt: u32| fwd.get(&pt).copied().unwrap_or(0) - rev.get(&pt).copied().unwrap_or(0);
             // Ties (a zero-delay hop at capture resolution) go to the point that saw
-            // more of the direction's packets: losses happen downstream.
+            // more of the direction's packets: losses happen downstream; a reverse path
+            // learned before decides the rest.
+            let known_rev = self.paths.get(&(y, x));
+            let rev_rank = |pt: u32| known_rev.and_then(|r| r.iter().position(|&q| q == pt)).map_or(0, |i| usize::MAX - i);
             let mut order: Vec<u32> = fwd.keys().chain(rev.keys()).copied().collect();
             order.sort_unstable();
             order.dedup();
-            order.sort_by_key(|&pt| (score(pt), std::cmp::Reverse(counts(&(x, y), pt)), pt));
+            order.sort_by_key(|&pt| (score(pt), std::cmp::Reverse(counts(&(x, y), pt)), rev_rank(pt), pt));
             let rank = |pt: u32| order.iter().position(|&q| q == pt).unwrap_or(0);
             let mut back = order.clone();
             back.sort_by_key(|&pt| (-score(pt), std::cmp::Reverse(counts(&(y, x), pt)), std::cmp::Reverse(rank(pt))));
-            paths.insert((x, y), order.iter().copied().filter(|p| fwd.contains_key(p)).collect());
-            if !rev.is_empty() {
-                paths.insert((y, x), back.into_iter().filter(|p| rev.contains_key(p)).collect());
+            self.paths.insert((x, y), order.iter().copied().filter(|p| fwd.contains_key(p)).collect());
+            if !rev.is_empty() && !self.paths.contains_key(&(y, x)) {
+                self.paths.insert((y, x), back.into_iter().filter(|p| rev.contains_key(p)).collect());
             }
         }
+    }
 
-        // Per packet: where it was lost; per pair: counts and delays.
-        let mut pairs: BTreeMap<(u32, u32), PairAcc> = BTreeMap::new();
-        let mut lost: Vec<(usize, u32, u32)> = Vec::new();
-        let mut rows: Vec<PacketRow> = Vec::new();
-        for (i, p) in self.packets.iter().enumerate() {
-            let Some(path) = paths.get(&(p.id.src.ip, p.id.dst.ip)) else { continue };
-            let extra = covered.get(&i).map_or(&[][..], Vec::as_slice);
-            let at = |pt: u32| p.sightings.iter().chain(extra).find(|s| s.point == pt);
-            let last = path.iter().rposition(|&pt| at(pt).is_some());
-            if self.opts.list_packets {
-                let seen = path
-                    .iter()
-                    .filter_map(|&pt| {
-                        let by = if p.sightings.iter().any(|s| s.point == pt) { "fingerprint" } else { "bytes" };
-                        at(pt).map(|s| SeenRow { point: name(pt), frame: s.frame, ts_ns: s.ts_ns, by })
-                    })
-                    .collect();
-                let missing = path.iter().filter(|&&pt| at(pt).is_none()).map(|&pt| name(pt)).collect();
-                rows.push(PacketRow { flow: flow_label(&p.id), seen, missing });
-            }
-            for w in path.windows(2) {
-                let (a, b) = (w[0], w[1]);
-                let acc = pairs.entry((a, b)).or_default();
-                match (at(a), at(b)) {
-                    (Some(x), Some(y)) => {
-                        acc.matched += 1;
-                        acc.delays.push(y.ts_ns - x.ts_ns);
-                    }
-                    (None, Some(_)) => acc.appeared += 1,
-                    _ => {}
+    /// One packet on its path: pairs, lost, duplicates, its row.
+    fn account(&mut self, p: &PacketState, extra: &[Sighting]) {
+        let Some(path) = self.paths.get(&(p.id.src.ip, p.id.dst.ip)) else { return };
+        let at = |pt: u32| p.sightings.iter().chain(extra).find(|s| s.point == pt);
+        let last = path.iter().rposition(|&pt| at(pt).is_some());
+        if self.opts.list_packets {
+            let seen = path
+                .iter()
+                .filter_map(|&pt| {
+                    let by = if p.sightings.iter().any(|s| s.point == pt) { "fingerprint" } else { "bytes" };
+                    at(pt).map(|s| (pt, s.frame, s.ts_ns, by))
+                })
+                .collect();
+            let missing = path.iter().copied().filter(|&pt| at(pt).is_none()).collect();
+            self.rows.push(RowAcc { flow: flow_label(&p.id), seen, missing });
+        }
+        for w in path.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let acc = self.pairs.entry((a, b)).or_default();
+            match (at(a), at(b)) {
+                (Some(x), Some(y)) => {
+                    acc.matched += 1;
+                    acc.delays.add(y.ts_ns - x.ts_ns);
                 }
+                (None, Some(_)) => acc.appeared += 1,
+                _ => {}
             }
-            if let Some(l) = last {
-                if let Some(&next) = path.get(l + 1) {
-                    let from = path[l];
-                    pairs.entry((from, next)).or_default().lost += 1;
-                    lost.push((i, from, next));
-                }
-            }
-            if p.duplicates > 0 {
-                if let Some(&pt) = path.first() {
-                    let acc = pairs.entry((pt, *path.get(1).unwrap_or(&pt))).or_default();
-                    acc.duplicated += u64::from(p.duplicates);
+        }
+        if let Some(l) = last {
+            if let Some(&to) = path.get(l + 1) {
+                let from = path[l];
+                self.pairs.entry((from, to)).or_default().lost += 1;
+                let at_from = p.sightings.iter().find(|s| s.point == from).copied();
+                let kind = match at_from.and_then(|s| s.drop) {
+                    Some(("udp", 0, _)) => 0,
+                    Some(_) => 1,
+                    None => 2,
+                };
+                let g = self.groups.entry((kind, flow_label(&p.id), from, to)).or_default();
+                g.count += 1;
+                g.min_size = if g.count == 1 { p.id.ip_len } else { g.min_size.min(p.id.ip_len) };
+                if g.examples.len() < GROUP_EXAMPLES {
+                    let mut s = p.sightings.clone();
+                    s.sort_by_key(|x| x.ts_ns);
+                    g.examples.push(s.iter().map(|x| (x.point, x.frame)).collect());
+                    g.at_from.extend(at_from);
+                    g.sizes.push(p.id.ip_len);
                 }
             }
         }
+        if p.duplicates > 0 {
+            if let Some(&pt) = path.first() {
+                let acc = self.pairs.entry((pt, *path.get(1).unwrap_or(&pt))).or_default();
+                acc.duplicated += u64::from(p.duplicates);
+            }
+        }
+    }
 
-        let findings = self.findings(&lost, names, flows);
+    /// The report. `flows` are the TCP flow records of the same frames (for the SYN
+    /// retries); `names` the points' names by index.
+    pub fn finish(mut self, names: &[String], flows: &[FlowRecord]) -> Report {
+        self.expire(i64::MAX);
+        let end = self.base + self.packets.len();
+        self.process(end, true);
+        let name = |p: u32| names.get(p as usize).cloned().unwrap_or_default();
+        let findings = self.findings(names, flows);
         let notes = self
             .superframes
             .iter()
@@ -432,31 +529,38 @@ impl Correlator {
                 )
             }))
             .collect();
+        let rows = self.opts.list_packets.then(|| {
+            self.rows
+                .iter()
+                .map(|r| PacketRow {
+                    flow: r.flow.clone(),
+                    seen: r.seen.iter().map(|&(pt, frame, ts_ns, by)| SeenRow { point: name(pt), frame, ts_ns, by }).collect(),
+                    missing: r.missing.iter().map(|&pt| name(pt)).collect(),
+                })
+                .collect()
+        });
         Report {
-            pairs: pairs
-                .into_iter()
-                .map(|((a, b), acc)| {
-                    let mut d = acc.delays;
-                    d.sort_unstable();
-                    PairReport {
-                        from: name(a),
-                        to: name(b),
-                        matched: acc.matched,
-                        lost: acc.lost,
-                        appeared: acc.appeared,
-                        duplicated: acc.duplicated,
-                        delay_ns: DelayReport {
-                            min: d.first().copied(),
-                            p50: percentile(&d, 50),
-                            p99: percentile(&d, 99),
-                            max: d.last().copied(),
-                        },
-                    }
+            pairs: self
+                .pairs
+                .iter()
+                .map(|(&(a, b), acc)| PairReport {
+                    from: name(a),
+                    to: name(b),
+                    matched: acc.matched,
+                    lost: acc.lost,
+                    appeared: acc.appeared,
+                    duplicated: acc.duplicated,
+                    delay_ns: DelayReport {
+                        min: acc.delays.quantile(0),
+                        p50: acc.delays.quantile(50),
+                        p99: acc.delays.quantile(99),
+                        max: acc.delays.quantile(100),
+                    },
                 })
                 .collect(),
             findings,
-            packet_count: self.packets.len() as u64,
-            packets: self.opts.list_packets.then_some(rows),
+            packet_count: self.created,
+            packets: rows,
             truncated: self.truncated,
             notes,
         }
@@ -469,7 +573,8 @@ impl Correlator {
     /// the same flow and direction but not the packet's fingerprint, the point's
     /// segments within the window are searched: if they cover the packet's bytes, the
     /// packet counts as seen there (at the time of the first covering segment).
-    fn byte_range_sightings(&self) -> FxHashMap<usize, Vec<Sighting>> {
+    /// For the packets `from .. upto` (global numbers), against every packet held.
+    fn byte_range_sightings(&self, from: usize, upto: usize) -> FxHashMap<usize, Vec<Sighting>> {
         // (src, dst, point) → (relative start, end, ts, frame), relative to the first
         // data sequence number seen for (src, dst).
         let mut base: FxHashMap<(Endpoint, Endpoint), u32> = FxHashMap::default();
@@ -492,7 +597,8 @@ impl Correlator {
             v.sort_unstable_by_key(|g| (g.start, g.end, g.ts));
         }
         let mut out: FxHashMap<usize, Vec<Sighting>> = FxHashMap::default();
-        for (i, p) in self.packets.iter().enumerate() {
+        for i in from..upto {
+            let Some(p) = self.packets.get(i.wrapping_sub(self.base)) else { continue };
             let Some((seq, len)) = p.id.tcp_data else { continue };
             let Some(path) = points_of.get(&(p.id.src, p.id.dst)) else { continue };
             let b = base.get(&(p.id.src, p.id.dst)).copied().unwrap_or(seq);
@@ -534,39 +640,22 @@ impl Correlator {
 
     /// Every lost packet of the group is larger than anything the downstream point
     /// ever saw (which saw something): an MTU drop rather than random loss.
-    fn too_big(&self, members: &[usize], to: u32) -> bool {
+    fn too_big(&self, g: &GroupAcc, to: u32) -> bool {
         let biggest_after = self.largest.get(to as usize).copied().unwrap_or(0);
-        biggest_after > 0
-            && members.iter().all(|&i| self.packets[i].id.ip_len > biggest_after && self.packets[i].id.ip_len > 0)
+        biggest_after > 0 && g.min_size > biggest_after
     }
 
-    fn findings(&self, lost: &[(usize, u32, u32)], names: &[String], flows: &[FlowRecord]) -> Vec<Finding> {
+    fn findings(&self, names: &[String], flows: &[FlowRecord]) -> Vec<Finding> {
         let name = |p: u32| names.get(p as usize).cloned().unwrap_or_default();
-        // Group lost packets by (kind, flow, from, to).
-        let mut groups: BTreeMap<(u8, String, u32, u32), Vec<usize>> = BTreeMap::new();
-        for &(i, from, to) in lost {
-            let p = &self.packets[i];
-            let last = p.sightings.iter().find(|s| s.point == from);
-            let kind = match last.and_then(|s| s.drop) {
-                Some(("udp", 0, _)) => 0,
-                Some(_) => 1,
-                None => 2,
-            };
-            groups.entry((kind, flow_label(&p.id), from, to)).or_default().push(i);
-        }
         let mut out = Vec::new();
-        for ((kind, flow, from, to), members) in &groups {
-            let frames: Vec<Vec<FrameRef>> = members
+        for ((kind, flow, from, to), g) in &self.groups {
+            let frames: Vec<Vec<FrameRef>> = g
+                .examples
                 .iter()
-                .map(|&i| {
-                    let mut s = self.packets[i].sightings.clone();
-                    s.sort_by_key(|x| x.ts_ns);
-                    s.iter().map(|x| FrameRef { point: name(x.point), frame: x.frame }).collect()
-                })
+                .map(|seen| seen.iter().map(|&(pt, frame)| FrameRef { point: name(pt), frame }).collect())
                 .collect();
-            let at_from: Vec<&Sighting> =
-                members.iter().filter_map(|&i| self.packets[i].sightings.iter().find(|s| s.point == *from)).collect();
-            let n = members.len();
+            let at_from: Vec<&Sighting> = g.at_from.iter().collect();
+            let n = usize::try_from(g.count).unwrap_or(usize::MAX);
             let (a, b) = (name(*from), name(*to));
             let f = match kind {
                 0 => {
@@ -618,10 +707,10 @@ impl Correlator {
                         related: Vec::new(),
                     }
                 }
-                _ if self.too_big(members, *to) => {
+                _ if self.too_big(g, *to) => {
                     let biggest_after = self.largest.get(*to as usize).copied().unwrap_or(0);
-                    let sizes: Vec<u32> = members.iter().map(|&i| self.packets[i].id.ip_len).collect();
-                    let smallest = sizes.iter().min().copied().unwrap_or(0);
+                    let sizes = &g.sizes;
+                    let smallest = g.min_size;
                     Finding {
                         kind: "mtu_drop",
                         severity: "error",
@@ -739,8 +828,33 @@ struct PairAcc {
     lost: u64,
     appeared: u64,
     duplicated: u64,
-    delays: Vec<i64>,
+    delays: Samples,
 }
+
+/// Lost packets of one (kind, flow, from, to): counted, the first kept as examples.
+#[derive(Debug, Default)]
+struct GroupAcc {
+    count: u64,
+    min_size: u32,
+    /// Per example packet: (point, frame) of every sighting, in time order.
+    examples: Vec<Vec<(u32, u64)>>,
+    /// The examples' sightings at the last point that saw them.
+    at_from: Vec<Sighting>,
+    sizes: Vec<u32>,
+}
+
+/// A `--packets` row before point names are known.
+#[derive(Debug)]
+struct RowAcc {
+    flow: String,
+    seen: Vec<(u32, u64, i64, &'static str)>,
+    missing: Vec<u32>,
+}
+
+/// Packets of directions without a path kept until the end.
+const MAX_DEFERRED: usize = 1 << 16;
+/// Example packets kept per lost-packet finding.
+const GROUP_EXAMPLES: usize = 64;
 
 /// One-way delay between two points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

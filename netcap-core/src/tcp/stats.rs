@@ -70,6 +70,21 @@ impl Samples {
         }
     }
 
+    /// The p-th percentile (nearest rank) of the kept samples; the extremes (p = 0,
+    /// 100) are exact.
+    pub fn quantile(&self, p: u32) -> Option<i64> {
+        match (self.count, p) {
+            (0, _) => None,
+            (_, 0) => Some(self.min),
+            (_, 100) => Some(self.max),
+            _ => {
+                let mut sorted = self.kept.clone();
+                sorted.sort_unstable();
+                percentile(&sorted, p)
+            }
+        }
+    }
+
     /// Adds every kept sample of `other` (for totals across flows); count, min and max
     /// stay exact.
     pub fn merge(&mut self, other: &Samples) {
