@@ -482,6 +482,10 @@ pub fn correlate(out: &mut impl Write, o: &crate::correlate::Output) -> io::Resu
     for n in &o.report.notes {
         writeln!(out, "\nNote: {n}.")?;
     }
+    writeln!(out, "\nPaths (upstream first)")?;
+    for p in &o.report.paths {
+        writeln!(out, "  {:<36} {}", p.direction, p.points.join(" > "))?;
+    }
     writeln!(out, "\nBetween points (upstream > downstream): matched, lost, appeared, duplicated, one-way delay")?;
     for r in &o.report.pairs {
         let d = &r.delay_ns;

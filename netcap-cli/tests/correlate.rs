@@ -89,6 +89,15 @@ fn flannel_incident_is_located_and_explained() {
         assert!(hop(w[0], w[1]).is_some(), "client → server path: {} > {}", w[0], w[1]);
         assert!(hop(w[1], w[0]).is_some(), "server → client path: {} > {}", w[1], w[0]);
     }
+    let paths: Vec<(String, Vec<String>)> = r["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["direction"].as_str().unwrap().to_string(), p["points"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect()))
+        .collect();
+    let fwd: Vec<String> = POINTS.iter().map(|p| p.to_string()).collect();
+    let back: Vec<String> = fwd.iter().rev().cloned().collect();
+    assert_eq!(paths, [("10.244.1.2 > 10.244.2.3".to_string(), fwd), ("10.244.2.3 > 10.244.1.2".to_string(), back)]);
     let bad = hop("server_underlay", "server_vxlan").unwrap();
     assert_eq!((bad["matched"].as_u64(), bad["lost"].as_u64()), (Some(5), Some(2)));
 }

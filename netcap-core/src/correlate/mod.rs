@@ -539,7 +539,14 @@ impl Correlator {
                 })
                 .collect()
         });
+        let mut paths: Vec<PathReport> = self
+            .paths
+            .iter()
+            .map(|(&(a, b), pts)| PathReport { direction: format!("{a} > {b}"), points: pts.iter().map(|&p| name(p)).collect() })
+            .collect();
+        paths.sort_by(|x, y| x.direction.cmp(&y.direction));
         Report {
+            paths,
             pairs: self
                 .pairs
                 .iter()
@@ -913,9 +920,19 @@ pub struct Finding {
     pub related: Vec<usize>,
 }
 
+/// The points a direction's packets cross, upstream first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathReport {
+    /// Inner source and destination address.
+    pub direction: String,
+    pub points: Vec<String>,
+}
+
 /// What [`Correlator::finish`] reports.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// The inferred path of each direction.
+    pub paths: Vec<PathReport>,
     pub pairs: Vec<PairReport>,
     pub findings: Vec<Finding>,
     /// Distinct packets (fingerprints within the window) kept.
