@@ -212,7 +212,9 @@ pub fn read_capture(bytes: Vec<u8>) -> ReadOutcome {
     // TCP analysis of every frame, with a small table so eviction runs too.
     let limits = netcap_core::flow::table::FlowLimits { max_flows: 8, idle_timeout_ns: 60_000_000_000 };
     let mut tcp = netcap_core::tcp::Analyzer::new(netcap_core::tcp::TcpOptions { limits });
-    let mut correlator = netcap_core::correlate::Correlator::new(Default::default(), vec![0, -5, 1 << 62]);
+    // Tiny batches and window, so that batching, deferral and context trimming run.
+    let copts = netcap_core::correlate::CorrelateOptions { batch: 3, window_ns: 1_000_000, ..Default::default() };
+    let mut correlator = netcap_core::correlate::Correlator::new(copts, vec![0, -5, 1 << 62]);
     let mut summary = Summary::default();
     let mut sink = HashSink::default();
     // Reader point id -> summary index, filled as points appear.
@@ -302,8 +304,9 @@ pub fn read_capture(bytes: Vec<u8>) -> ReadOutcome {
     }
     let report = correlator.finish(&out.points, &flows);
     let lost: u64 = report.pairs.iter().map(|p| p.lost).sum();
-    let in_findings: usize = report.findings.iter().filter(|f| f.kind != "syn_retry_delay").map(|f| f.frames.len()).sum();
-    assert_eq!(lost, in_findings as u64, "every lost packet is in exactly one finding");
+    let in_findings: u64 =
+        report.findings.iter().filter(|f| f.points.len() == 2).filter_map(|f| f.evidence["lost"].as_u64()).sum();
+    assert_eq!(lost, in_findings, "every lost packet is in exactly one located finding");
     let _ = serde_json::to_writer(io::sink(), &report);
     for w in reader.take_warnings() {
         if let Some(r) = w.record {

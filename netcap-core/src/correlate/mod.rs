@@ -687,6 +687,7 @@ impl Correlator {
                         evidence: serde_json::json!({
                             "outer_udp_checksums": at_from.iter().filter_map(|s| s.outer_udp).map(|(st, stored, expected)| serde_json::json!({"status": st.as_str(), "stored": stored, "expected": expected})).collect::<Vec<_>>(),
                             "counter": "UdpInCsumErrors",
+                            "lost": n,
                         }),
                         hint: HINT_OUTER.to_string(),
                         related: Vec::new(),
@@ -709,7 +710,7 @@ impl Correlator {
                         points: vec![a.clone(), b.clone()],
                         flow: flow.clone(),
                         frames,
-                        evidence: serde_json::json!({ "drops": why }),
+                        evidence: serde_json::json!({ "drops": why, "lost": n }),
                         hint: "A checksum that is wrong on the wire: look for the device that rewrote the packet (NAT, a mangling rule, a NIC offload) between the sender and this point.".to_string(),
                         related: Vec::new(),
                     }
