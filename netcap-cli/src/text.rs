@@ -486,7 +486,7 @@ pub fn correlate(out: &mut impl Write, o: &crate::correlate::Output) -> io::Resu
     for p in &o.report.paths {
         writeln!(out, "  {:<36} {}", p.direction, p.points.join(" > "))?;
     }
-    writeln!(out, "\nBetween points (upstream > downstream): matched, lost, appeared, duplicated, one-way delay")?;
+    writeln!(out, "\nBetween points (upstream > downstream): matched, lost, appeared, duplicated, reordered, one-way delay")?;
     for r in &o.report.pairs {
         let d = &r.delay_ns;
         let delay = match (d.min, d.p50, d.p99, d.max) {
@@ -497,8 +497,8 @@ pub fn correlate(out: &mut impl Write, o: &crate::correlate::Output) -> io::Resu
         };
         writeln!(
             out,
-            "  {:<20} > {:<20} {:>8} {:>6} {:>6} {:>6}  {delay}",
-            r.from, r.to, r.matched, r.lost, r.appeared, r.duplicated
+            "  {:<20} > {:<20} {:>8} {:>6} {:>6} {:>6} {:>6}  {delay}",
+            r.from, r.to, r.matched, r.lost, r.appeared, r.duplicated, r.reordered
         )?;
     }
     if let Some(rows) = &o.report.packets {

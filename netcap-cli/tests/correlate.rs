@@ -84,6 +84,7 @@ fn flannel_incident_is_located_and_explained() {
     let lost: u64 = pairs.iter().map(|p| p["lost"].as_u64().unwrap()).sum();
     let appeared: u64 = pairs.iter().map(|p| p["appeared"].as_u64().unwrap()).sum();
     assert_eq!((lost, appeared), (2, 0));
+    assert!(pairs.iter().all(|p| p["reordered"] == 0 && p["duplicated"] == 0));
     let hop = |a: &str, b: &str| pairs.iter().find(|p| p["from"] == a && p["to"] == b).cloned();
     for w in POINTS.windows(2) {
         assert!(hop(w[0], w[1]).is_some(), "client → server path: {} > {}", w[0], w[1]);

@@ -292,8 +292,9 @@ impl Correlator {
         }
         // NAT: the same packet with other addresses or ports at another point. TCP's
         // sequence and acknowledgement numbers make the match certain enough on their
-        // own; other protocols only with `nat` set.
-        if id.tcp_flags.is_some() || self.opts.nat {
+        // own; other protocols once a TCP packet was matched across a NAT (NAT mode
+        // turns itself on), or with `nat` set.
+        if id.tcp_flags.is_some() || self.opts.nat || !self.nat_pairs.is_empty() {
             if let Some((g, p)) =
                 self.nat_pending.get(&nat).and_then(|&g| Some((g, self.packets.get_mut(g - self.base)?)))
             {
@@ -466,6 +467,13 @@ impl Correlator {
                 (Some(x), Some(y)) => {
                     acc.matched += 1;
                     acc.delays.add(y.ts_ns - x.ts_ns);
+                    // Packets come in the order of their first sighting: one that
+                    // reaches `b` before a packet that left `a` earlier was overtaken.
+                    if y.ts_ns < acc.latest_down && x.ts_ns >= acc.latest_up {
+                        acc.reordered += 1;
+                    }
+                    acc.latest_down = acc.latest_down.max(y.ts_ns);
+                    acc.latest_up = acc.latest_up.max(x.ts_ns);
                 }
                 (None, Some(_)) => acc.appeared += 1,
                 _ => {}
@@ -557,6 +565,7 @@ impl Correlator {
                     lost: acc.lost,
                     appeared: acc.appeared,
                     duplicated: acc.duplicated,
+                    reordered: acc.reordered,
                     delay_ns: DelayReport {
                         min: acc.delays.quantile(0),
                         p50: acc.delays.quantile(50),
@@ -830,13 +839,32 @@ fn flow_label(id: &Identity) -> String {
 
 pub(crate) const HINT_OUTER: &str = "A wrong outer UDP checksum on VXLAN is the known TX-checksum-offload bug of VXLAN devices combined with NAT (flannel issue 1266, calico issue 3145; kernel fix \"netfilter: nat: never update the UDP checksum when it's 0\"). Work around it with `ethtool -K flannel.1 tx-checksum-ip-generic off` (or `vxlan.calico`) on the sending node, or upgrade the kernel.";
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct PairAcc {
     matched: u64,
     lost: u64,
     appeared: u64,
     duplicated: u64,
+    reordered: u64,
     delays: Samples,
+    /// Latest times seen at the upstream and downstream point, for reordering.
+    latest_up: i64,
+    latest_down: i64,
+}
+
+impl Default for PairAcc {
+    fn default() -> Self {
+        PairAcc {
+            matched: 0,
+            lost: 0,
+            appeared: 0,
+            duplicated: 0,
+            reordered: 0,
+            delays: Samples::default(),
+            latest_up: i64::MIN,
+            latest_down: i64::MIN,
+        }
+    }
 }
 
 /// Lost packets of one (kind, flow, from, to): counted, the first kept as examples.
@@ -882,6 +910,9 @@ pub struct PairReport {
     pub lost: u64,
     pub appeared: u64,
     pub duplicated: u64,
+    /// Packets that reached the downstream point before one that left the upstream
+    /// point earlier (counted on the later-leaving one).
+    pub reordered: u64,
     pub delay_ns: DelayReport,
 }
 
@@ -1101,6 +1132,19 @@ mod tests {
         c.add(0, &frame(1, 0, 1_000), &pod(7, 64));
         c.add(1, &frame(1, 1, 2_000), &snat(9));
         assert_eq!(c.finish(&names, &[]).packet_count, 2);
+    }
+
+    #[test]
+    fn a_packet_that_overtakes_another_is_counted_as_reordered() {
+        let names: Vec<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+        let mut c = Correlator::new(CorrelateOptions::default(), Vec::new());
+        c.add(0, &frame(1, 0, 1_000), &pod(1, 64));
+        c.add(0, &frame(2, 0, 2_000), &pod(2, 64));
+        c.add(1, &frame(1, 1, 3_000), &pod(2, 63));
+        c.add(1, &frame(2, 1, 4_000), &pod(1, 63));
+        let r = c.finish(&names, &[]);
+        let hop = r.pairs.iter().find(|p| p.from == "a" && p.to == "b").unwrap();
+        assert_eq!((hop.matched, hop.reordered, hop.lost), (2, 1, 0));
     }
 
     #[test]
