@@ -298,3 +298,60 @@ fn points_of_one_pcapng_are_named_and_correlated() {
     let kinds: Vec<&str> = r["findings"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["lost_between", "offload_artifact", "offload_artifact", "syn_retry_delay"]);
 }
+
+fn correlate_in(dir: &str, files: &[&str]) -> Value {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
+    let out = Command::new(env!("CARGO_BIN_EXE_netcap")).args(["correlate", "--format", "json"]).args(files).current_dir(&dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn ground(dir: &str) -> Value {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(dir).join("ground_truth.json");
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+/// An MTU hole (fixtures/lab/mtu-drop: a 1400-byte link between two routers, ICMP
+/// "fragmentation needed" blocked): the 1500-byte segments die between r1_in and r1_out
+/// — as many as the nftables counter of too-big packets — and netcap names it an
+/// `mtu_drop`: nothing larger than 1352 bytes ever reached r1_out.
+#[test]
+fn an_mtu_hole_is_an_mtu_drop() {
+    let gt = ground("fixtures/lab/mtu-drop");
+    let r = correlate_in("fixtures/lab/mtu-drop", &["sender.pcap", "r1_in.pcap", "r1_out.pcap", "receiver.pcap"]);
+    let dropped = gt["nft"]["too_big_arriving"].as_u64().unwrap();
+    for p in r["pairs"].as_array().unwrap() {
+        let want = if p["from"] == "r1_in" && p["to"] == "r1_out" { dropped } else { 0 };
+        assert_eq!(p["lost"].as_u64(), Some(want), "{p}");
+    }
+    let f = r["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "mtu_drop").expect("an mtu_drop finding").clone();
+    assert_eq!(f["points"], serde_json::json!(["r1_in", "r1_out"]));
+    assert_eq!(f["evidence"]["lost"].as_u64(), Some(dropped));
+    assert_eq!(f["evidence"]["largest_seen_downstream"], gt["dropped"]["largest_ip_len_downstream"]);
+    assert!(f["evidence"]["ip_lengths"].as_array().unwrap().iter().all(|l| l == 1500));
+}
+
+/// Through a NAT (fixtures/lab/nat: DNAT and SNAT, loss after the NAT): every packet is
+/// matched across the translation, the report says so, and `lost` between nat_out and
+/// server equals the drop rule's counter.
+#[test]
+fn packets_are_matched_across_a_nat() {
+    let gt = ground("fixtures/lab/nat");
+    let r = correlate_in("fixtures/lab/nat", &["client.pcap", "nat_in.pcap", "nat_out.pcap", "server.pcap"]);
+    let dropped = gt["drop_rule"]["nft_counter_dropped"].as_u64().unwrap();
+    for p in r["pairs"].as_array().unwrap() {
+        let want = if p["from"] == "nat_out" && p["to"] == "server" { dropped } else { 0 };
+        assert_eq!(p["lost"].as_u64(), Some(want), "{p}");
+        assert_eq!(p["appeared"], 0, "{p}");
+    }
+    let notes: Vec<&str> = r["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    assert!(notes.iter().any(|n| n.starts_with("NAT between client + nat_in and nat_out + server:")), "{notes:?}");
+    let hop = r["pairs"].as_array().unwrap().iter().find(|p| p["from"] == "nat_in" && p["to"] == "nat_out").unwrap().clone();
+    let client_to_server: u64 = gt["points"]["nat_in"]["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["frames_client_to_server"].as_u64().unwrap())
+        .sum();
+    assert_eq!(hop["matched"].as_u64(), Some(client_to_server), "every frame across the NAT");
+}

@@ -90,6 +90,9 @@ pub struct Sighting {
     /// Why a Linux receiver drops the frame (layer, depth, counter), if it would.
     #[serde(skip)]
     pub drop: Option<(&'static str, u8, &'static str)>,
+    /// Seen with other addresses or ports than the packet's first sighting (NAT).
+    #[serde(skip)]
+    pub translated: bool,
 }
 
 /// The innermost IP packet's identity.
@@ -137,9 +140,8 @@ pub struct Correlator {
     /// Packets created.
     created: u64,
     truncated: u64,
-    /// Paths learned so far, per direction, and the medians they came from.
+    /// Paths learned so far, per direction.
     paths: HashMap<(IpAddr, IpAddr), Vec<u32>>,
-    medians: HashMap<(IpAddr, IpAddr), BTreeMap<u32, i64>>,
     /// Packets of directions without a path yet, with their byte-range sightings.
     deferred: Vec<(PacketState, Vec<Sighting>)>,
     pairs: BTreeMap<(u32, u32), PairAcc>,
@@ -154,9 +156,11 @@ pub struct Correlator {
     largest: Vec<u32>,
     /// Open packets by NAT fingerprint.
     nat_pending: FxHashMap<u64, usize>,
-    /// Sightings matched across a NAT: (point that saw the first identity, point that
-    /// saw another) → packets.
-    nat_pairs: BTreeMap<(u32, u32), u64>,
+    /// A packet was matched across a NAT: NAT matching is on for every protocol.
+    nat_seen: bool,
+    /// Packets matched across a NAT, by the points on either side (the side with the
+    /// lowest point number first).
+    nat_sides: BTreeMap<(Vec<u32>, Vec<u32>), u64>,
 }
 
 /// The fingerprint of a frame's innermost IP packet and its inner source and
@@ -240,7 +244,6 @@ impl Correlator {
             created: 0,
             truncated: 0,
             paths: HashMap::new(),
-            medians: HashMap::new(),
             deferred: Vec::new(),
             pairs: BTreeMap::new(),
             groups: BTreeMap::new(),
@@ -249,7 +252,8 @@ impl Correlator {
             single: single::SingleCapture::default(),
             largest: Vec::new(),
             nat_pending: FxHashMap::default(),
-            nat_pairs: BTreeMap::new(),
+            nat_seen: false,
+            nat_sides: BTreeMap::new(),
         }
     }
 
@@ -281,12 +285,13 @@ impl Correlator {
             _ => None,
         });
         let drop = packet.drop.map(|d| (d.layer, d.depth, d.counter));
-        let s = Sighting { point, frame: frame.number, ts_ns: ts, outer_udp, drop };
+        let s = Sighting { point, frame: frame.number, ts_ns: ts, outer_udp, drop, translated: false };
         if let Some(p) = self.pending.get(&fp).and_then(|&g| self.packets.get_mut(g - self.base)) {
             if p.sightings.iter().any(|x| x.point == point) {
                 p.duplicates += 1;
             } else {
-                p.sightings.push(s);
+                let translated = (p.id.src, p.id.dst) != (id.src, id.dst);
+                p.sightings.push(Sighting { translated, ..s });
             }
             return;
         }
@@ -294,15 +299,14 @@ impl Correlator {
         // sequence and acknowledgement numbers make the match certain enough on their
         // own; other protocols once a TCP packet was matched across a NAT (NAT mode
         // turns itself on), or with `nat` set.
-        if id.tcp_flags.is_some() || self.opts.nat || !self.nat_pairs.is_empty() {
+        if id.tcp_flags.is_some() || self.opts.nat || self.nat_seen {
             if let Some((g, p)) =
                 self.nat_pending.get(&nat).and_then(|&g| Some((g, self.packets.get_mut(g - self.base)?)))
             {
                 let translated = (p.id.src, p.id.dst) != (id.src, id.dst);
                 if translated && !p.sightings.iter().any(|x| x.point == point) {
-                    let first = p.sightings[0].point;
-                    p.sightings.push(s);
-                    *self.nat_pairs.entry((first, point)).or_default() += 1;
+                    p.sightings.push(Sighting { translated: true, ..s });
+                    self.nat_seen = true;
                     self.pending.insert(fp, g);
                     return;
                 }
@@ -345,20 +349,17 @@ impl Correlator {
     fn process(&mut self, upto: usize, last: bool) {
         let covered = self.byte_range_sightings(self.done, upto);
         let batch: Vec<usize> = (self.done..upto).collect();
-        // Learn the paths of directions first seen in this batch.
-        let mut delays: HashMap<(IpAddr, IpAddr), BTreeMap<u32, Vec<i64>>> = HashMap::new();
+        // Learn the paths of directions first seen in this batch: every packet's
+        // sightings (point, time), by direction.
+        let mut evidence: Evidence = HashMap::new();
         {
             let mut note = |p: &PacketState, extra: &[Sighting]| {
                 let dir = (p.id.src.ip, p.id.dst.ip);
-                if self.paths.contains_key(&dir) || p.sightings.len() + extra.len() < 2 {
+                if self.paths.contains_key(&dir) {
                     return;
                 }
-                let all = || p.sightings.iter().chain(extra);
-                let first = all().map(|s| s.ts_ns).min().unwrap_or(0);
-                let d = delays.entry(dir).or_default();
-                for s in all() {
-                    d.entry(s.point).or_default().push(s.ts_ns - first);
-                }
+                let seen: Vec<(u32, i64)> = p.sightings.iter().chain(extra).map(|s| (s.point, s.ts_ns)).collect();
+                evidence.entry(dir).or_default().push(seen);
             };
             for &g in &batch {
                 if let Some(p) = self.packets.get(g - self.base) {
@@ -371,7 +372,7 @@ impl Correlator {
                 }
             }
         }
-        self.learn_paths(delays);
+        self.learn_paths(&evidence);
         let mut now = if last { std::mem::take(&mut self.deferred) } else { Vec::new() };
         for &g in &batch {
             let Some(p) = self.packets.get(g - self.base) else { continue };
@@ -397,55 +398,94 @@ impl Correlator {
         }
     }
 
-    /// Paths for the directions in `delays` (per point, each sighting's time after its
-    /// packet's first). A point's place on the path: how late it sees this direction's
-    /// packets minus how late it sees the other direction's. Both directions of a
-    /// connection cross the same points in opposite orders, so their timings add up; one
-    /// direction alone cannot order two ends of a zero-delay link (a veth) whose
-    /// timestamps differ by jitter. The reverse path is then exactly the reverse.
-    fn learn_paths(&mut self, mut delays: HashMap<(IpAddr, IpAddr), BTreeMap<u32, Vec<i64>>>) {
-        for (dir, per_point) in &mut delays {
-            let m = per_point
-                .iter_mut()
-                .map(|(&pt, v)| {
-                    v.sort_unstable();
-                    (pt, percentile(v, 50).unwrap_or(0))
-                })
-                .collect();
-            self.medians.insert(*dir, m);
-        }
-        let counts = |dir: &(IpAddr, IpAddr), pt: u32| delays.get(dir).and_then(|d| d.get(&pt)).map_or(0, Vec::len);
-        let mut dirs: Vec<(IpAddr, IpAddr)> = delays.keys().copied().collect();
+    /// Paths for the directions in `evidence` (per packet, its sightings).
+    ///
+    /// For two points A and B of a direction, the evidence that A is upstream of B:
+    /// - loss: packets seen at A but not at B, against those seen at B but not at A.
+    ///   Packets are lost downstream, so a clear asymmetry (one count at least twice
+    ///   the other plus 2) decides;
+    /// - else time: the median of `t_B − t_A` over the packets both saw, plus the median
+    ///   of `t_A − t_B` over the opposite direction's packets (both directions of a
+    ///   connection cross the points in opposite orders, so their timings add up, and a
+    ///   zero-delay link whose two captures differ by jitter is ordered consistently).
+    ///
+    /// Each point's rank is the number of points it is upstream of (Copeland); ties go to
+    /// the earlier median time after a packet's first sighting.
+    fn learn_paths(&mut self, evidence: &Evidence) {
+        let mut dirs: Vec<(IpAddr, IpAddr)> = evidence.keys().copied().collect();
         dirs.sort_unstable();
         for (x, y) in dirs {
             if self.paths.contains_key(&(x, y)) {
                 continue;
             }
-            let empty = BTreeMap::new();
-            let fwd = self.medians.get(&(x, y)).unwrap_or(&empty);
-            let rev = self.medians.get(&(y, x)).unwrap_or(&empty);
-            let score = |pt: u32| fwd.get(&pt).copied().unwrap_or(0) - rev.get(&pt).copied().unwrap_or(0);
-            // Ties (a zero-delay hop at capture resolution) go to the point that saw
-            // more of the direction's packets: losses happen downstream; a reverse path
-            // learned before decides the rest.
-            let known_rev = self.paths.get(&(y, x));
-            let rev_rank = |pt: u32| known_rev.and_then(|r| r.iter().position(|&q| q == pt)).map_or(0, |i| usize::MAX - i);
-            let mut order: Vec<u32> = fwd.keys().chain(rev.keys()).copied().collect();
-            order.sort_unstable();
-            order.dedup();
-            order.sort_by_key(|&pt| (score(pt), std::cmp::Reverse(counts(&(x, y), pt)), rev_rank(pt), pt));
-            let rank = |pt: u32| order.iter().position(|&q| q == pt).unwrap_or(0);
-            let mut back = order.clone();
-            back.sort_by_key(|&pt| (-score(pt), std::cmp::Reverse(counts(&(y, x), pt)), std::cmp::Reverse(rank(pt))));
-            self.paths.insert((x, y), order.iter().copied().filter(|p| fwd.contains_key(p)).collect());
-            if !rev.is_empty() && !self.paths.contains_key(&(y, x)) {
-                self.paths.insert((y, x), back.into_iter().filter(|p| rev.contains_key(p)).collect());
-            }
+            let fwd = &evidence[&(x, y)];
+            let rev = evidence.get(&(y, x));
+            let mut points: Vec<u32> = fwd.iter().flatten().map(|s| s.0).collect();
+            points.sort_unstable();
+            points.dedup();
+            // Pairwise: missing counts and time differences.
+            let diff = |packets: &[Vec<(u32, i64)>], a: u32, b: u32| -> Option<i64> {
+                let mut d: Vec<i64> = packets
+                    .iter()
+                    .filter_map(|p| {
+                        let ta = p.iter().find(|s| s.0 == a)?.1;
+                        let tb = p.iter().find(|s| s.0 == b)?.1;
+                        Some(tb - ta)
+                    })
+                    .collect();
+                d.sort_unstable();
+                percentile(&d, 50)
+            };
+            let only = |a: u32, b: u32| {
+                fwd.iter().filter(|p| p.iter().any(|s| s.0 == a) && !p.iter().any(|s| s.0 == b)).count()
+            };
+            let upstream = |a: u32, b: u32| -> std::cmp::Ordering {
+                let (nab, nba) = (only(a, b), only(b, a));
+                if nab >= 2 * nba + 2 {
+                    return std::cmp::Ordering::Less;
+                }
+                if nba >= 2 * nab + 2 {
+                    return std::cmp::Ordering::Greater;
+                }
+                // Positive when b sees the packets after a.
+                let t = diff(fwd, a, b).unwrap_or(0) + rev.and_then(|r| diff(r, b, a)).unwrap_or(0);
+                0.cmp(&t)
+            };
+            let place = |a: u32| {
+                let mut d: Vec<i64> = fwd
+                    .iter()
+                    .filter_map(|p| {
+                        let first = p.iter().map(|s| s.1).min()?;
+                        Some(p.iter().find(|s| s.0 == a)?.1 - first)
+                    })
+                    .collect();
+                d.sort_unstable();
+                percentile(&d, 50).unwrap_or(0)
+            };
+            let mut ranked: Vec<(usize, i64, u32)> = points
+                .iter()
+                .map(|&a| {
+                    let wins = points.iter().filter(|&&b| b != a && upstream(a, b) == std::cmp::Ordering::Less).count();
+                    (wins, place(a), a)
+                })
+                .collect();
+            ranked.sort_by(|l, r| r.0.cmp(&l.0).then(l.1.cmp(&r.1)).then(l.2.cmp(&r.2)));
+            self.paths.insert((x, y), ranked.into_iter().map(|(_, _, p)| p).collect());
         }
     }
 
-    /// One packet on its path: pairs, lost, duplicates, its row.
+    /// One packet on its path: pairs, lost, duplicates, its row, its NAT sides.
     fn account(&mut self, p: &PacketState, extra: &[Sighting]) {
+        if p.sightings.iter().any(|s| s.translated) {
+            let side = |t: bool| {
+                let mut v: Vec<u32> = p.sightings.iter().filter(|s| s.translated == t).map(|s| s.point).collect();
+                v.sort_unstable();
+                v
+            };
+            let (a, b) = (side(false), side(true));
+            let key = if a.first() <= b.first() { (a, b) } else { (b, a) };
+            *self.nat_sides.entry(key).or_default() += 1;
+        }
         let Some(path) = self.paths.get(&(p.id.src.ip, p.id.dst.ip)) else { return };
         let at = |pt: u32| p.sightings.iter().chain(extra).find(|s| s.point == pt);
         let last = path.iter().rposition(|&pt| at(pt).is_some());
@@ -528,11 +568,12 @@ impl Correlator {
                     name(p as u32)
                 )
             })
-            .chain(self.nat_pairs.iter().map(|(&(a, b), &n)| {
+            .chain(self.nat_sides.iter().map(|((a, b), &n)| {
+                let list = |v: &[u32]| v.iter().map(|&p| name(p)).collect::<Vec<_>>().join(" + ");
                 format!(
-                    "NAT between {} and {}: {n} packet{} matched with other addresses or ports (matching ignored them)",
-                    name(a),
-                    name(b),
+                    "NAT between {} and {}: {n} packet{} seen with other addresses or ports on each side, matched without them",
+                    list(a),
+                    list(b),
                     plural(n as usize)
                 )
             }))
@@ -647,6 +688,7 @@ impl Correlator {
                         ts_ns: first.ts,
                         outer_udp: None,
                         drop: None,
+                        translated: false,
                     });
                 }
             }
@@ -887,6 +929,10 @@ struct RowAcc {
     missing: Vec<u32>,
 }
 
+/// Per direction (inner source, destination address), each packet's sightings as
+/// (point, time): what paths are learned from.
+type Evidence = HashMap<(IpAddr, IpAddr), Vec<Vec<(u32, i64)>>>;
+
 /// Packets of directions without a path kept until the end.
 const MAX_DEFERRED: usize = 1 << 16;
 /// Example packets kept per lost-packet finding.
@@ -1126,7 +1172,7 @@ mod tests {
         assert_eq!(r.packet_count, 2);
         let hop = r.pairs.iter().find(|p| p.from == "inside" && p.to == "outside").unwrap();
         assert_eq!((hop.matched, hop.lost), (1, 1));
-        assert!(r.notes.iter().any(|n| n.starts_with("NAT between inside and outside: 1 packet matched")), "{:?}", r.notes);
+        assert!(r.notes.iter().any(|n| n.starts_with("NAT between inside and outside: 1 packet seen")), "{:?}", r.notes);
         // Another IP ID is another packet, NAT or not.
         let mut c = Correlator::new(CorrelateOptions::default(), Vec::new());
         c.add(0, &frame(1, 0, 1_000), &pod(7, 64));
