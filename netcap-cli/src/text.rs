@@ -224,8 +224,9 @@ fn stats_line(s: &Stats) -> String {
         return "no samples".to_string();
     }
     format!(
-        "{} samples, min {} p50 {} p95 {} max {}",
+        "{} sample{}, min {} p50 {} p95 {} max {}",
         s.count,
+        if s.count == 1 { "" } else { "s" },
         opt_ms(s.min_ns),
         opt_ms(s.p50_ns),
         opt_ms(s.p95_ns),
@@ -414,7 +415,7 @@ pub fn summary(out: &mut impl Write, r: &Report) -> io::Result<()> {
     if let Some(t) = &r.tcp {
         writeln!(out, "\nTCP")?;
         let outcomes: Vec<String> = t.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        writeln!(out, "  {} flows: {}", t.flows, outcomes.join(", "))?;
+        writeln!(out, "  {} flow{}: {}", t.flows, if t.flows == 1 { "" } else { "s" }, outcomes.join(", "))?;
         let rate = t.retransmission_rate.map_or_else(|| "-".to_string(), |r| format!("{:.2} %", r * 100.0));
         writeln!(
             out,
