@@ -1,13 +1,18 @@
-//! netcap-core: read packet captures, decode every layer laxly, and judge every checksum.
+//! netcap-core: read packet captures, decode every layer laxly, judge every checksum,
+//! analyse TCP per capture point, and match packets across capture points.
 //!
 //! # Which entry point
 //! - [`capture::CaptureReader`] streams timestamped frames out of a pcap, pcapng or
 //!   gzip-compressed file, one capture point per (file, interface).
-//! - [`decode::decode`] walks the layers of one frame (Ethernet … tunnels … TCP) and
+//! - [`decode::Decoder`] walks the layers of one frame (Ethernet … tunnels … TCP) and
 //!   attaches a [`checksum::Verdict`] to every checksummed layer, plus whether a Linux
 //!   receiver would accept the frame.
 //! - [`summary::Summary`] folds decoded frames into the per-point statistics that
 //!   `netcap summary` prints.
+//! - [`tcp::Analyzer`] follows every TCP connection per capture point: per-segment
+//!   labels, RTT, SYN retries, and a [`tcp::FlowRecord`] per flow.
+//! - [`correlate::Correlator`] matches the same packets across capture points and
+//!   reports where they were lost and why ([`correlate::Finding`]).
 //!
 //! The library never prints, never exits and never reads the clock: every time is a
 //! capture timestamp in nanoseconds since the Unix epoch.

@@ -1,11 +1,12 @@
 //! Correlation across capture points: the same packet seen at several points, where it
-//! was lost, and why (first increment: see "Status" below).
+//! was lost, and why.
 //!
 //! Feed every decoded frame of every point, in capture-time order across points, to
 //! [`Correlator::add`], then call [`Correlator::finish`] with the TCP flow records for the
-//! [`Report`]: per pair of adjacent points the matched, lost, appeared and duplicated
-//! packets and the one-way delay, and the **findings** — named diagnoses with their
-//! evidence frames.
+//! [`Report`]: the path of each direction, per pair of adjacent points the matched,
+//! lost, appeared, duplicated and reordered packets and the one-way delay, and the
+//! **findings** — named diagnoses with their evidence frames. [`clock`] estimates clock
+//! offsets between hosts; [`single`] has the findings one capture is enough for.
 //!
 //! # Matching
 //! A packet is identified by a fingerprint of its **innermost IP packet** built from
@@ -14,23 +15,20 @@
 //! flags, payload length and timestamp option; UDP ports and length; ICMP type, code and
 //! identifier. Never TTL / hop limit, checksums or outer headers. Sightings with one
 //! fingerprint within [`CorrelateOptions::window_ns`] of the first are one packet; a
-//! second sighting at the same point is a duplicate.
+//! second sighting at the same point is a duplicate. A second fingerprint without
+//! addresses and ports matches packets across a NAT; TCP bytes re-segmented by
+//! TSO/GSO/GRO are matched by sequence range.
 //!
 //! # Paths
 //! Per direction (inner source → destination address) the points that saw its packets
-//! are ordered by the median time at which they saw a packet after the first sighting
-//! of it (the upstream point sees it first), minus the same median for the opposite
-//! direction, so that the two directions order their common points consistently. A packet seen at a point and at none of the
-//! points after it on the path was lost between the last point that saw it and the
-//! next.
+//! are ordered by loss asymmetry, then by their timing in both directions (the rules
+//! are in docs/correlation.md, "Paths"). A packet seen at a point and at none of the points
+//! after it on the path was lost between the last point that saw it and the next.
 //!
-//! # Status
-//! Matches exact fingerprints, and TCP bytes re-segmented by TSO/GSO/GRO by sequence
-//! range; clock offsets come from [`clock`] or the caller. Per-packet summaries stay in
-//! memory (capped by [`CorrelateOptions::max_packets`]); the findings are
-//! `dropped_bad_outer_checksum`, `dropped_bad_checksum`, `lost_between` and
-//! `syn_retry_delay`. NAT mode, the sliding-window memory bound and the remaining
-//! findings are the next increments (docs/correlation.md).
+//! # Memory
+//! Packets are open for the window, then accounted in batches
+//! ([`CorrelateOptions::batch`]) and dropped, keeping one window of context: memory
+//! follows two windows of traffic, not the file size (docs/correlation.md).
 
 pub mod clock;
 pub mod single;
@@ -58,8 +56,9 @@ pub struct CorrelateOptions {
     /// continent, and a retransmission never repeats a fingerprint: it carries a new IP
     /// identification). Memory holds about two windows of traffic.
     pub window_ns: i64,
-    /// Packets kept for path inference and the report (default 4 194 304, about
-    /// 0.5 GiB); past it new packets are counted but not kept (`truncated`).
+    /// Most packets held at once — open, waiting to be accounted, or kept as context
+    /// (default 4 194 304, about 2 GiB at worst); past it new packets are counted but
+    /// not kept (`truncated`).
     pub max_packets: usize,
     /// List every packet in the report (`netcap correlate --packets`).
     pub list_packets: bool,

@@ -8,7 +8,7 @@
 //! Two keys, as Retina and the kernel's conntrack do: [`FlowView`] is what one frame
 //! says (source → destination), [`FlowKey`] is the canonical, direction-free key (the
 //! lower endpoint first, the encapsulation path turned to match), and
-//! [`FlowView::direction`] says which way the frame went.
+//! [`FlowView::key`] also says which way the frame went ([`Direction`]).
 //!
 //! The table that holds per-flow state with its limits is [`table::FlowTable`].
 
