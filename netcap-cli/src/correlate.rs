@@ -170,8 +170,8 @@ fn estimate_offsets(files: &[PathBuf], decoder: &netcap_core::decode::Decoder, r
         }
         reg.points[p].clock_estimate = Some(e);
         if e.offset_ns.abs() > e.uncertainty_ns.max(MIN_OFFSET_NS) {
-            reg.offsets[p] = -e.offset_ns;
-            reg.points[p].clock_offset_ns = -e.offset_ns;
+            reg.offsets[p] = e.offset_ns.saturating_neg();
+            reg.points[p].clock_offset_ns = e.offset_ns.saturating_neg();
         }
     }
 }

@@ -139,3 +139,33 @@ fn gre_v1_key_and_sequence_are_read_from_their_fields() {
         ref other => panic!("{other:?}"),
     }
 }
+
+/// `read-correlate-time-overflow` (found by the `read` target): a pcapng whose points get
+/// clock offsets near ±2^62 in the harness, so sightings of one packet lie ~2^62 ns
+/// apart. The path inference added two such time differences and overflowed (debug
+/// panic "attempt to add with overflow" in `Correlator::learn_paths`); all time
+/// arithmetic in the correlator now saturates.
+#[test]
+fn correlator_time_differences_at_the_ends_of_the_range_do_not_overflow() {
+    use netcap_core::capture::CaptureReader;
+    use netcap_core::correlate::{CorrelateOptions, Correlator};
+    use netcap_core::decode::Decoder;
+
+    let bytes = fixture("read-correlate-time-overflow");
+    let mut reader = CaptureReader::from_reader("crash", std::io::Cursor::new(bytes)).expect("a capture");
+    let decoder = Decoder::default();
+    let opts = CorrelateOptions { batch: 3, window_ns: 1_000_000, ..CorrelateOptions::default() };
+    let mut c = Correlator::new(opts, vec![0, -5, 1 << 62]);
+    let mut frames = 0;
+    while let Ok(Some(frame)) = reader.next_frame() {
+        let packet = decoder.decode(frame.link_type, frame.data);
+        c.add(frame.point.0, &frame, &packet);
+        frames += 1;
+    }
+    assert!(frames > 0);
+    let names: Vec<String> = reader.points().iter().map(|p| p.name.clone()).collect();
+    let report = c.finish(&names, &[]);
+    let lost: u64 = report.pairs.iter().map(|p| p.lost).sum();
+    let located: u64 = report.findings.iter().filter(|f| f.points.len() == 2).filter_map(|f| f.evidence["lost"].as_u64()).sum();
+    assert_eq!(lost, located);
+}

@@ -77,10 +77,10 @@ impl ClockEstimator {
             let dir = usize::from(src > dst);
             for (i, &(a, ta)) in s.iter().enumerate() {
                 for &(b, tb) in &s[i + 1..] {
-                    let (a, b, d) = if a < b { (a, b, tb - ta) } else { (b, a, ta - tb) };
+                    let (a, b, d) = if a < b { (a, b, tb.saturating_sub(ta)) } else { (b, a, ta.saturating_sub(tb)) };
                     let p = pairs.entry((a, b)).or_default();
                     // For direction 0 keep min(t_b − t_a); for direction 1 min(t_a − t_b).
-                    let v = if dir == 0 { d } else { -d };
+                    let v = if dir == 0 { d } else { d.saturating_neg() };
                     p.m[dir] = Some(p.m[dir].map_or(v, |m| m.min(v)));
                     p.n[dir] += 1;
                 }
@@ -107,12 +107,13 @@ impl ClockEstimator {
                 .max_by_key(|x| (x.0, std::cmp::Reverse((x.1, x.2))));
             let Some((_, a, b, m1, m2, n)) = best else { break };
             // Δ = clock(b) − clock(a).
-            let delta = (m1 - m2) / 2;
-            let unc = (m1 + m2).abs() / 2;
+            // Halves first: the sums of two extreme timestamps differences cannot overflow.
+            let delta = (m1 / 2).saturating_sub(m2 / 2);
+            let unc = (m1 / 2).saturating_add(m2 / 2).saturating_abs();
             let (known, new, sign) = if out[a as usize].is_some() { (a, b, 1) } else { (b, a, -1) };
             let base = out[known as usize].map_or(0, |e| e.offset_ns);
             out[new as usize] =
-                Some(Estimate { offset_ns: base + sign * delta, uncertainty_ns: unc, against: known, samples: (n[0], n[1]) });
+                Some(Estimate { offset_ns: base.saturating_add(delta.saturating_mul(sign)), uncertainty_ns: unc, against: known, samples: (n[0], n[1]) });
         }
         out
     }

@@ -429,7 +429,7 @@ impl Correlator {
                     .filter_map(|p| {
                         let ta = p.iter().find(|s| s.0 == a)?.1;
                         let tb = p.iter().find(|s| s.0 == b)?.1;
-                        Some(tb - ta)
+                        Some(tb.saturating_sub(ta))
                     })
                     .collect();
                 d.sort_unstable();
@@ -447,7 +447,7 @@ impl Correlator {
                     return std::cmp::Ordering::Greater;
                 }
                 // Positive when b sees the packets after a.
-                let t = diff(fwd, a, b).unwrap_or(0) + rev.and_then(|r| diff(r, b, a)).unwrap_or(0);
+                let t = diff(fwd, a, b).unwrap_or(0).saturating_add(rev.and_then(|r| diff(r, b, a)).unwrap_or(0));
                 0.cmp(&t)
             };
             let place = |a: u32| {
@@ -455,7 +455,7 @@ impl Correlator {
                     .iter()
                     .filter_map(|p| {
                         let first = p.iter().map(|s| s.1).min()?;
-                        Some(p.iter().find(|s| s.0 == a)?.1 - first)
+                        Some(p.iter().find(|s| s.0 == a)?.1.saturating_sub(first))
                     })
                     .collect();
                 d.sort_unstable();
@@ -505,7 +505,7 @@ impl Correlator {
             match (at(a), at(b)) {
                 (Some(x), Some(y)) => {
                     acc.matched += 1;
-                    acc.delays.add(y.ts_ns - x.ts_ns);
+                    acc.delays.add(y.ts_ns.saturating_sub(x.ts_ns));
                     // Packets come in the order of their first sighting: one that
                     // reaches `b` before a packet that left `a` earlier was overtaken.
                     if y.ts_ns < acc.latest_down && x.ts_ns >= acc.latest_up {
@@ -674,7 +674,8 @@ impl Correlator {
                     if r.start > reach || reach >= end {
                         break;
                     }
-                    if (r.ts - p.first_ts).abs() > self.opts.window_ns || !same_transmission(p, start, end, r) {
+                    let apart = r.ts.saturating_sub(p.first_ts).unsigned_abs();
+                    if apart > self.opts.window_ns.unsigned_abs() || !same_transmission(p, start, end, r) {
                         continue;
                     }
                     reach = reach.max(r.end);
