@@ -23,8 +23,9 @@ use netcap_core::tcp::health::Health;
 use netcap_core::tcp::{Analyzer, FlowRecord, TcpOptions};
 
 /// Offline packet-capture analyzer: decodes every layer of tcpdump files (pcap, pcapng,
-/// `-i any`, gzip) including VXLAN/Geneve/GRE/IP-in-IP tunnels, and judges every
-/// checksum at every depth.
+/// `-i any`, gzip) including VXLAN/Geneve/GRE/IP-in-IP tunnels, judges every checksum at
+/// every depth, follows every TCP connection per capture point, and matches packets
+/// across capture points to show where they were lost and why.
 #[derive(Debug, Parser)]
 #[command(name = "netcap", version, args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -47,6 +48,13 @@ enum Command {
     Flows(FlowsArgs),
     /// Match packets across capture points: where they were lost, and why.
     Correlate(CorrelateArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) of netcap.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +155,15 @@ fn main() -> ExitCode {
         Some(Command::Summary(a)) => summary(&a, &mut out),
         Some(Command::Flows(a)) => flows(&a, &mut out),
         Some(Command::Correlate(a)) => correlate::run(&a, &mut out),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "netcap", &mut out);
+            Ok(false)
+        }
+        Some(Command::Man) => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(&mut out).map(|()| false)
+        }
         None if cli.summary.common.files.is_empty() => {
             eprintln!("netcap: no capture files given; try `netcap --help`");
             return ExitCode::from(2);

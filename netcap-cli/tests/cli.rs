@@ -338,3 +338,24 @@ fn summary_reports_single_capture_findings() {
         [("handshake_failure", "timed_out"), ("handshake_failure", "timed_out"), ("handshake_failure", "refused"), ("syn_retry_delay", "-")]
     );
 }
+
+/// Shell completions and the man page come from the clap definitions: every command is
+/// in them.
+#[test]
+fn completions_and_man_page_list_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = netcap(&["completions", shell]);
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for cmd in ["packets", "summary", "flows", "correlate"] {
+            assert!(text.contains(cmd), "{shell} completion lacks {cmd}");
+        }
+    }
+    let out = netcap(&["man"]);
+    assert!(out.status.success());
+    let man = String::from_utf8(out.stdout).unwrap();
+    assert!(man.contains(".TH netcap 1"));
+    for cmd in ["packets", "summary", "flows", "correlate", "completions"] {
+        assert!(man.contains(cmd), "man page lacks {cmd}");
+    }
+}
