@@ -12,7 +12,7 @@ use netcap_core::correlate::{packet_key, CorrelateOptions, Correlator, Report};
 use netcap_core::decode::Packet;
 use serde::Serialize;
 
-use crate::{open, text, CorrelateArgs, SummaryFormat};
+use crate::{name_points, open, text, CorrelateArgs, SummaryFormat};
 
 /// A frame copied out of its reader's buffer.
 struct Owned {
@@ -309,9 +309,7 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
         }
     }
     flows.append(&mut tcp.finish());
-    for f in &mut flows {
-        f.point = reg.names.get(f.point_index as usize).cloned().unwrap_or_default();
-    }
+    name_points(&mut flows, &reg.names);
     let report = correlator.finish(&reg.names, &flows);
     let output = Output { points: reg.points, report };
     match args.format {

@@ -307,6 +307,13 @@ impl<W: Write> Sink for PacketsSink<'_, W> {
     }
 }
 
+/// Fills in each flow record's point name (the library knows only the index).
+fn name_points(flows: &mut [FlowRecord], names: &[String]) {
+    for f in flows {
+        f.point = names.get(f.point_index as usize).cloned().unwrap_or_default();
+    }
+}
+
 fn point_u32(point: usize) -> u32 {
     u32::try_from(point).unwrap_or(u32::MAX)
 }
@@ -327,8 +334,8 @@ const MAX_TROUBLED: usize = 10_000;
 
 impl SummarySink {
     fn absorb(&mut self, mut flows: Vec<FlowRecord>) {
-        for f in &mut flows {
-            f.point = self.names.get(f.point_index as usize).cloned().unwrap_or_default();
+        name_points(&mut flows, &self.names);
+        for f in &flows {
             self.health.add(f);
         }
         for f in flows {
@@ -390,9 +397,7 @@ fn flows(args: &FlowsArgs, out: &mut impl Write) -> io::Result<bool> {
     let failed = for_each_frame(&args.common, &mut sink)?;
     let mut flows = sink.flows;
     flows.append(&mut sink.tcp.finish());
-    for f in &mut flows {
-        f.point = sink.names.get(f.point_index as usize).cloned().unwrap_or_default();
-    }
+    name_points(&mut flows, &sink.names);
     // The flows in trouble first, worst first; then in order of appearance.
     flows.sort_by(|a, b| b.trouble().cmp(&a.trouble()).then(a.id.cmp(&b.id)));
     match args.format {

@@ -146,13 +146,10 @@ pub struct Correlator {
     pairs: BTreeMap<(u32, u32), PairAcc>,
     groups: BTreeMap<(u8, String, u32, u32), GroupAcc>,
     rows: Vec<RowAcc>,
-    /// Per point: frames whose innermost IP packet is larger than an Ethernet MTU
-    /// allows (or has IPv4 length 0): TSO/GSO/GRO super-frames.
-    superframes: Vec<u64>,
+    /// Per point: packet sizes seen.
+    per_point: Vec<PointAcc>,
     /// Frames a receiver drops, offload artefacts: the single-capture findings.
     single: single::SingleCapture,
-    /// Per point: the largest innermost IP packet seen (for `mtu_drop`).
-    largest: Vec<u32>,
     /// Open packets by NAT fingerprint.
     nat_pending: FxHashMap<u64, usize>,
     /// A packet was matched across a NAT: NAT matching is on for every protocol.
@@ -165,12 +162,7 @@ pub struct Correlator {
 /// The fingerprint of a frame's innermost IP packet and its inner source and
 /// destination addresses (what [`clock::ClockEstimator`] needs).
 pub fn packet_key(packet: &Packet, data: &[u8]) -> Option<(u64, IpAddr, IpAddr)> {
-    fingerprint(packet, data).map(|(fp, id)| (fp, id.src.ip, id.dst.ip))
-}
-
-/// Fingerprint and identity of a frame's innermost IP packet.
-fn fingerprint(packet: &Packet, data: &[u8]) -> Option<(u64, Identity)> {
-    fingerprints(packet, data).map(|(full, _, id)| (full, id))
+    fingerprints(packet, data).map(|(fp, _, id)| (fp, id.src.ip, id.dst.ip))
 }
 
 /// The full fingerprint, the NAT fingerprint (without addresses, ports and the ICMP
@@ -247,9 +239,8 @@ impl Correlator {
             pairs: BTreeMap::new(),
             groups: BTreeMap::new(),
             rows: Vec::new(),
-            superframes: Vec::new(),
+            per_point: Vec::new(),
             single: single::SingleCapture::default(),
-            largest: Vec::new(),
             nat_pending: FxHashMap::default(),
             nat_seen: false,
             nat_sides: BTreeMap::new(),
@@ -261,29 +252,25 @@ impl Correlator {
     pub fn add(&mut self, point: u32, frame: &Frame<'_>, packet: &Packet) {
         self.single.add(point, frame, packet);
         let Some((fp, nat, id)) = fingerprints(packet, frame.data) else { return };
-        if (point as usize) < MAX_POINTS {
-            let p = point as usize;
-            if self.largest.len() <= p {
-                self.largest.resize(p + 1, 0);
+        let p = point as usize;
+        if p < MAX_POINTS {
+            if self.per_point.len() <= p {
+                self.per_point.resize(p + 1, PointAcc::default());
             }
-            self.largest[p] = self.largest[p].max(id.ip_len);
-        }
-        if is_superframe(packet) {
-            let p = point as usize;
-            if p < MAX_POINTS {
-                if self.superframes.len() <= p {
-                    self.superframes.resize(p + 1, 0);
-                }
-                self.superframes[p] += 1;
-            }
+            let acc = &mut self.per_point[p];
+            acc.largest = acc.largest.max(id.ip_len);
+            acc.superframes += u64::from(id.is_superframe());
         }
         let ts = frame.ts_ns.saturating_add(self.offsets.get(point as usize).copied().unwrap_or(0));
         self.expire(ts);
-        let outer_udp = packet.layers.iter().find_map(|l| match (l.depth, &l.kind, l.checksum) {
-            (0, LayerKind::Udp { .. }, Some(v)) if v.status != Status::Good => Some((v.status, v.stored, v.expected)),
-            _ => None,
-        });
         let drop = packet.drop.map(|d| (d.layer, d.depth, d.counter));
+        // The outer UDP checksum is evidence only for frames a receiver drops.
+        let outer_udp = drop.and_then(|_| {
+            packet.layers.iter().find_map(|l| match (l.depth, &l.kind, l.checksum) {
+                (0, LayerKind::Udp { .. }, Some(v)) if v.status != Status::Good => Some((v.status, v.stored, v.expected)),
+                _ => None,
+            })
+        });
         let s = Sighting { point, frame: frame.number, ts_ns: ts, outer_udp, drop, translated: false };
         if let Some(p) = self.pending.get(&fp).and_then(|&g| self.packets.get_mut(g - self.base)) {
             if p.sightings.iter().any(|x| x.point == point) {
@@ -557,11 +544,12 @@ impl Correlator {
         let name = |p: u32| names.get(p as usize).cloned().unwrap_or_default();
         let findings = self.findings(names, flows);
         let notes = self
-            .superframes
+            .per_point
             .iter()
+            .map(|a| a.superframes)
             .enumerate()
-            .filter(|(_, &n)| n > 0)
-            .map(|(p, &n)| {
+            .filter(|&(_, n)| n > 0)
+            .map(|(p, n)| {
                 format!(
                     "{} holds {n} TSO/GSO/GRO super-frames (IP packets over {SUPERFRAME_BYTES} bytes): their TCP bytes are matched to the segments at other points by sequence range and IPv4 identification (IPv6: TCP timestamp); UDP and other super-frames are not matched",
                     name(p as u32)
@@ -696,10 +684,15 @@ impl Correlator {
         out
     }
 
+    /// The largest innermost IP packet `point` saw (0: none).
+    fn largest(&self, point: u32) -> u32 {
+        self.per_point.get(point as usize).map_or(0, |a| a.largest)
+    }
+
     /// Every lost packet of the group is larger than anything the downstream point
     /// ever saw (which saw something): an MTU drop rather than random loss.
     fn too_big(&self, g: &GroupAcc, to: u32) -> bool {
-        let biggest_after = self.largest.get(to as usize).copied().unwrap_or(0);
+        let biggest_after = self.largest(to);
         biggest_after > 0 && g.min_size > biggest_after
     }
 
@@ -767,7 +760,7 @@ impl Correlator {
                     }
                 }
                 _ if self.too_big(g, *to) => {
-                    let biggest_after = self.largest.get(*to as usize).copied().unwrap_or(0);
+                    let biggest_after = self.largest(*to);
                     let sizes = &g.sizes;
                     let smallest = g.min_size;
                     Finding {
@@ -810,22 +803,28 @@ impl Correlator {
     }
 }
 
-/// Points whose super-frames are counted (the caller numbers points densely).
+/// Points whose packet sizes are kept (the caller numbers points densely).
 const MAX_POINTS: usize = 1 << 20;
+
+/// Per point: the largest innermost IP packet (for `mtu_drop`) and the TSO/GSO/GRO
+/// super-frames (for the notes).
+#[derive(Debug, Default, Clone, Copy)]
+struct PointAcc {
+    largest: u32,
+    superframes: u64,
+}
 
 /// The largest IP packet of a standard Ethernet MTU. A capture of a jumbo-frame network
 /// is flagged too: the note then over-warns, it never hides a super-frame.
 const SUPERFRAME_BYTES: u32 = 1500;
 
-/// The innermost IP packet is larger than an Ethernet MTU allows, or is an IPv4 TSO
-/// frame with total length 0: a TSO/GSO/GRO super-frame captured before segmentation or
-/// after merging.
-fn is_superframe(packet: &Packet) -> bool {
-    packet.layers.iter().rev().find_map(|l| match l.kind {
-        LayerKind::Ipv4 { total_len, .. } => Some(total_len == 0 || u32::from(total_len) > SUPERFRAME_BYTES),
-        LayerKind::Ipv6 { payload_len, .. } => Some(u32::from(payload_len) + 40 > SUPERFRAME_BYTES),
-        _ => None,
-    }) == Some(true)
+impl Identity {
+    /// The packet is larger than an Ethernet MTU allows, or is an IPv4 TSO frame with
+    /// total length 0: a TSO/GSO/GRO super-frame captured before segmentation or after
+    /// merging.
+    fn is_superframe(&self) -> bool {
+        self.ip_len == 0 || self.ip_len > SUPERFRAME_BYTES
+    }
 }
 
 /// A TCP data segment at one point, in bytes relative to its direction's first.
@@ -1195,11 +1194,11 @@ mod tests {
 
     #[test]
     fn ttl_and_outer_headers_do_not_change_the_fingerprint() {
-        let a = fingerprint(&pod(100, 64), &[]).unwrap().0;
-        let b = fingerprint(&underlay(100, 63, 999), &[]).unwrap().0;
-        let c = fingerprint(&underlay(100, 63, 1000), &[]).unwrap().0;
+        let a = fingerprints(&pod(100, 64), &[]).unwrap().0;
+        let b = fingerprints(&underlay(100, 63, 999), &[]).unwrap().0;
+        let c = fingerprints(&underlay(100, 63, 1000), &[]).unwrap().0;
         assert_eq!((a, a), (b, c));
-        assert_ne!(a, fingerprint(&pod(101, 64), &[]).unwrap().0, "another IP ID is another packet");
+        assert_ne!(a, fingerprints(&pod(101, 64), &[]).unwrap().0, "another IP ID is another packet");
     }
 
     #[test]

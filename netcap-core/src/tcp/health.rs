@@ -1,6 +1,6 @@
 //! TCP health for `netcap summary`: connections by outcome, retransmission rate, RTT
 //! percentiles, SYN-retry delays and the worst flows, folded from [`FlowRecord`]s in
-//! memory bounded by the number of outcomes and [`Health::WORST`].
+//! memory bounded by the number of outcomes and [`WORST`].
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,7 @@ use super::stats::{Samples, Summary};
 use crate::flow::table::TableStats;
 
 /// The worst flows kept.
-const WORST: usize = 10;
+pub const WORST: usize = 10;
 
 /// Folds finished flows.
 #[derive(Debug, Default)]
@@ -69,8 +69,6 @@ pub struct HealthReport {
 }
 
 impl Health {
-    pub const WORST: usize = WORST;
-
     /// Flows folded so far.
     pub fn flows(&self) -> u64 {
         self.flows

@@ -85,25 +85,6 @@ impl Samples {
         }
     }
 
-    /// Adds every kept sample of `other` (for totals across flows); count, min and max
-    /// stay exact.
-    pub fn merge(&mut self, other: &Samples) {
-        if other.count == 0 {
-            return;
-        }
-        let (count, min, max) = if self.count == 0 {
-            (other.count, other.min, other.max)
-        } else {
-            (self.count + other.count, self.min.min(other.min), self.max.max(other.max))
-        };
-        for &v in &other.kept {
-            self.add(v);
-        }
-        self.count = count;
-        self.min = min;
-        self.max = max;
-    }
-
     fn next_random(&mut self) -> u64 {
         // splitmix64
         self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
