@@ -107,7 +107,8 @@ impl Analyzer {
         if view.proto != 6 {
             return None;
         }
-        let LayerKind::Tcp { seq, ack, flags, window, options, payload_len, .. } = packet.layers.get(view.layer)?.kind else {
+        let tcp_layer = packet.layers.get(view.layer)?;
+        let LayerKind::Tcp { seq, ack, flags, window, options, payload_len, .. } = tcp_layer.kind else {
             return None;
         };
         if view.fragmented {
@@ -129,7 +130,6 @@ impl Analyzer {
         // original length: a frame cut by the snap length keeps the claimed length, a
         // frame whose IP length claims more than was on the wire carries only what is
         // there (as Wireshark's reported length).
-        let tcp_layer = &packet.layers[view.layer];
         let payload_start = u64::from(tcp_layer.offset) + u64::from(tcp_layer.header_len);
         let on_wire = u64::from(frame.len.max(frame.caplen)).saturating_sub(payload_start);
         let len = payload_len.min(u32::try_from(on_wire).unwrap_or(u32::MAX));
