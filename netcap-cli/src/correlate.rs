@@ -10,9 +10,10 @@ use netcap_core::capture::{CaptureReader, Frame, LinkType, PointId};
 use netcap_core::correlate::clock::{ClockEstimator, Estimate};
 use netcap_core::correlate::{packet_key, CorrelateOptions, Correlator, Report};
 use netcap_core::decode::Packet;
+use netcap_core::tcp::{FlowRecord, SegmentInfo};
 use serde::Serialize;
 
-use crate::{name_points, open, text, CorrelateArgs, SummaryFormat};
+use crate::{name_points, open, text, AnalysisArgs, CorrelateArgs, SummaryFormat};
 
 /// A frame copied out of its reader's buffer.
 struct Owned {
@@ -195,22 +196,51 @@ fn parse_duration(s: &str) -> Option<i64> {
     Some((sign * v * scale).round() as i64)
 }
 
-pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
-    let mut offsets_by_name: Vec<(String, i64)> = Vec::new();
+/// Sees every frame of an analysis, in merged time order, after the TCP analysis and
+/// the correlator: `points` holds every point registered so far (`point` among them),
+/// `frame.ts_ns` has the point's clock offset applied.
+pub trait Observer {
+    fn frame(
+        &mut self,
+        points: &[PointRow],
+        point: usize,
+        frame: &Frame<'_>,
+        packet: &Packet,
+        segment: Option<&SegmentInfo>,
+    ) -> io::Result<()>;
+}
+
+impl Observer for () {
+    fn frame(&mut self, _: &[PointRow], _: usize, _: &Frame<'_>, _: &Packet, _: Option<&SegmentInfo>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What one analysis of a set of captures found.
+#[derive(Debug)]
+pub struct Analysis {
+    pub output: Output,
+    /// Every TCP flow, point names filled in, in order of id.
+    pub flows: Vec<FlowRecord>,
+    /// The files read, `--point` files included, in the order read.
+    pub files: Vec<PathBuf>,
+    /// Whether any file failed (could not be opened, or stopped at a corrupt record).
+    pub failed: bool,
+}
+
+/// Parses `--clock-offset` and `--point`; the message names the bad argument.
+fn parse_specs(args: &AnalysisArgs) -> Result<Registry, String> {
+    let mut given = Vec::new();
     for o in &args.clock_offsets {
         match o.split_once('=').and_then(|(n, d)| Some((n.to_string(), parse_duration(d)?))) {
-            Some(x) => offsets_by_name.push(x),
-            None => {
-                eprintln!("netcap: error: --clock-offset {o}: expected NAME=±DURATION (e.g. node2=-1.5ms)");
-                return Ok(true);
-            }
+            Some(x) => given.push(x),
+            None => return Err(format!("--clock-offset {o}: expected NAME=±DURATION (e.g. node2=-1.5ms)")),
         }
     }
     let mut renames: Vec<(String, String, Option<String>)> = Vec::new();
     for spec in &args.points {
         let Some((name, target)) = spec.split_once('=') else {
-            eprintln!("netcap: error: --point {spec}: expected NAME=FILE[#IFACE]");
-            return Ok(true);
+            return Err(format!("--point {spec}: expected NAME=FILE[#IFACE]"));
         };
         let (file, iface) = match target.rsplit_once('#') {
             Some((f, i)) => (f.to_string(), Some(i.to_string())),
@@ -218,19 +248,41 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
         };
         renames.push((name.to_string(), file, iface));
     }
+    Ok(Registry { given, renames, ..Registry::default() })
+}
+
+/// Reads every file at once, frames merged in time order (offsets applied), through
+/// the TCP analysis, the correlator and `observer`. `Err` is a usage error (message
+/// for the user) or, inside `Ok`, the observer's I/O error.
+pub fn analyze(
+    args: &AnalysisArgs,
+    list_packets: bool,
+    observer: &mut dyn Observer,
+) -> Result<io::Result<Analysis>, String> {
+    let mut reg = parse_specs(args)?;
     let mut files: Vec<PathBuf> = args.common.files.clone();
-    for (_, f, _) in &renames {
+    for (_, f, _) in &reg.renames {
         if !files.iter().any(|x| x.as_os_str() == f.as_str()) {
             files.push(PathBuf::from(f));
         }
     }
     let decoder = args.common.decoder();
-    let mut reg = Registry { given: offsets_by_name, renames, ..Registry::default() };
     // Estimating needs a second read: not possible from standard input.
     let rereadable = files.len() > 1 && files.iter().all(|f| f.as_os_str() != "-");
     if rereadable {
         estimate_offsets(&files, &decoder, &mut reg);
     }
+    Ok(merge(args, list_packets, observer, files, reg, &decoder))
+}
+
+fn merge(
+    args: &AnalysisArgs,
+    list_packets: bool,
+    observer: &mut dyn Observer,
+    files: Vec<PathBuf>,
+    mut reg: Registry,
+    decoder: &netcap_core::decode::Decoder,
+) -> io::Result<Analysis> {
     let mut failed = files.is_empty();
     let mut sources: Vec<Source> = Vec::new();
     for path in &files {
@@ -284,7 +336,7 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
     let mut flows = Vec::new();
     // The correlator gets the offsets once every point is known; points appear with
     // their first frame, so offsets are looked up per frame through this vector.
-    let opts = CorrelateOptions { list_packets: args.packets, nat: args.nat, ..CorrelateOptions::default() };
+    let opts = CorrelateOptions { list_packets, nat: args.nat, ..CorrelateOptions::default() };
     let mut correlator = Correlator::new(opts, Vec::new());
     let mut packet = Packet::default();
     while let Some(Reverse((_, i, _))) = heap.pop() {
@@ -294,9 +346,10 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
         let point = u32::try_from(f.point).unwrap_or(u32::MAX);
         reg.points[f.point].frames += 1;
         frame.ts_ns = f.ts_ns.saturating_add(reg.offsets[f.point]);
-        tcp.segment(point, &frame, &packet);
+        let segment = tcp.segment(point, &frame, &packet);
         flows.append(&mut tcp.take_finished());
         correlator.add(point, &frame, &packet);
+        observer.frame(&reg.points, f.point, &frame, &packet, segment.as_ref())?;
         let g = pull(i, &mut sources, &mut reg, &mut failed);
         if let Some(g) = &g {
             heap.push(Reverse((g.ts_ns.saturating_add(reg.offsets[g.point]), i, g.number)));
@@ -311,15 +364,26 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
     flows.append(&mut tcp.finish());
     name_points(&mut flows, &reg.names);
     let report = correlator.finish(&reg.names, &flows);
-    let output = Output { points: reg.points, report };
+    flows.sort_by_key(|f| f.id);
+    Ok(Analysis { output: Output { points: reg.points, report }, flows, files, failed })
+}
+
+pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
+    let analysis = match analyze(&args.analysis, args.packets, &mut ()) {
+        Ok(a) => a?,
+        Err(msg) => {
+            eprintln!("netcap: error: {msg}");
+            return Ok(true);
+        }
+    };
     match args.format {
         SummaryFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &output)?;
+            serde_json::to_writer_pretty(&mut *out, &analysis.output)?;
             out.write_all(b"\n")?;
         }
-        SummaryFormat::Text => text::correlate(out, &output)?,
+        SummaryFormat::Text => text::correlate(out, &analysis.output)?,
     }
-    Ok(failed)
+    Ok(analysis.failed)
 }
 
 #[cfg(test)]

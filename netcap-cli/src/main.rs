@@ -110,20 +110,16 @@ struct FlowsArgs {
     trouble: bool,
 }
 
+/// The inputs of the cross-point analysis shared by `correlate`, `report`, `extract`
+/// and `export`: files, point names, clock offsets, NAT matching.
 #[derive(Debug, Args)]
-struct CorrelateArgs {
+struct AnalysisArgs {
     #[command(flatten)]
     common: Common,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
-    format: SummaryFormat,
     /// Add NAME's clock offset to its timestamps (e.g. `server_underlay=-1.234567s`,
     /// `node2=+250ms`); points on one host share a clock and need none.
     #[arg(long = "clock-offset", value_name = "NAME=±DURATION")]
     clock_offsets: Vec<String>,
-    /// List every packet: where it was seen (point, frame, time) and where it is missing.
-    #[arg(long)]
-    packets: bool,
     /// Name a capture point: NAME=FILE for a file's (first) point, NAME=FILE#IFACE for
     /// one interface (its name, pcapng interface number or LINUX_SLL2 ifindex). The file
     /// is read even when not listed among FILE.
@@ -132,6 +128,18 @@ struct CorrelateArgs {
     /// Match UDP and ICMP packets whose addresses or ports a NAT rewrote (TCP always is).
     #[arg(long)]
     nat: bool,
+}
+
+#[derive(Debug, Args)]
+struct CorrelateArgs {
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
+    format: SummaryFormat,
+    /// List every packet: where it was seen (point, frame, time) and where it is missing.
+    #[arg(long)]
+    packets: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
