@@ -10,6 +10,8 @@ use netcap_core::capture::{CaptureReader, Frame, LinkType, PointId};
 use netcap_core::correlate::clock::{ClockEstimator, Estimate};
 use netcap_core::correlate::{packet_key, CorrelateOptions, Correlator, Report};
 use netcap_core::decode::Packet;
+use netcap_core::flow::table::TableStats;
+use netcap_core::tcp::stats::Samples;
 use netcap_core::tcp::{FlowRecord, SegmentInfo};
 use serde::Serialize;
 
@@ -226,6 +228,10 @@ pub struct Analysis {
     pub files: Vec<PathBuf>,
     /// Whether any file failed (could not be opened, or stopped at a corrupt record).
     pub failed: bool,
+    /// What happened to the TCP flow table.
+    pub table: TableStats,
+    /// The Karn RTT samples of every flow (for the health summary).
+    pub karn: Samples,
 }
 
 /// Parses `--clock-offset` and `--point`; the message names the bad argument.
@@ -259,6 +265,22 @@ pub fn analyze(
     list_packets: bool,
     observer: &mut dyn Observer,
 ) -> Result<io::Result<Analysis>, String> {
+    analyze_with(args, list_packets, false, observer)
+}
+
+/// [`analyze`] once more over the same files (a second pass for what the first one
+/// found): the same points, offsets and flow ids; errors and warnings are not printed
+/// again.
+pub fn analyze_again(args: &AnalysisArgs, observer: &mut dyn Observer) -> Result<io::Result<Analysis>, String> {
+    analyze_with(args, false, true, observer)
+}
+
+fn analyze_with(
+    args: &AnalysisArgs,
+    list_packets: bool,
+    quiet: bool,
+    observer: &mut dyn Observer,
+) -> Result<io::Result<Analysis>, String> {
     let mut reg = parse_specs(args)?;
     let mut files: Vec<PathBuf> = args.common.files.clone();
     for (_, f, _) in &reg.renames {
@@ -272,12 +294,14 @@ pub fn analyze(
     if rereadable {
         estimate_offsets(&files, &decoder, &mut reg);
     }
-    Ok(merge(args, list_packets, observer, files, reg, &decoder))
+    Ok(merge(args, list_packets, quiet, observer, files, reg, &decoder))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn merge(
     args: &AnalysisArgs,
     list_packets: bool,
+    quiet: bool,
     observer: &mut dyn Observer,
     files: Vec<PathBuf>,
     mut reg: Registry,
@@ -289,7 +313,9 @@ fn merge(
         match open(path) {
             Ok(reader) => sources.push(Source { reader: Some(reader) }),
             Err(e) => {
-                eprintln!("netcap: error: {e}");
+                if !quiet {
+                    eprintln!("netcap: error: {e}");
+                }
                 failed = true;
                 sources.push(Source { reader: None });
             }
@@ -305,7 +331,9 @@ fn merge(
             Ok(Some(f)) => f,
             Ok(None) => return None,
             Err(e) => {
-                eprintln!("netcap: error: {e}");
+                if !quiet {
+                    eprintln!("netcap: error: {e}");
+                }
                 *failed = true;
                 return None;
             }
@@ -358,14 +386,17 @@ fn merge(
     }
     for s in sources.iter_mut().filter_map(|s| s.reader.as_mut()) {
         for w in s.take_warnings() {
-            eprintln!("netcap: warning: {w}");
+            if !quiet {
+                eprintln!("netcap: warning: {w}");
+            }
         }
     }
     flows.append(&mut tcp.finish());
     name_points(&mut flows, &reg.names);
     let report = correlator.finish(&reg.names, &flows);
     flows.sort_by_key(|f| f.id);
-    Ok(Analysis { output: Output { points: reg.points, report }, flows, files, failed })
+    let (table, karn) = (tcp.table_stats(), tcp.karn_samples().clone());
+    Ok(Analysis { output: Output { points: reg.points, report }, flows, files, failed, table, karn })
 }
 
 pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
