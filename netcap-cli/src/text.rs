@@ -219,7 +219,7 @@ fn opt_ms(ns: Option<i64>) -> String {
     ns.map_or_else(|| "-".to_string(), millis)
 }
 
-fn stats_line(s: &Stats) -> String {
+pub(crate) fn stats_line(s: &Stats) -> String {
     if s.count == 0 {
         return "no samples".to_string();
     }

@@ -1,0 +1,786 @@
+//! `netcap report`: what a ticket needs, in the order people read it — what was
+//! captured, the findings with their evidence, the flows in trouble, the checksum
+//! verdicts, RTT and retransmissions, and the command that produced it. Markdown for
+//! tickets and chat, or one self-contained HTML file (inline CSS and SVG plots).
+//!
+//! Two passes over the files: the first is the analysis of `netcap correlate` (plus
+//! the tallies and samples the tables and plots need); the second, over the same files
+//! with the same points and flow ids, describes the frames the findings cite and traces
+//! the flow drawn in the time-sequence graph. From standard input there is no second
+//! pass: the evidence tables then give frame numbers only and the flow plots are left
+//! out, which the report says.
+//!
+//! Memory: the tallies are per point and layer; SYN sightings, delay samples and the
+//! traced flow's segments are capped (`MAX_*` below); the analysis itself is bounded as
+//! `netcap correlate` is (docs/correlation.md).
+
+mod html;
+mod markdown;
+mod plots;
+mod sections;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use netcap_core::capture::Frame;
+use netcap_core::checksum::Status;
+use netcap_core::correlate::{packet_key, Finding, PairReport, PathReport};
+use netcap_core::decode::{flag_names, tcp_flags, LayerKind, Packet};
+use netcap_core::flow::{Endpoint, FlowView};
+use netcap_core::tcp::health::{Health, HealthReport};
+use netcap_core::tcp::labels::Labels;
+use netcap_core::tcp::{FlowRecord, SegmentInfo};
+
+use crate::correlate::{analyze, analyze_again, Analysis, Observer, PointRow};
+use crate::AnalysisArgs;
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+    /// Where to write the report: NAME.md or NAME.html (the format follows the
+    /// extension), or `-` for standard output (Markdown unless --format html).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: PathBuf,
+    /// The format, whatever the extension.
+    #[arg(long, value_enum)]
+    format: Option<ReportFormat>,
+    /// The TCP flow drawn in the time-sequence and RTT plots (its id, as `netcap flows`
+    /// and the report's flow table give it); by default the flow in most trouble.
+    #[arg(long = "flow", value_name = "ID")]
+    flow: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Markdown,
+    Html,
+}
+
+/// SYN sightings kept for the SYN timelines.
+const MAX_SYNS: usize = 1 << 16;
+/// Sightings kept for the one-way delay plot (24 bytes each).
+const MAX_SIGHTINGS: usize = 1 << 20;
+/// Segments of the traced flow kept for the time-sequence graph.
+const MAX_SEGMENTS: usize = 1 << 18;
+/// Flows listed in the "flows in trouble" table.
+const MAX_TROUBLED_ROWS: usize = 20;
+/// Directions drawn in one-way delay plots.
+const MAX_DELAY_PLOTS: usize = 4;
+/// Connections drawn as SYN timelines.
+const MAX_TIMELINES: usize = 6;
+/// Frames listed per checksum verdict row.
+const FIRST_FRAMES: usize = 3;
+/// Two sightings of one fingerprint further apart than this are different packets
+/// (the correlator's window).
+const SAME_PACKET_NS: i64 = 1_000_000_000;
+
+/// Everything the report shows, gathered before anything is written.
+#[derive(Debug)]
+pub struct Doc {
+    /// `netcap report …` as typed (shell-quoted).
+    pub command: String,
+    pub version: &'static str,
+    pub points: Vec<PointLine>,
+    /// Earliest and latest timestamp (clock offsets applied); times in the report are
+    /// given after the first.
+    pub span: Option<(i64, i64)>,
+    pub paths: Vec<PathReport>,
+    pub pairs: Vec<PairReport>,
+    pub notes: Vec<String>,
+    pub findings: Vec<FindingDoc>,
+    /// The flows in trouble, worst first (at most `MAX_TROUBLED_ROWS`).
+    pub troubled: Vec<FlowRecord>,
+    /// How many flows were in trouble in all.
+    pub troubled_total: usize,
+    pub flows_total: usize,
+    pub checksums: Vec<ChecksumLine>,
+    pub health: Option<HealthReport>,
+    pub syn_timelines: Vec<SynTimeline>,
+    pub trace: Option<FlowTrace>,
+    /// Per direction (at most `MAX_DELAY_PLOTS`, most packets first).
+    pub delays: Vec<DelayPlot>,
+    /// What the report could not show, and why.
+    pub omissions: Vec<String>,
+    /// Whether any input file failed.
+    pub failed: bool,
+}
+
+/// One capture point.
+#[derive(Debug)]
+pub struct PointLine {
+    pub row: PointRow,
+    pub first_ts_ns: Option<i64>,
+    pub last_ts_ns: Option<i64>,
+}
+
+/// A finding and its evidence table.
+#[derive(Debug)]
+pub struct FindingDoc {
+    pub finding: Finding,
+    pub rows: Vec<EvidenceRow>,
+}
+
+/// One cited frame: which packet of the finding, where, when, and what matters in it.
+#[derive(Debug)]
+pub struct EvidenceRow {
+    /// 1-based packet number within the finding.
+    pub packet: usize,
+    pub point: String,
+    pub frame: u64,
+    /// Capture time (offset applied); `None` without a second pass.
+    pub ts_ns: Option<i64>,
+    /// The frame's length, TCP flags and sequence, checksum verdicts that are not good,
+    /// the receiver's drop counter and the TCP analysis labels; empty without a second
+    /// pass.
+    pub value: String,
+}
+
+/// Frames with one checksum verdict at one layer of one point.
+#[derive(Debug)]
+pub struct ChecksumLine {
+    pub point: String,
+    /// `udp@0`: protocol and encapsulation depth.
+    pub layer: String,
+    pub status: Status,
+    pub count: u64,
+    pub first_frames: Vec<u64>,
+}
+
+/// The SYN attempts of one connection at every point of its path.
+#[derive(Debug)]
+pub struct SynTimeline {
+    pub client: Endpoint,
+    pub server: Endpoint,
+    /// Upstream first: the direction's inferred path, else the points that saw it.
+    pub points: Vec<String>,
+    /// In order of first sighting.
+    pub attempts: Vec<SynAttempt>,
+}
+
+#[derive(Debug)]
+pub struct SynAttempt {
+    /// Per point of `points`: the time it was seen there, or `None` (missing).
+    pub seen: Vec<Option<i64>>,
+    /// The first sighting.
+    pub first_ts_ns: i64,
+}
+
+/// The segments of one flow at one point, for the time-sequence and RTT plots.
+#[derive(Debug)]
+pub struct FlowTrace {
+    pub flow: FlowRecord,
+    /// At most `MAX_SEGMENTS` (the report says when there were more).
+    pub segments: Vec<Segment>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Segment {
+    pub ts_ns: i64,
+    /// Client to server.
+    pub c2s: bool,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: u16,
+    pub len: u32,
+    pub labels: Labels,
+    pub ack_rtt_ns: Option<i64>,
+    pub karn: bool,
+}
+
+/// The one-way delays along one direction's path, hop by hop.
+#[derive(Debug)]
+pub struct DelayPlot {
+    /// `10.244.1.2 > 10.244.2.3`, as in the paths.
+    pub direction: String,
+    /// Upstream first; at most `plots::MAX_SERIES`.
+    pub hops: Vec<DelaySeries>,
+}
+
+/// One-way delays between two adjacent points of a path.
+#[derive(Debug)]
+pub struct DelaySeries {
+    pub from: String,
+    pub to: String,
+    /// (time the packet left `from`, delay to `to`), in capture order; at most
+    /// `plots::MAX_PLOT_POINTS` of them (evenly thinned).
+    pub samples: Vec<(i64, i64)>,
+    /// Before thinning.
+    pub total: u64,
+}
+
+pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
+    let format = args.format.unwrap_or_else(|| {
+        let ext = args.output.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ext.eq_ignore_ascii_case("html") || ext.eq_ignore_ascii_case("htm") {
+            ReportFormat::Html
+        } else {
+            ReportFormat::Markdown
+        }
+    });
+    let doc = match build(args) {
+        Ok(d) => d?,
+        Err(msg) => {
+            eprintln!("netcap: error: {msg}");
+            return Ok(true);
+        }
+    };
+    let write = |out: &mut dyn Write| match format {
+        ReportFormat::Markdown => markdown::write(out, &doc),
+        ReportFormat::Html => html::write(out, &doc),
+    };
+    if args.output.as_os_str() == "-" {
+        write(stdout)?;
+    } else {
+        let file = File::create(&args.output).map_err(|e| {
+            io::Error::new(e.kind(), format!("{}: {e}", args.output.display()))
+        })?;
+        let mut w = BufWriter::new(file);
+        write(&mut w)?;
+        w.flush()?;
+    }
+    Ok(doc.failed)
+}
+
+/// Both passes; `Err` is a usage error for the user.
+fn build(args: &ReportArgs) -> Result<io::Result<Doc>, String> {
+    let mut first = Collect::default();
+    let analysis = match analyze(&args.analysis, false, &mut first)? {
+        Ok(a) => a,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut omissions = Vec::new();
+    let chosen = match args.flow {
+        Some(id) => match analysis.flows.iter().find(|f| f.id == id) {
+            Some(f) => Some(f.clone()),
+            None => return Err(format!("--flow {id}: no TCP flow has that id")),
+        },
+        None => worst_flow(&analysis.flows, &analysis.output.report.paths).cloned(),
+    };
+    let rereadable = analysis.files.iter().all(|f| f.as_os_str() != "-") && !analysis.files.is_empty();
+    let mut second = Trace::new(&analysis.output.report.findings, chosen.as_ref());
+    if rereadable {
+        if let Err(e) = analyze_again(&args.analysis, &mut second)? {
+            return Ok(Err(e));
+        }
+    } else {
+        omissions.push(
+            "Read from standard input, which cannot be read twice: the evidence tables give frame numbers only, and the time-sequence and RTT plots are left out.".to_string(),
+        );
+    }
+    if first.sightings_full {
+        omissions.push(format!(
+            "The one-way delay plot covers the first {MAX_SIGHTINGS} frames with an IP packet."
+        ));
+    }
+    if first.syns.len() >= MAX_SYNS {
+        omissions.push(format!("The SYN timelines cover the first {MAX_SYNS} SYNs."));
+    }
+    Ok(Ok(assemble(analysis, first, second, chosen, rereadable, omissions)))
+}
+
+/// The connection in most trouble, seen from the point nearest the sender of its data
+/// (where retransmissions and RTT are the sender's); without trouble, the flow that
+/// carried most data.
+fn worst_flow<'a>(flows: &'a [FlowRecord], paths: &[PathReport]) -> Option<&'a FlowRecord> {
+    let segments = |f: &FlowRecord| f.c2s.data_segments + f.s2c.data_segments;
+    let Some(worst) = flows
+        .iter()
+        .filter(|f| f.in_trouble())
+        .max_by(|a, b| a.trouble().cmp(&b.trouble()).then(b.id.cmp(&a.id)))
+    else {
+        return flows.iter().max_by(|a, b| segments(a).cmp(&segments(b)).then(b.id.cmp(&a.id)));
+    };
+    let (from, to) = if worst.c2s.payload_bytes >= worst.s2c.payload_bytes {
+        (worst.client, worst.server)
+    } else {
+        (worst.server, worst.client)
+    };
+    let direction = format!("{} > {}", from.ip, to.ip);
+    let Some(path) = paths.iter().find(|p| p.direction == direction) else { return Some(worst) };
+    let upstream = |f: &&FlowRecord| path.points.iter().position(|p| *p == f.point).unwrap_or(usize::MAX);
+    flows
+        .iter()
+        .filter(|f| f.in_trouble() && f.client == worst.client && f.server == worst.server)
+        .min_by_key(|f| (upstream(f), f.id))
+        .or(Some(worst))
+}
+
+fn assemble(
+    analysis: Analysis,
+    first: Collect,
+    second: Trace,
+    chosen: Option<FlowRecord>,
+    rereadable: bool,
+    mut omissions: Vec<String>,
+) -> Doc {
+    let Analysis { output, flows, failed, table, karn, .. } = analysis;
+    let report = output.report;
+    let points: Vec<PointLine> = output
+        .points
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let span = first.spans.get(i).copied().flatten();
+            PointLine { row, first_ts_ns: span.map(|s| s.0), last_ts_ns: span.map(|s| s.1) }
+        })
+        .collect();
+    let span = points
+        .iter()
+        .filter_map(|p| p.first_ts_ns.zip(p.last_ts_ns))
+        .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
+    let names: Vec<String> = points.iter().map(|p| p.row.name.clone()).collect();
+
+    let findings = report
+        .findings
+        .into_iter()
+        .map(|finding| {
+            let mut rows = Vec::new();
+            for (n, seen) in finding.frames.iter().enumerate() {
+                for r in seen {
+                    let d = second.found.get(&(r.point.clone(), r.frame));
+                    rows.push(EvidenceRow {
+                        packet: n + 1,
+                        point: r.point.clone(),
+                        frame: r.frame,
+                        ts_ns: d.map(|d| d.0),
+                        value: d.map(|d| d.1.clone()).unwrap_or_default(),
+                    });
+                }
+            }
+            FindingDoc { finding, rows }
+        })
+        .collect();
+
+    let mut troubled: Vec<FlowRecord> = flows.iter().filter(|f| f.in_trouble()).cloned().collect();
+    troubled.sort_by(|a, b| b.trouble().cmp(&a.trouble()).then(a.id.cmp(&b.id)));
+    let troubled_total = troubled.len();
+    troubled.truncate(MAX_TROUBLED_ROWS);
+
+    let checksums = first
+        .checksums
+        .iter()
+        .map(|((p, proto, depth, status), t)| ChecksumLine {
+            point: names.get(*p).cloned().unwrap_or_default(),
+            layer: format!("{proto}@{depth}"),
+            status: *status,
+            count: t.count,
+            first_frames: t.first.clone(),
+        })
+        .collect();
+
+    let mut health = Health::default();
+    for f in &flows {
+        health.add(f);
+    }
+    let health = (health.flows() > 0).then(|| health.report(table, &karn));
+
+    let syn_timelines = syn_timelines(&first.syns, &report.paths, &names, &flows);
+    let delays = delay_plots(first.sightings, &first.directions, &report.paths, &names);
+    if second.dropped > 0 {
+        omissions.push(format!(
+            "The time-sequence graph covers the flow's first {MAX_SEGMENTS} segments of {}.",
+            second.segments.len() as u64 + second.dropped
+        ));
+    }
+    let trace = if rereadable {
+        chosen.map(|flow| FlowTrace { flow, segments: second.segments })
+    } else {
+        None
+    };
+    Doc {
+        command: command_line(),
+        version: env!("CARGO_PKG_VERSION"),
+        points,
+        span,
+        paths: report.paths,
+        pairs: report.pairs,
+        notes: report.notes,
+        findings,
+        troubled,
+        troubled_total,
+        flows_total: flows.len(),
+        checksums,
+        health,
+        syn_timelines,
+        trace,
+        delays,
+        omissions,
+        failed,
+    }
+}
+
+/// The command line as typed, each argument quoted for a POSIX shell where needed.
+fn command_line() -> String {
+    let mut parts = vec!["netcap".to_string()];
+    parts.extend(std::env::args().skip(1).map(|a| shell_quote(&a)));
+    parts.join(" ")
+}
+
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,#".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Counts and first frames of one checksum verdict.
+#[derive(Debug, Default)]
+struct Tally {
+    count: u64,
+    first: Vec<u64>,
+}
+
+/// A SYN (without ACK) seen at a point.
+#[derive(Debug, Clone, Copy)]
+struct SynSeen {
+    client: Endpoint,
+    server: Endpoint,
+    fingerprint: u64,
+    point: usize,
+    ts_ns: i64,
+}
+
+/// A frame's innermost IP packet seen at a point: (fingerprint, direction, point, time).
+type Sighting = (u64, u16, u16, i64);
+
+/// The first pass's own tallies, next to the analysis.
+#[derive(Debug, Default)]
+struct Collect {
+    /// Per point: first and last timestamp.
+    spans: Vec<Option<(i64, i64)>>,
+    checksums: BTreeMap<(usize, &'static str, u8, Status), Tally>,
+    syns: Vec<SynSeen>,
+    /// Inner (source, destination) addresses → direction number.
+    directions: HashMap<(IpAddr, IpAddr), u16>,
+    sightings: Vec<Sighting>,
+    sightings_full: bool,
+}
+
+impl Observer for Collect {
+    fn frame(
+        &mut self,
+        _points: &[PointRow],
+        point: usize,
+        frame: &Frame<'_>,
+        packet: &Packet,
+        _segment: Option<&SegmentInfo>,
+    ) -> io::Result<()> {
+        if self.spans.len() <= point {
+            self.spans.resize(point + 1, None);
+        }
+        let ts = frame.ts_ns;
+        if frame.has_timestamp {
+            let s = &mut self.spans[point];
+            *s = Some(s.map_or((ts, ts), |(a, b)| (a.min(ts), b.max(ts))));
+        }
+        for l in &packet.layers {
+            if let Some(v) = l.checksum {
+                let t = self.checksums.entry((point, l.proto(), l.depth, v.status)).or_default();
+                t.count += 1;
+                if t.first.len() < FIRST_FRAMES {
+                    t.first.push(frame.number);
+                }
+            }
+        }
+        if !frame.has_timestamp {
+            return Ok(());
+        }
+        let Some((fp, src, dst)) = packet_key(packet, frame.data) else { return Ok(()) };
+        if let Some(v) = FlowView::of(packet).filter(|v| v.proto == 6) {
+            if let Some(LayerKind::Tcp { flags, .. }) = packet.layers.get(v.layer).map(|l| &l.kind) {
+                let syn_only = flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
+                if syn_only && self.syns.len() < MAX_SYNS {
+                    self.syns.push(SynSeen { client: v.src, server: v.dst, fingerprint: fp, point, ts_ns: ts });
+                }
+            }
+        }
+        if self.sightings.len() >= MAX_SIGHTINGS {
+            self.sightings_full = true;
+            return Ok(());
+        }
+        let next = self.directions.len();
+        let dir = match self.directions.get(&(src, dst)) {
+            Some(&d) => d,
+            None => match u16::try_from(next) {
+                Ok(d) => {
+                    self.directions.insert((src, dst), d);
+                    d
+                }
+                Err(_) => return Ok(()),
+            },
+        };
+        if let Ok(p) = u16::try_from(point) {
+            self.sightings.push((fp, dir, p, ts));
+        }
+        Ok(())
+    }
+}
+
+/// The second pass: describes the cited frames, keeps the chosen flow's segments.
+#[derive(Debug)]
+struct Trace {
+    /// Point name → frame numbers the findings cite.
+    wanted: HashMap<String, HashSet<u64>>,
+    /// (point, frame) → (time, description).
+    found: HashMap<(String, u64), (i64, String)>,
+    flow: Option<(u64, Endpoint)>,
+    segments: Vec<Segment>,
+    dropped: u64,
+}
+
+impl Trace {
+    fn new(findings: &[Finding], flow: Option<&FlowRecord>) -> Self {
+        let mut wanted: HashMap<String, HashSet<u64>> = HashMap::new();
+        for f in findings {
+            for r in f.frames.iter().flatten() {
+                wanted.entry(r.point.clone()).or_default().insert(r.frame);
+            }
+        }
+        Trace {
+            wanted,
+            found: HashMap::new(),
+            flow: flow.map(|f| (f.id, f.client)),
+            segments: Vec::new(),
+            dropped: 0,
+        }
+    }
+}
+
+impl Observer for Trace {
+    fn frame(
+        &mut self,
+        points: &[PointRow],
+        point: usize,
+        frame: &Frame<'_>,
+        packet: &Packet,
+        segment: Option<&SegmentInfo>,
+    ) -> io::Result<()> {
+        let name = points.get(point).map_or("", |p| p.name.as_str());
+        if self.wanted.get(name).is_some_and(|s| s.contains(&frame.number)) {
+            self.found.insert((name.to_string(), frame.number), (frame.ts_ns, describe(frame, packet, segment)));
+        }
+        let (Some((id, client)), Some(seg)) = (self.flow, segment) else { return Ok(()) };
+        if seg.flow != id {
+            return Ok(());
+        }
+        if self.segments.len() >= MAX_SEGMENTS {
+            self.dropped += 1;
+            return Ok(());
+        }
+        let Some(v) = FlowView::of(packet) else { return Ok(()) };
+        if let Some(LayerKind::Tcp { seq, ack, flags, payload_len, .. }) = packet.layers.get(v.layer).map(|l| &l.kind) {
+            self.segments.push(Segment {
+                ts_ns: frame.ts_ns,
+                c2s: v.src == client,
+                seq: *seq,
+                ack: *ack,
+                flags: *flags,
+                len: *payload_len,
+                labels: seg.analysis,
+                ack_rtt_ns: seg.ack_rtt_ns,
+                karn: seg.karn,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What matters in a cited frame, in one line: `74 B; TCP SYN seq 3253012334 len 0;
+/// udp@0 checksum 0xffff bad, expected 0x3525; a Linux receiver drops it
+/// (UdpInCsumErrors)`.
+pub(crate) fn describe(frame: &Frame<'_>, packet: &Packet, segment: Option<&SegmentInfo>) -> String {
+    let mut parts = vec![format!("{} B", frame.len)];
+    let tcp = FlowView::of(packet).and_then(|v| packet.layers.get(v.layer)).map(|l| &l.kind);
+    if let Some(LayerKind::Tcp { seq, ack, flags, payload_len, .. }) = tcp {
+        let mut s = format!("TCP {} seq {seq}", flag_names(*flags).join("/"));
+        if flags & tcp_flags::ACK != 0 {
+            s.push_str(&format!(" ack {ack}"));
+        }
+        s.push_str(&format!(" len {payload_len}"));
+        parts.push(s);
+    }
+    for l in &packet.layers {
+        let Some(v) = l.checksum else { continue };
+        // Unverifiable (bytes not captured) says nothing about the packet.
+        if matches!(v.status, Status::Good | Status::Unverifiable) {
+            continue;
+        }
+        let expected = v.expected.map_or(String::new(), |e| format!(", expected {e:#06x}"));
+        parts.push(format!("{}@{} checksum {:#06x} {}{expected}", l.proto(), l.depth, v.stored, v.status));
+    }
+    if let Some(d) = packet.drop {
+        parts.push(format!("a Linux receiver drops it ({})", d.counter));
+    }
+    if let Some(s) = segment {
+        let labels: Vec<&str> = s.analysis.iter().map(|l| l.name()).collect();
+        if !labels.is_empty() {
+            parts.push(labels.join(", "));
+        }
+    }
+    parts.join("; ")
+}
+
+/// The connections whose SYN was sent more than once or never answered, each with its
+/// attempts at every point of its path.
+fn syn_timelines(syns: &[SynSeen], paths: &[PathReport], names: &[String], flows: &[FlowRecord]) -> Vec<SynTimeline> {
+    // Connections in order of their first SYN.
+    let mut conns: Vec<(Endpoint, Endpoint)> = Vec::new();
+    for s in syns {
+        if !conns.contains(&(s.client, s.server)) {
+            conns.push((s.client, s.server));
+        }
+    }
+    let mut out = Vec::new();
+    for (client, server) in conns {
+        let troubled = flows.iter().any(|f| {
+            f.client == client && f.server == server && (f.syn.attempts > 1 || f.outcome.failed())
+        });
+        if !troubled {
+            continue;
+        }
+        let mine: Vec<&SynSeen> = syns.iter().filter(|s| s.client == client && s.server == server).collect();
+        let direction = format!("{} > {}", client.ip, server.ip);
+        let mut points: Vec<String> = paths
+            .iter()
+            .find(|p| p.direction == direction)
+            .map(|p| p.points.clone())
+            .unwrap_or_default();
+        for s in &mine {
+            let name = names.get(s.point).cloned().unwrap_or_default();
+            if !points.contains(&name) {
+                points.push(name);
+            }
+        }
+        // Attempts: distinct fingerprints, in order of first sighting.
+        let mut attempts: Vec<(u64, SynAttempt)> = Vec::new();
+        for s in &mine {
+            let name = names.get(s.point).map_or("", String::as_str);
+            let Some(row) = points.iter().position(|p| p == name) else { continue };
+            let i = match attempts.iter().position(|(fp, a)| {
+                *fp == s.fingerprint && s.ts_ns.saturating_sub(a.first_ts_ns) < SAME_PACKET_NS
+            }) {
+                Some(i) => i,
+                None => {
+                    attempts.push((s.fingerprint, SynAttempt { seen: vec![None; points.len()], first_ts_ns: s.ts_ns }));
+                    attempts.len() - 1
+                }
+            };
+            let a = &mut attempts[i].1;
+            if a.seen[row].is_none() {
+                a.seen[row] = Some(s.ts_ns);
+            }
+        }
+        out.push(SynTimeline { client, server, points, attempts: attempts.into_iter().map(|x| x.1).collect() });
+        if out.len() >= MAX_TIMELINES {
+            break;
+        }
+    }
+    out
+}
+
+/// One-way delays between adjacent points of each direction's path, from the
+/// sightings of the same packet (fingerprint and direction) within `SAME_PACKET_NS`.
+fn delay_plots(
+    mut sightings: Vec<Sighting>,
+    directions: &HashMap<(IpAddr, IpAddr), u16>,
+    paths: &[PathReport],
+    names: &[String],
+) -> Vec<DelayPlot> {
+    let index = |n: &str| names.iter().position(|x| x == n).and_then(|i| u16::try_from(i).ok());
+    // Direction number → (its path's index, adjacent pairs of the path as point numbers).
+    let mut hops_of: HashMap<u16, (usize, Vec<(u16, u16)>)> = HashMap::new();
+    for ((src, dst), d) in directions {
+        let direction = format!("{src} > {dst}");
+        let Some(i) = paths.iter().position(|p| p.direction == direction) else { continue };
+        let hops = paths[i].points.windows(2).filter_map(|w| Some((index(&w[0])?, index(&w[1])?))).collect();
+        hops_of.insert(*d, (i, hops));
+    }
+    sightings.sort_unstable_by_key(|s| (s.0, s.1, s.3));
+    // (path, hop) → (time at upstream, delay).
+    let mut samples: BTreeMap<(usize, usize), Vec<(i64, i64)>> = BTreeMap::new();
+    let mut at: HashMap<u16, i64> = HashMap::new();
+    let mut i = 0;
+    while i < sightings.len() {
+        let (fp, dir, _, t0) = sightings[i];
+        let mut j = i;
+        at.clear();
+        while j < sightings.len()
+            && sightings[j].0 == fp
+            && sightings[j].1 == dir
+            && sightings[j].3.saturating_sub(t0) < SAME_PACKET_NS
+        {
+            at.entry(sightings[j].2).or_insert(sightings[j].3);
+            j += 1;
+        }
+        if let Some((path, hops)) = hops_of.get(&dir) {
+            for (h, &(a, b)) in hops.iter().enumerate() {
+                if let (Some(&ta), Some(&tb)) = (at.get(&a), at.get(&b)) {
+                    samples.entry((*path, h)).or_default().push((ta, tb.saturating_sub(ta)));
+                }
+            }
+        }
+        i = j.max(i + 1);
+    }
+    let mut plots: Vec<DelayPlot> = Vec::new();
+    for ((path, h), mut s) in samples {
+        let p = &paths[path];
+        let (Some(from), Some(to)) = (p.points.get(h), p.points.get(h + 1)) else { continue };
+        s.sort_unstable();
+        let total = s.len() as u64;
+        let series = DelaySeries { from: from.clone(), to: to.clone(), samples: plots::thin(s), total };
+        match plots.iter_mut().find(|d| d.direction == p.direction) {
+            Some(d) => d.hops.push(series),
+            None => plots.push(DelayPlot { direction: p.direction.clone(), hops: vec![series] }),
+        }
+    }
+    let packets = |d: &DelayPlot| d.hops.iter().map(|h| h.total).max().unwrap_or(0);
+    plots.sort_by(|a, b| packets(b).cmp(&packets(a)).then_with(|| a.direction.cmp(&b.direction)));
+    plots.truncate(MAX_DELAY_PLOTS);
+    for p in &mut plots {
+        p.hops.truncate(plots::MAX_SERIES);
+    }
+    plots
+}
+
+/// Shared by the Markdown and HTML writers: `+1.009864 s` after the report's start.
+pub(crate) fn offset(doc: &Doc, ts_ns: i64) -> String {
+    let t0 = doc.span.map_or(0, |s| s.0);
+    let d = ts_ns.saturating_sub(t0);
+    let sign = if d < 0 { "-" } else { "+" };
+    let d = d.unsigned_abs();
+    format!("{sign}{}.{:06} s", d / 1_000_000_000, d % 1_000_000_000 / 1000)
+}
+
+/// A point's clock, in words (`shared`, `ahead by 1.234 ms ± 0.040 ms: -1.234 ms
+/// applied`, `offset -1.5 ms (given)`).
+pub(crate) fn clock(p: &PointRow) -> String {
+    use crate::text::millis;
+    match (&p.clock_estimate, p.clock_offset_ns) {
+        (Some(e), 0) => format!("shared with the first point (estimate {} ± {})", millis(e.offset_ns), millis(e.uncertainty_ns)),
+        (Some(e), o) => format!("ahead by {} ± {}: {} applied", millis(e.offset_ns), millis(e.uncertainty_ns), millis(o)),
+        (None, 0) => "reference".to_string(),
+        (None, o) => format!("offset {} (given)", millis(o)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("fixtures/a.pcap"), "fixtures/a.pcap");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("--clock-offset=b=-1.5ms"), "--clock-offset=b=-1.5ms");
+    }
+}

@@ -1,0 +1,256 @@
+//! The report's content as blocks (headings, paragraphs, tables, plots), in reading
+//! order; `markdown` and `html` only lay them out, so the two formats cannot differ.
+
+use super::plots::{self as draw, Figure};
+use super::{clock, offset, Doc};
+use crate::text::{datetime, millis, seconds, stats_line};
+
+/// One piece of the report.
+#[derive(Debug)]
+pub enum Block {
+    Heading(u8, String),
+    Para(String),
+    /// A paragraph opening with a bold label.
+    Labelled(&'static str, String),
+    List(Vec<String>),
+    Note(String),
+    Table(Table),
+    Code(String),
+    /// A plot (HTML only) with its title, or why it could not be drawn.
+    Plot(String, Result<Figure, String>),
+    /// Said in Markdown only (where the plots are).
+    MarkdownOnly(String),
+}
+
+#[derive(Debug)]
+pub struct Table {
+    pub head: Vec<&'static str>,
+    /// Per column: right-aligned (numbers).
+    pub right: Vec<bool>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// Columns named in `head`; a leading `>` marks a right-aligned one.
+    fn new(head: &[&'static str]) -> Self {
+        Table {
+            head: head.iter().map(|h| h.trim_start_matches('>')).collect(),
+            right: head.iter().map(|h| h.starts_with('>')).collect(),
+            rows: Vec::new(),
+        }
+    }
+}
+
+fn opt_ms(ns: Option<i64>) -> String {
+    ns.map_or_else(|| "-".to_string(), millis)
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The whole report, in reading order; plots drawn only when `plots` is set.
+pub fn blocks(doc: &Doc, plots: bool) -> Vec<Block> {
+    let mut b = vec![Block::Heading(1, "netcap report".to_string())];
+    captured(&mut b, doc, plots);
+    findings(&mut b, doc, plots);
+    troubled(&mut b, doc, plots);
+    checksums(&mut b, doc);
+    tcp(&mut b, doc);
+    b.push(Block::MarkdownOnly(
+        "Plots (the SYN timeline across points, the time-sequence graph and RTT of the flow in most trouble, the one-way delay between points) are in the HTML report: `-o report.html`.".to_string(),
+    ));
+    if !doc.omissions.is_empty() {
+        b.push(Block::Heading(2, "Not shown".to_string()));
+        b.push(Block::List(doc.omissions.clone()));
+    }
+    b.push(Block::Heading(2, "Command".to_string()));
+    b.push(Block::Para(format!("Produced by netcap {} with:", doc.version)));
+    b.push(Block::Code(doc.command.clone()));
+    b
+}
+
+fn captured(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
+    b.push(Block::Heading(2, "What was captured".to_string()));
+    let frames: u64 = doc.points.iter().map(|p| p.row.frames).sum();
+    let points = plural(doc.points.len(), "capture point");
+    b.push(Block::Para(match doc.span {
+        Some((a, z)) => format!(
+            "{points}, {frames} frames, from {} to {} UTC ({}). Times below are after the start, with clock offsets applied.",
+            datetime(a),
+            datetime(z),
+            seconds(z.saturating_sub(a))
+        ),
+        None => format!("{points}, {frames} frames, no timestamps."),
+    }));
+    let mut t = Table::new(&["point", "file", "interface", ">link type", ">frames", ">first", ">last", "clock"]);
+    for p in &doc.points {
+        let at = |t: Option<i64>| t.map_or_else(|| "-".to_string(), |t| offset(doc, t));
+        t.rows.push(vec![
+            p.row.name.clone(),
+            p.row.file.clone(),
+            p.row.interface.clone().unwrap_or_else(|| "-".to_string()),
+            p.row.link_type.0.to_string(),
+            p.row.frames.to_string(),
+            at(p.first_ts_ns),
+            at(p.last_ts_ns),
+            clock(&p.row),
+        ]);
+    }
+    b.push(Block::Table(t));
+    if !doc.paths.is_empty() {
+        b.push(Block::Para("Paths, upstream first:".to_string()));
+        b.push(Block::List(doc.paths.iter().map(|p| format!("{}: {}", p.direction, p.points.join(" → "))).collect()));
+    }
+    if !doc.pairs.is_empty() {
+        b.push(Block::Para("Between adjacent points:".to_string()));
+        let mut t = Table::new(&[
+            "from", "to", ">matched", ">lost", ">appeared", ">duplicated", ">reordered", ">delay min", ">p50", ">p99", ">max",
+        ]);
+        for r in &doc.pairs {
+            let d = &r.delay_ns;
+            t.rows.push(vec![
+                r.from.clone(),
+                r.to.clone(),
+                r.matched.to_string(),
+                r.lost.to_string(),
+                r.appeared.to_string(),
+                r.duplicated.to_string(),
+                r.reordered.to_string(),
+                opt_ms(d.min),
+                opt_ms(d.p50),
+                opt_ms(d.p99),
+                opt_ms(d.max),
+            ]);
+        }
+        b.push(Block::Table(t));
+    }
+    for d in doc.delays.iter().filter(|_| plots) {
+        let title = format!("One-way delay along {}", d.direction);
+        b.push(Block::Plot(title, draw::delays(d, doc.span.map_or(0, |s| s.0))));
+    }
+    for n in &doc.notes {
+        b.push(Block::Note(format!("Note: {n}.")));
+    }
+}
+
+fn findings(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
+    b.push(Block::Heading(2, "Findings".to_string()));
+    if doc.findings.is_empty() {
+        b.push(Block::Para(
+            "No findings: every packet was seen at every point on its path, and no receiver would drop one.".to_string(),
+        ));
+    }
+    for (i, f) in doc.findings.iter().enumerate() {
+        let x = &f.finding;
+        b.push(Block::Heading(3, format!("{}. {} ({})", i + 1, x.kind, x.severity)));
+        b.push(Block::Para(x.summary.clone()));
+        if !f.rows.is_empty() {
+            let mut t = Table::new(&[">packet", "point", ">frame", ">time", "what matters"]);
+            for r in &f.rows {
+                t.rows.push(vec![
+                    r.packet.to_string(),
+                    r.point.clone(),
+                    r.frame.to_string(),
+                    r.ts_ns.map_or_else(|| "-".to_string(), |t| offset(doc, t)),
+                    if r.value.is_empty() { "-".to_string() } else { r.value.clone() },
+                ]);
+            }
+            b.push(Block::Table(t));
+        }
+        if !x.related.is_empty() {
+            let r: Vec<String> = x.related.iter().map(|n| format!("finding {n}")).collect();
+            b.push(Block::Labelled("Related:", format!("{}.", r.join(", "))));
+        }
+        b.push(Block::Labelled("What to do:", x.hint.clone()));
+    }
+    for t in doc.syn_timelines.iter().filter(|_| plots) {
+        let title = format!("SYN attempts of {} → {} at each point", t.client, t.server);
+        b.push(Block::Plot(title, draw::syn_timeline(t)));
+    }
+}
+
+fn troubled(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
+    b.push(Block::Heading(2, "Flows in trouble".to_string()));
+    if doc.troubled.is_empty() {
+        b.push(Block::Para(format!(
+            "None of the {}: no retransmission, lost segment, SYN retry, reset or failed handshake.",
+            plural(doc.flows_total, "TCP flow")
+        )));
+    } else {
+        let shown = if doc.troubled_total > doc.troubled.len() {
+            format!("; the worst {} shown", doc.troubled.len())
+        } else {
+            String::new()
+        };
+        b.push(Block::Para(format!(
+            "{} of {} (a flow is one connection at one point){shown}.",
+            doc.troubled_total,
+            plural(doc.flows_total, "TCP flow")
+        )));
+        let mut t = Table::new(&[
+            ">flow", "point", "client → server", "outcome", ">retransmissions", ">lost segments", ">SYN attempts", ">connect delay", ">RTT p50",
+        ]);
+        for f in &doc.troubled {
+            t.rows.push(vec![
+                f.id.to_string(),
+                f.point.clone(),
+                format!("{} → {}", f.client, f.server),
+                f.outcome.as_str().to_string(),
+                f.retransmissions().to_string(),
+                (f.c2s.lost_segments + f.s2c.lost_segments).to_string(),
+                f.syn.attempts.to_string(),
+                f.syn.connect_delay_ns.map_or_else(|| "-".to_string(), seconds),
+                opt_ms(f.rtt.karn.p50_ns),
+            ]);
+        }
+        b.push(Block::Table(t));
+    }
+    if let Some(tr) = doc.trace.as_ref().filter(|_| plots) {
+        let f = &tr.flow;
+        let what = format!("flow {} at {} ({} → {})", f.id, f.point, f.client, f.server);
+        b.push(Block::Plot(format!("Time-sequence graph of {what}"), draw::time_sequence(tr)));
+        b.push(Block::Plot(format!("RTT of {what}"), draw::rtt(tr)));
+    }
+}
+
+fn checksums(b: &mut Vec<Block>, doc: &Doc) {
+    b.push(Block::Heading(2, "Checksum verdicts".to_string()));
+    if doc.checksums.is_empty() {
+        b.push(Block::Para("No frame carried a checksum netcap could judge.".to_string()));
+        return;
+    }
+    b.push(Block::Para(
+        "Per point and layer (udp@0 is the outermost UDP header, @1 one tunnel in).".to_string(),
+    ));
+    let mut t = Table::new(&["point", "layer", "verdict", ">frames", "first frames"]);
+    for c in &doc.checksums {
+        let first: Vec<String> = c.first_frames.iter().map(u64::to_string).collect();
+        t.rows.push(vec![c.point.clone(), c.layer.clone(), c.status.to_string(), c.count.to_string(), first.join(", ")]);
+    }
+    b.push(Block::Table(t));
+}
+
+fn tcp(b: &mut Vec<Block>, doc: &Doc) {
+    b.push(Block::Heading(2, "RTT and retransmissions".to_string()));
+    let Some(h) = &doc.health else {
+        b.push(Block::Para("No TCP flows.".to_string()));
+        return;
+    };
+    let outcomes: Vec<String> = h.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let rate = h.retransmission_rate.map_or_else(String::new, |r| format!(" ({:.2} % of data segments)", r * 100.0));
+    let mut items = vec![
+        format!("TCP flows: {} ({})", h.flows, outcomes.join(", ")),
+        format!("Retransmissions: {} segments, {} bytes{rate}", h.retransmissions, h.retransmitted_bytes),
+        format!("RTT (Karn samples): {}", stats_line(&h.rtt)),
+        format!("Initial RTT (handshake): {}", stats_line(&h.initial_rtt)),
+    ];
+    if h.syn_retried > 0 {
+        items.push(format!(
+            "SYN retried in {}; connect delay {}",
+            plural(usize::try_from(h.syn_retried).unwrap_or(usize::MAX), "connection"),
+            stats_line(&h.syn_retry_connect_delay)
+        ));
+    }
+    b.push(Block::List(items));
+}

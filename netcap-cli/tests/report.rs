@@ -1,0 +1,243 @@
+//! `netcap report` on the flannel lab captures (six points; the facts are in
+//! `fixtures/lab/flannel/README.md`: SYN attempts 1 and 2 carry outer UDP checksum
+//! 0xffff where 0x3525 and 0x0da8 were expected, are seen on server_underlay and never
+//! on server_vxlan; attempt 3 at +3.026 s gets through) and the tcp-loss captures.
+//! The Markdown is snapshotted; the HTML is checked for being self-contained and is
+//! rendered in headless Chromium where it is installed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The six flannel captures in path order, relative to the workspace root.
+fn flannel() -> Vec<String> {
+    ["client_pod", "client_vxlan", "client_underlay", "server_underlay", "server_vxlan", "server_pod"]
+        .iter()
+        .map(|p| format!("fixtures/lab/flannel/{p}.pcap"))
+        .collect()
+}
+
+fn netcap(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_netcap"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run netcap")
+}
+
+fn report(files: &[String], extra: &[&str]) -> String {
+    let mut args = vec!["report"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(extra);
+    let out = netcap(&args);
+    assert!(out.status.success(), "netcap {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report");
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir.join(name)
+}
+
+/// The rows of the evidence table of finding `n` (1-based) in the Markdown.
+fn evidence(md: &str, n: usize) -> Vec<Vec<String>> {
+    let start = md.find(&format!("\n### {n}. ")).expect("finding heading");
+    let rest = &md[start + 1..];
+    let end = rest[1..].find("\n### ").or_else(|| rest.find("\n## ")).unwrap_or(rest.len());
+    rest[..end]
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| packet"))
+        .map(|l| l.trim_matches('|').split(" | ").map(|c| c.trim().to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn markdown_flannel_reads_like_the_incident() {
+    let md = report(&flannel(), &["-o", "-"]);
+    // What was captured: six points, 68 frames, the six-point path.
+    assert!(md.contains("6 capture points, 68 frames, from 2026-11-22 04:50:11.883689000 to 2026-11-22 04:50:14.910887000 UTC (3.027 s)"));
+    assert!(md.contains(
+        "- 10.244.1.2 > 10.244.2.3: client_pod → client_vxlan → client_underlay → server_underlay → server_vxlan → server_pod"
+    ));
+    assert!(md.contains("| server_underlay | server_vxlan | 5 | 2 | 0 | 0 | 0 |"), "2 lost on the last hop");
+    // Finding 1 cites the two SYNs at the four points that saw them, with the values.
+    assert!(md.contains("### 1. dropped_bad_outer_checksum (error)"));
+    let rows = evidence(&md, 1);
+    assert_eq!(rows.len(), 8, "{rows:?}");
+    let at = |point: &str, frame: &str| {
+        rows.iter().find(|r| r[1] == point && r[2] == frame).unwrap_or_else(|| panic!("{point}:{frame} in {rows:?}"))
+    };
+    let r = at("server_underlay", "1");
+    assert_eq!(r[0], "1");
+    assert!(r[4].contains("TCP SYN seq 4151873217 len 0"), "{r:?}");
+    assert!(r[4].contains("udp@0 checksum 0xffff bad, expected 0x3525"), "{r:?}");
+    assert!(r[4].contains("a Linux receiver drops it (UdpInCsumErrors)"), "{r:?}");
+    let r = at("server_underlay", "2");
+    assert_eq!((r[0].as_str(), r[3].as_str()), ("2", "+1.010080 s"));
+    assert!(r[4].contains("udp@0 checksum 0xffff bad, expected 0x0da8"), "{r:?}");
+    assert!(r[4].ends_with("retransmission"), "{r:?}");
+    assert_eq!(at("client_pod", "2")[3], "+1.009864 s");
+    assert!(!rows.iter().any(|r| r[1] == "server_vxlan" || r[1] == "server_pod"));
+    // The SYN retry delay, related to finding 1.
+    assert!(md.contains("syn_retry_delay (warning)"));
+    assert!(md.contains("**Related:** finding 1."));
+    // Checksum table: two bad outer UDP checksums on each underlay.
+    assert!(md.contains("| client_underlay | udp@0 | bad | 2 | 1, 2 |"));
+    assert!(md.contains("| server_underlay | udp@0 | bad | 2 | 1, 2 |"));
+    // The command, last.
+    assert!(md.trim_end().ends_with(&format!("netcap report {} -o -\n```", flannel().join(" "))));
+    insta::assert_snapshot!("report_flannel_markdown", md);
+}
+
+#[test]
+fn markdown_file_follows_the_extension() {
+    let path = scratch("flannel.md");
+    let p = path.to_str().unwrap();
+    let out = netcap(&["report", "fixtures/lab/flannel/server_underlay.pcap", "-o", p]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty(), "nothing on stdout with -o FILE");
+    let md = std::fs::read_to_string(&path).unwrap();
+    assert!(md.starts_with("# netcap report\n"));
+    assert!(md.contains("### 1. dropped_bad_outer_checksum (error)"));
+}
+
+#[test]
+fn stdin_report_says_what_it_cannot_show() {
+    let file = std::fs::File::open(root().join("fixtures/lab/flannel/server_underlay.pcap")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_netcap"))
+        .args(["report", "-", "-o", "-"])
+        .stdin(Stdio::from(file))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(md.contains("Read from standard input, which cannot be read twice"));
+    // Frame numbers still there, values not.
+    assert_eq!(evidence(&md, 1), vec![
+        vec!["1", "stdin", "1", "-", "-"],
+        vec!["2", "stdin", "2", "-", "-"],
+    ]);
+}
+
+#[test]
+fn unknown_flow_is_an_error() {
+    let out = netcap(&["report", "fixtures/lab/flannel/server_underlay.pcap", "--flow", "99", "-o", "-"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--flow 99: no TCP flow has that id"));
+}
+
+fn flannel_html() -> (PathBuf, String) {
+    let path = scratch("flannel.html");
+    let mut args: Vec<String> = vec!["report".into()];
+    args.extend(flannel());
+    args.extend(["-o".into(), path.to_str().unwrap().into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = netcap(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(&path).unwrap();
+    (path, html)
+}
+
+#[test]
+fn html_is_self_contained_with_the_plots() {
+    let (_, html) = flannel_html();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for banned in ["<script", "<link", "src=", "href=", "url(", "@import"] {
+        assert!(!html.contains(banned), "{banned} in a self-contained report");
+    }
+    // Two delay plots (one per direction), the SYN timeline, time-sequence and RTT.
+    assert_eq!(html.matches("<svg").count(), 5);
+    assert!(html.contains("<figcaption>SYN attempts of 10.244.1.2:55406 → 10.244.2.3:80 at each point</figcaption>"));
+    assert!(html.contains("attempt 1 at +0.000 s: not seen at server_vxlan, server_pod"));
+    assert!(html.contains("attempt 2 at +1.010 s: not seen at server_vxlan, server_pod"));
+    assert!(html.contains("attempt 3 at +3.026 s: seen at every point"));
+    // The SYN timeline's y axis names the six points.
+    for p in ["client_pod", "client_vxlan", "client_underlay", "server_underlay", "server_vxlan", "server_pod"] {
+        assert!(html.contains(&format!(">\n{p}\n</text>")) || html.contains(&format!(">{p}</text>")), "{p} label");
+    }
+    assert!(html.contains("udp@0 checksum 0xffff bad, expected 0x3525"));
+}
+
+#[test]
+fn tcp_loss_flow_plots_are_the_senders() {
+    let path = scratch("tcp-loss.html");
+    let out = netcap(&[
+        "report",
+        "fixtures/lab/tcp-loss/sender.pcap",
+        "fixtures/lab/tcp-loss/receiver.pcap",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let html = std::fs::read_to_string(&path).unwrap();
+    // The data connection at the sender: 23 retransmissions (the kernel's RetransSegs
+    // for it, fixtures/lab/tcp-loss/README.md).
+    assert!(html.contains("Time-sequence graph of flow 2 at sender (10.77.0.1:40000 → 10.77.0.2:5201)"));
+    assert!(html.contains("retransmission (23)"));
+}
+
+/// Chromium, if installed; `NETCAP_REQUIRE_CHROMIUM=1` (set by `.ci/run`) makes its
+/// absence a failure.
+fn chromium() -> Option<PathBuf> {
+    let found = ["chromium", "chromium-browser", "google-chrome"].iter().find_map(|name| {
+        std::env::var_os("PATH")?
+            .to_str()?
+            .split(':')
+            .map(|d| Path::new(d).join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() && std::env::var("NETCAP_REQUIRE_CHROMIUM").is_ok_and(|v| v == "1") {
+        panic!("NETCAP_REQUIRE_CHROMIUM=1 but no chromium on PATH");
+    }
+    found
+}
+
+#[test]
+fn html_renders_in_headless_chromium() {
+    let Some(chromium) = chromium() else {
+        eprintln!("skipped: chromium not installed");
+        return;
+    };
+    let (html, _) = flannel_html();
+    let png = scratch("flannel.png");
+    let _ = std::fs::remove_file(&png);
+    let profile = scratch("chromium-profile");
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1200,6000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.canonicalize().unwrap().display()))
+        .output()
+        .expect("run chromium");
+    assert!(png.is_file(), "no screenshot: {}", String::from_utf8_lossy(&out.stderr));
+    let decoder = png::Decoder::new(std::fs::File::open(&png).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (1200, 6000), "the window size asked for");
+    let channels = info.color_type.samples();
+    let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(channels).collect();
+    let white = pixels.iter().filter(|p| p[..3] == [255, 255, 255]).count();
+    let inked = pixels.len() - white;
+    assert!(inked * 50 > pixels.len(), "page is (nearly) blank: {inked} of {} pixels not white", pixels.len());
+    // The plots' colours made it to the screen: the SYN timeline's red crosses
+    // (214, 39, 40) and the first series' blue (31, 119, 180), within antialiasing.
+    let near = |c: [u8; 3]| pixels.iter().filter(|p| p[..3].iter().zip(c).all(|(a, b)| a.abs_diff(b) <= 8)).count();
+    assert!(near([214, 39, 40]) > 50, "no red cross rendered");
+    assert!(near([31, 119, 180]) > 50, "no blue mark rendered");
+}
