@@ -314,7 +314,7 @@ fn merge(
             Ok(reader) => sources.push(Source { reader: Some(reader) }),
             Err(e) => {
                 if !quiet {
-                    eprintln!("netcap: error: {e}");
+                    crate::ui::error(e);
                 }
                 failed = true;
                 sources.push(Source { reader: None });
@@ -332,7 +332,7 @@ fn merge(
             Ok(None) => return None,
             Err(e) => {
                 if !quiet {
-                    eprintln!("netcap: error: {e}");
+                    crate::ui::error(e);
                 }
                 *failed = true;
                 return None;
@@ -367,8 +367,10 @@ fn merge(
     let opts = CorrelateOptions { list_packets, nat: args.nat, ..CorrelateOptions::default() };
     let mut correlator = Correlator::new(opts, Vec::new());
     let mut packet = Packet::default();
+    let mut progress = crate::ui::Progress::new(&files);
     while let Some(Reverse((_, i, _))) = heap.pop() {
         let Some(f) = next[i].take() else { continue };
+        progress.frame(i, f.offset);
         decoder.decode_into(f.link_type, &f.data, &mut packet);
         let mut frame = f.frame();
         let point = u32::try_from(f.point).unwrap_or(u32::MAX);
@@ -387,7 +389,7 @@ fn merge(
     for s in sources.iter_mut().filter_map(|s| s.reader.as_mut()) {
         for w in s.take_warnings() {
             if !quiet {
-                eprintln!("netcap: warning: {w}");
+                crate::ui::warn(w);
             }
         }
     }
@@ -403,7 +405,7 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
     let analysis = match analyze(&args.analysis, args.packets, &mut ()) {
         Ok(a) => a?,
         Err(msg) => {
-            eprintln!("netcap: error: {msg}");
+            crate::ui::error(msg);
             return Ok(true);
         }
     };

@@ -8,8 +8,9 @@
 mod correlate;
 mod report;
 mod text;
+mod ui;
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -32,6 +33,12 @@ use netcap_core::tcp::{Analyzer, FlowRecord, TcpOptions};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// No progress bar and no warnings (errors are still printed).
+    #[arg(short = 'q', long, global = true)]
+    quiet: bool,
+    /// Colour the text output: `auto` when it goes to a terminal and NO_COLOR is unset.
+    #[arg(long, value_enum, global = true, value_name = "WHEN", default_value_t = ui::ColorChoice::Auto)]
+    color: ui::ColorChoice,
     /// Without a command: summarise these captures (same as `netcap summary`).
     #[command(flatten)]
     summary: SummaryArgs,
@@ -80,10 +87,20 @@ struct Common {
     flow_timeout: i64,
 }
 
+/// Where a command's text or JSON goes.
+#[derive(Debug, Args)]
+struct OutputArg {
+    /// Write to FILE instead of standard output (`-`).
+    #[arg(short = 'o', long = "output", value_name = "FILE", default_value = "-")]
+    output: PathBuf,
+}
+
 #[derive(Debug, Args)]
 struct PacketsArgs {
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    output: OutputArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = PacketsFormat::Text)]
     format: PacketsFormat,
@@ -93,6 +110,8 @@ struct PacketsArgs {
 struct SummaryArgs {
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    output: OutputArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     format: SummaryFormat,
@@ -105,6 +124,8 @@ struct SummaryArgs {
 struct FlowsArgs {
     #[command(flatten)]
     common: Common,
+    #[command(flatten)]
+    output: OutputArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     format: SummaryFormat,
@@ -138,6 +159,8 @@ struct AnalysisArgs {
 struct CorrelateArgs {
     #[command(flatten)]
     analysis: AnalysisArgs,
+    #[command(flatten)]
+    output: OutputArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = SummaryFormat::Text)]
     format: SummaryFormat,
@@ -158,10 +181,36 @@ enum SummaryFormat {
     Json,
 }
 
+impl Cli {
+    /// The file given with `-o` to a command that writes text or JSON there, if any.
+    fn output(&self) -> Option<&std::path::Path> {
+        let o = match &self.command {
+            Some(Command::Packets(a)) => &a.output,
+            Some(Command::Summary(a)) => &a.output,
+            Some(Command::Flows(a)) => &a.output,
+            Some(Command::Correlate(a)) => &a.output,
+            None => &self.summary.output,
+            _ => return None,
+        };
+        (o.output.as_os_str() != "-").then_some(o.output.as_path())
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let target: Box<dyn Write> = match cli.output() {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                ui::init(cli.quiet, cli.color, false);
+                ui::error(format_args!("{}: {e}", path.display()));
+                return ExitCode::from(1);
+            }
+        },
+        None => Box::new(io::stdout().lock()),
+    };
+    ui::init(cli.quiet, cli.color, cli.output().is_none() && io::stdout().is_terminal());
+    let mut out = BufWriter::with_capacity(1 << 16, target);
     let result = match cli.command {
         Some(Command::Packets(a)) => packets(&a, &mut out),
         Some(Command::Summary(a)) => summary(&a, &mut out),
@@ -178,7 +227,7 @@ fn main() -> ExitCode {
             clap_mangen::Man::new(cmd).render(&mut out).map(|()| false)
         }
         None if cli.summary.common.files.is_empty() => {
-            eprintln!("netcap: no capture files given; try `netcap --help`");
+            ui::error("no capture files given; try `netcap --help`");
             return ExitCode::from(2);
         }
         None => summary(&cli.summary, &mut out),
@@ -189,7 +238,7 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::from(1),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("netcap: error: writing output: {e}");
+            ui::error(format_args!("writing output: {e}"));
             ExitCode::from(1)
         }
     }
@@ -240,16 +289,17 @@ trait Sink {
 /// warnings go to stderr; the return value says whether any file failed.
 fn for_each_frame(common: &Common, sink: &mut impl Sink) -> io::Result<bool> {
     if common.files.is_empty() {
-        eprintln!("netcap: no capture files given");
+        ui::error("no capture files given");
     }
     let decoder = common.decoder();
     let mut packet = Packet::default();
     let mut failed = common.files.is_empty();
-    for path in &common.files {
+    let mut progress = ui::Progress::new(&common.files);
+    for (i, path) in common.files.iter().enumerate() {
         let mut reader = match open(path) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("netcap: error: {e}");
+                ui::error(e);
                 failed = true;
                 continue;
             }
@@ -261,11 +311,12 @@ fn for_each_frame(common: &Common, sink: &mut impl Sink) -> io::Result<bool> {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
                 Err(e) => {
-                    eprintln!("netcap: error: {e}");
+                    ui::error(e);
                     failed = true;
                     break;
                 }
             };
+            progress.frame(i, frame.offset);
             decoder.decode_into(frame.link_type, frame.data, &mut packet);
             let pid = frame.point.0 as usize;
             if let Some(&idx) = ids.get(pid) {
@@ -285,7 +336,7 @@ fn for_each_frame(common: &Common, sink: &mut impl Sink) -> io::Result<bool> {
             }
         }
         for w in reader.take_warnings() {
-            eprintln!("netcap: warning: {w}");
+            ui::warn(w);
         }
     }
     Ok(failed)

@@ -9,6 +9,8 @@ use netcap_core::summary::Report;
 use netcap_core::tcp::stats::Summary as Stats;
 use netcap_core::tcp::{FlowRecord, SegmentInfo};
 
+use crate::ui::{paint, severity, Paint};
+
 /// `2024-03-01 12:00:01.123456789` (UTC) for a timestamp in ns since the Unix epoch.
 pub fn datetime(ts_ns: i64) -> String {
     let secs = ts_ns.div_euclid(1_000_000_000);
@@ -48,9 +50,9 @@ fn verdict(v: &Verdict) -> String {
     let exp = |v: &Verdict| v.expected.map_or(String::new(), |e| format!("{e:#06x}"));
     match v.status {
         Status::Good => format!("csum {:#06x} ok", v.stored),
-        Status::Bad => format!("csum {:#06x} BAD (expected {})", v.stored, exp(v)),
+        Status::Bad => format!("csum {:#06x} {} (expected {})", v.stored, paint(Paint::Bad, "BAD"), exp(v)),
         Status::Absent => "csum 0 absent".to_string(),
-        Status::IllegalZero => "csum 0 ILLEGAL (zero over IPv6)".to_string(),
+        Status::IllegalZero => format!("csum 0 {} (zero over IPv6)", paint(Paint::Bad, "ILLEGAL")),
         Status::Partial => {
             format!("csum {:#06x} partial (TX offload, expected {})", v.stored, exp(v))
         }
@@ -181,7 +183,8 @@ pub fn packet_line(
         }
     }
     if let Some(d) = &packet.drop {
-        write!(out, " => receiver DROPS ({} depth {}: {})", d.layer, d.depth, d.counter)?;
+        let drops = format!("receiver DROPS ({} depth {}: {})", d.layer, d.depth, d.counter);
+        write!(out, " => {}", paint(Paint::Bad, &drops))?;
     }
     if let Some(t) = tcp {
         tcp_analysis(out, t)?;
@@ -369,28 +372,21 @@ pub fn summary(out: &mut impl Write, r: &Report) -> io::Result<()> {
             c.first_frames.iter().map(|f| format!("{}:{}", f.point, f.frame)).collect();
         let frames =
             if frames.is_empty() { String::new() } else { format!("  [{}]", frames.join(" ")) };
-        writeln!(
-            out,
-            "  {:<10} {:<13} {:>10}{frames}",
-            format!("{}@{}", c.proto, c.depth),
-            c.status.as_str(),
-            c.count
-        )?;
+        let status = format!("{:<13}", c.status.as_str());
+        let status = match c.status {
+            Status::Bad | Status::IllegalZero => paint(Paint::Bad, &status),
+            Status::Partial | Status::Absent => paint(Paint::Info, &status),
+            _ => status,
+        };
+        writeln!(out, "  {:<10} {status} {:>10}{frames}", format!("{}@{}", c.proto, c.depth), c.count)?;
     }
     if !r.receiver_drops.is_empty() {
         writeln!(out, "\nA Linux receiver drops")?;
         for d in &r.receiver_drops {
             let frames: Vec<String> =
                 d.first_frames.iter().map(|f| format!("{}:{}", f.point, f.frame)).collect();
-            writeln!(
-                out,
-                "  {:>10} frames: bad {}@{} checksum ({})  [{}]",
-                d.count,
-                d.layer,
-                d.depth,
-                d.counter,
-                frames.join(" ")
-            )?;
+            let what = format!("{:>10} frames: bad {}@{} checksum ({})", d.count, d.layer, d.depth, d.counter);
+            writeln!(out, "  {}  [{}]", paint(Paint::Bad, &what), frames.join(" "))?;
         }
     }
     if !r.stops.is_empty() {
@@ -525,7 +521,7 @@ pub fn correlate(out: &mut impl Write, o: &crate::correlate::Output) -> io::Resu
 fn findings(out: &mut impl Write, list: &[netcap_core::correlate::Finding]) -> io::Result<()> {
     writeln!(out, "\nFindings")?;
     for (i, f) in list.iter().enumerate() {
-        writeln!(out, "  {}. [{}] {}: {}", i + 1, f.severity, f.kind, f.summary)?;
+        writeln!(out, "  {}. [{}] {}: {}", i + 1, severity(f.severity), f.kind, f.summary)?;
         for (n, seen) in f.frames.iter().enumerate() {
             let at: Vec<String> = seen.iter().map(|r| format!("{}:{}", r.point, r.frame)).collect();
             writeln!(out, "     packet {}: seen at {}", n + 1, at.join(", "))?;

@@ -179,6 +179,59 @@ fn a_file_cut_mid_record_warns_and_exits_0() {
 }
 
 #[test]
+fn quiet_silences_warnings_but_not_errors() {
+    let out = netcap(&["summary", "-q", "--format", "json", &constructed("cut-mid-record.pcap")]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["frames"], 3, "the same figures as without --quiet");
+    let out = netcap(&["summary", "--quiet", "no/such/file.pcap"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.pcap"));
+}
+
+/// Not a terminal: no progress bar, no colour — stderr stays empty for a good file.
+#[test]
+fn piped_runs_have_no_progress_and_no_colour() {
+    let out = netcap(&["summary", &lab("server_underlay.pcap")]);
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!out.stdout.contains(&0x1b), "no escape sequences when piped");
+}
+
+#[test]
+fn colour_always_marks_the_faults() {
+    let out = netcap(&["summary", "--color", "always", &lab("server_underlay.pcap")]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    // The bad outer UDP checksum row and the error finding, in bold red.
+    assert!(text.contains("udp@0      \x1b[1;31mbad          \x1b[0m          2"), "{text}");
+    assert!(text.contains("1. [\x1b[1;31merror\x1b[0m] dropped_bad_outer_checksum"), "{text}");
+    let out = netcap(&["packets", "--color=always", &lab("server_underlay.pcap")]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.lines().next().unwrap().contains("\x1b[1;31mBAD\x1b[0m (expected 0x3525)"));
+    let out = netcap(&["summary", "--color", "never", &lab("server_underlay.pcap")]);
+    assert!(!out.stdout.contains(&0x1b));
+}
+
+#[test]
+fn output_file_holds_what_stdout_would() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-output");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (cmd, extra) in [("packets", "--format=jsonl"), ("summary", "--format=json"), ("flows", "--format=json"), ("correlate", "--format=json")] {
+        let path = dir.join(format!("{cmd}.out"));
+        let to_file = netcap(&[cmd, extra, &lab("server_underlay.pcap"), "-o", path.to_str().unwrap()]);
+        assert!(to_file.status.success(), "{cmd}");
+        assert!(to_file.stdout.is_empty(), "{cmd}: nothing on stdout with -o FILE");
+        let to_stdout = netcap(&[cmd, extra, &lab("server_underlay.pcap"), "-o", "-"]);
+        assert_eq!(std::fs::read(&path).unwrap(), to_stdout.stdout, "{cmd}");
+        assert!(!to_stdout.stdout.is_empty());
+    }
+    let out = netcap(&["summary", &lab("server_underlay.pcap"), "-o", "no/such/dir/x.txt"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/dir/x.txt"));
+}
+
+#[test]
 fn a_missing_file_is_an_error_naming_it() {
     let out = netcap(&["summary", "no/such/file.pcap"]);
     assert_eq!(out.status.code(), Some(1));

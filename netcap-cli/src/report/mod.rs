@@ -225,7 +225,7 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
     let doc = match build(args) {
         Ok(d) => d?,
         Err(msg) => {
-            eprintln!("netcap: error: {msg}");
+            crate::ui::error(msg);
             return Ok(true);
         }
     };
