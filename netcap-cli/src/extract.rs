@@ -158,6 +158,8 @@ struct Extractor<'a, W: Write> {
     syns: HashMap<(Endpoint, Endpoint), Vec<u64>>,
     /// Written blocks have errors reported as `io::Error`; the writer's own kept here.
     error: Option<WriteError>,
+    /// Per cited packet ([`Cited::seen`]): the points that did not see it, once known.
+    missing_by_packet: HashMap<usize, Vec<String>>,
 }
 
 impl<W: Write> Extractor<'_, W> {
@@ -393,7 +395,7 @@ impl<W: Write> Extractor<'_, W> {
     /// `REASONS: WHAT; VERDICTS; DROP; TCP LABELS; not seen at POINTS`.
     #[allow(clippy::too_many_arguments)]
     fn comment(
-        &self,
+        &mut self,
         name: &str,
         frame: &Frame<'_>,
         packet: &Packet,
@@ -429,16 +431,23 @@ impl<W: Write> Extractor<'_, W> {
 impl<W: Write> Extractor<'_, W> {
     /// The points of the packet's path that did not see it: from the first pass's
     /// packet rows, else, for a frame a finding cites, the path of the packet's
-    /// direction without the points the finding lists for it.
-    fn missing(&self, name: &str, frame: u64, packet: &Packet) -> Option<Vec<String>> {
+    /// direction without the points the finding lists for it. The direction is taken
+    /// from the packet's first sighting (frames come in time order) and kept for the
+    /// others: after a NAT the addresses differ, the packet does not.
+    fn missing(&mut self, name: &str, frame: u64, packet: &Packet) -> Option<Vec<String>> {
         let key = (name.to_string(), frame);
         if let Some(m) = self.known.missing.get(&key) {
             return Some(m.clone());
         }
         let cited = self.known.finding_frames.get(&key)?.first()?;
+        if let Some(m) = self.missing_by_packet.get(&cited.seen) {
+            return Some(m.clone());
+        }
         let seen = self.known.seen.get(cited.seen)?;
         let path = self.known.paths.get(direction(packet)?.as_str())?;
-        Some(path.iter().filter(|p| !seen.contains(p)).cloned().collect())
+        let m: Vec<String> = path.iter().filter(|p| !seen.contains(p)).cloned().collect();
+        self.missing_by_packet.insert(cited.seen, m.clone());
+        Some(m)
     }
 }
 
@@ -667,6 +676,7 @@ fn second_pass(args: &ExtractArgs, known: &Known, sink: Sink, stdout: &mut dyn W
         written: 0,
         syns: HashMap::new(),
         error: None,
+        missing_by_packet: HashMap::new(),
     };
     if let Some(points) = points {
         for p in 0..points.len() {
