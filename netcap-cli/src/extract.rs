@@ -216,7 +216,7 @@ impl<W: Write> Extractor<'_, W> {
         };
         // --finding: the finding's own frames, and for the findings about a connection
         // without frames of their own, its SYNs and SYN/ACKs (syn_retry_delay,
-        // handshake_failure) or the retransmissions (retransmission_storm).
+        // handshake_failure with RSTs) or the retransmissions (retransmission_storm).
         for &n in &self.args.findings {
             let n = usize::try_from(n).unwrap_or(usize::MAX);
             let mut hit = false;
@@ -283,23 +283,30 @@ fn selected_by(findings: &[(usize, Finding)], asked: usize, num: usize) -> bool 
 
 /// For a finding about a connection that cites no frames: whether this frame is one of
 /// its evidence frames — a SYN or SYN/ACK of the connection at any point
-/// (`syn_retry_delay`, `handshake_failure`), or a retransmission in the finding's
-/// direction at its point (`retransmission_storm`).
+/// (`syn_retry_delay`; `handshake_failure` adds RSTs, the refusal), or a
+/// retransmission in the finding's direction at its point (`retransmission_storm`).
 fn about_connection(f: &Finding, name: &str, packet: &Packet, segment: Option<&SegmentInfo>, view: Option<&FlowView>) -> bool {
     let Some(v) = view else { return false };
-    let forward = format!("{} > {}", v.src, v.dst);
-    let backward = format!("{} > {}", v.dst, v.src);
-    if f.flow != forward && f.flow != backward {
-        return false;
-    }
-    match f.kind {
-        "syn_retry_delay" | "handshake_failure" => tcp_flags_of(packet, v).is_some_and(|fl| fl & tcp_flags::SYN != 0),
+    // The cheap tests first: this runs for every frame of the capture.
+    let candidate = match f.kind {
+        "syn_retry_delay" => tcp_flags_of(packet, v).is_some_and(|fl| fl & tcp_flags::SYN != 0),
+        "handshake_failure" => tcp_flags_of(packet, v).is_some_and(|fl| fl & (tcp_flags::SYN | tcp_flags::RST) != 0),
         "retransmission_storm" => {
-            let client_to_server = f.flow == forward;
-            let wanted = f.evidence["direction"].as_str() == Some(if client_to_server { "client → server" } else { "server → client" });
-            f.points.first().is_some_and(|p| p == name) && wanted && segment.is_some_and(|s| s.analysis.is_retransmission())
+            f.points.first().is_some_and(|p| p == name) && segment.is_some_and(|s| s.analysis.is_retransmission())
         }
         _ => false,
+    };
+    if !candidate {
+        return false;
+    }
+    let forward = format!("{} > {}", v.src, v.dst);
+    let backward = format!("{} > {}", v.dst, v.src);
+    match f.kind {
+        "retransmission_storm" => {
+            let dir = if f.flow == forward { "client → server" } else { "server → client" };
+            (f.flow == forward || f.flow == backward) && f.evidence["direction"].as_str() == Some(dir)
+        }
+        _ => f.flow == forward || f.flow == backward,
     }
 }
 
@@ -564,7 +571,7 @@ fn command_line() -> String {
 
 /// Where the evidence goes: standard output, or a temporary file beside the output
 /// renamed over it once everything went well (a failed run leaves no half file).
-enum Sink {
+enum Destination {
     Stdout,
     File { tmp: PathBuf, path: PathBuf },
 }
@@ -599,7 +606,7 @@ fn extract(args: &ExtractArgs, stdout: &mut dyn Write) -> Result<bool, Failure> 
         if io::stdout().is_terminal() {
             return Err(Failure::Message("refusing to write pcapng to a terminal: redirect standard output or use -o FILE".to_string()));
         }
-        Sink::Stdout
+        Destination::Stdout
     } else {
         let out = &args.output;
         if files.iter().any(|f| same_file(f, out)) {
@@ -607,7 +614,7 @@ fn extract(args: &ExtractArgs, stdout: &mut dyn Write) -> Result<bool, Failure> 
         }
         let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = out.with_file_name(format!(".{name}.netcap-partial"));
-        Sink::File { tmp, path: out.clone() }
+        Destination::File { tmp, path: out.clone() }
     };
 
     // First pass: findings, flows, and (for flow and frame selectors) every packet's
@@ -639,24 +646,24 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn second_pass(args: &ExtractArgs, known: &Known, sink: Sink, stdout: &mut dyn Write, points: Option<&[PointRow]>) -> Result<bool, Failure> {
+fn second_pass(args: &ExtractArgs, known: &Known, sink: Destination, stdout: &mut dyn Write, points: Option<&[PointRow]>) -> Result<bool, Failure> {
     let selectors = args.findings.len() + args.flows.len() + args.frames.len();
     let user_appl = format!("netcap {}", env!("CARGO_PKG_VERSION"));
     let comment = command_line();
     let shb = SectionHeader { user_appl: Some(&user_appl), comment: Some(&comment) };
     let target = match &sink {
-        Sink::Stdout => "standard output".to_string(),
-        Sink::File { path, .. } => path.display().to_string(),
+        Destination::Stdout => "standard output".to_string(),
+        Destination::File { path, .. } => path.display().to_string(),
     };
     let out: Box<dyn Write + '_> = match &sink {
-        Sink::Stdout => Box::new(&mut *stdout),
-        Sink::File { tmp, .. } => match File::create(tmp) {
+        Destination::Stdout => Box::new(&mut *stdout),
+        Destination::File { tmp, .. } => match File::create(tmp) {
             Ok(f) => Box::new(BufWriter::with_capacity(1 << 16, f)),
             Err(e) => return Err(Failure::Message(format!("{}: {e}", tmp.display()))),
         },
     };
-    let cleanup = |sink: &Sink| {
-        if let Sink::File { tmp, .. } = sink {
+    let cleanup = |sink: &Destination| {
+        if let Destination::File { tmp, .. } = sink {
             let _ = std::fs::remove_file(tmp);
         }
     };
@@ -732,7 +739,7 @@ fn second_pass(args: &ExtractArgs, known: &Known, sink: Sink, stdout: &mut dyn W
         }
         return Err(Failure::Message(msg));
     }
-    if let Sink::File { tmp, path } = &sink {
+    if let Destination::File { tmp, path } = &sink {
         if let Err(e) = std::fs::rename(tmp, path) {
             cleanup(&sink);
             return Err(Failure::Message(format!("{}: {e}", path.display())));
@@ -744,9 +751,9 @@ fn second_pass(args: &ExtractArgs, known: &Known, sink: Sink, stdout: &mut dyn W
 
 /// A write error: on standard output an I/O error for `main` (a closed pipe is quiet),
 /// on a file a message naming it.
-fn io_failure(e: WriteError, target: &str, sink: &Sink) -> Failure {
+fn io_failure(e: WriteError, target: &str, sink: &Destination) -> Failure {
     match (e, sink) {
-        (WriteError::Io(e), Sink::Stdout) => Failure::Io(e),
+        (WriteError::Io(e), Destination::Stdout) => Failure::Io(e),
         (e, _) => Failure::Message(format!("writing {target}: {e}")),
     }
 }

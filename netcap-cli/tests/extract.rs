@@ -442,3 +442,39 @@ fn nat_evidence_says_where_the_packet_was_not_seen_on_both_sides() {
         assert!(c.iter().any(|l| l.contains(", 10.81.2.1:40001 > 10.81.2.2:8080;")), "the translated side: {c:?}");
     }
 }
+
+/// Failed handshakes (fixtures/lab/syn-retries, one client capture): finding 2, a
+/// connection timed out after 8 SYNs, is its 8 SYNs numbered 1 to 8 of 8; finding 3,
+/// refused, is the SYN and the RST that refused it.
+#[test]
+fn failed_handshakes_bring_their_syns_and_the_refusal() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/lab/syn-retries");
+    let run = |n: &str, test: &str| {
+        let out = out_path(test);
+        let o = Command::new(env!("CARGO_BIN_EXE_netcap"))
+            .args(["extract", "--finding", n, "client.pcap", "-o", out.to_str().unwrap()])
+            .current_dir(&root)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        out
+    };
+    let out = run("2", "timed-out");
+    assert_eq!(read(&out).0.len(), 8);
+    if tshark() {
+        let o = Command::new("tshark").arg("-r").arg(&out).args(["-T", "fields", "-e", "frame.comment"]).output().unwrap();
+        let c: Vec<String> = String::from_utf8(o.stdout).unwrap().lines().map(str::to_string).collect();
+        let want: Vec<String> =
+            (1..=8).map(|k| format!("finding 2 (handshake_failure): SYN attempt {k} of 8 of 10.78.0.1:40002 > 10.78.0.2:9")).collect();
+        let got: Vec<String> = c.iter().map(|l| l.split(';').next().unwrap().to_string()).collect();
+        assert_eq!(got, want);
+    }
+    let out = run("3", "refused");
+    let o = Command::new(env!("CARGO_BIN_EXE_netcap")).args(["packets", "--format", "jsonl", out.to_str().unwrap()]).output().unwrap();
+    let flags: Vec<Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["layers"].as_array().unwrap().last().unwrap()["flag_names"].clone())
+        .collect();
+    assert_eq!(flags, [serde_json::json!(["SYN"]), serde_json::json!(["RST", "ACK"])]);
+}
