@@ -659,7 +659,7 @@ fn second_pass(args: &ExtractArgs, known: &Known, sink: Destination, stdout: &mu
         Destination::Stdout => Box::new(&mut *stdout),
         Destination::File { tmp, .. } => match File::create(tmp) {
             Ok(f) => Box::new(BufWriter::with_capacity(1 << 16, f)),
-            Err(e) => return Err(Failure::Message(format!("{}: {e}", tmp.display()))),
+            Err(e) => return Err(Failure::Message(format!("{target}: {e}"))),
         },
     };
     let cleanup = |sink: &Destination| {
