@@ -6,6 +6,8 @@
 //! record, 2 for a usage error. A closed stdout (`netcap packets x | head`) ends quietly.
 
 mod correlate;
+mod evidence;
+mod extract;
 mod report;
 mod text;
 mod ui;
@@ -59,6 +61,9 @@ enum Command {
     /// Write a report for a ticket: Markdown (`-o report.md`) or self-contained HTML
     /// with plots (`-o report.html`).
     Report(report::ReportArgs),
+    /// Write the frames a finding, flow or frame list selects to an evidence pcapng,
+    /// each with a comment saying why it is there.
+    Extract(extract::ExtractArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -217,6 +222,7 @@ fn main() -> ExitCode {
         Some(Command::Flows(a)) => flows(&a, &mut out),
         Some(Command::Correlate(a)) => correlate::run(&a, &mut out),
         Some(Command::Report(a)) => report::run(&a, &mut out),
+        Some(Command::Extract(a)) => extract::run(&a, &mut out),
         Some(Command::Completions { shell }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "netcap", &mut out);

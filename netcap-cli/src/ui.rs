@@ -58,6 +58,13 @@ pub fn warn(msg: impl Display) {
     }
 }
 
+/// `netcap: …`, a note on what was done (`wrote 8 frames to …`), unless `--quiet`.
+pub fn note(msg: impl Display) {
+    if !QUIET.load(Ordering::Relaxed) {
+        say(format!("netcap: {msg}"));
+    }
+}
+
 /// What a piece of text means, for its colour.
 #[derive(Debug, Clone, Copy)]
 pub enum Paint {

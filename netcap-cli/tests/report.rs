@@ -74,12 +74,12 @@ fn markdown_flannel_reads_like_the_incident() {
     let r = at("server_underlay", "1");
     assert_eq!(r[0], "1");
     assert!(r[4].contains("TCP SYN seq 4151873217 len 0"), "{r:?}");
-    assert!(r[4].contains("udp@0 checksum 0xffff bad, expected 0x3525"), "{r:?}");
+    assert!(r[4].contains("outer UDP checksum 0xffff, expected 0x3525"), "{r:?}");
     assert!(r[4].contains("a Linux receiver drops it (UdpInCsumErrors)"), "{r:?}");
     let r = at("server_underlay", "2");
     assert_eq!((r[0].as_str(), r[3].as_str()), ("2", "+1.010080 s"));
-    assert!(r[4].contains("udp@0 checksum 0xffff bad, expected 0x0da8"), "{r:?}");
-    assert!(r[4].ends_with("retransmission"), "{r:?}");
+    assert!(r[4].contains("outer UDP checksum 0xffff, expected 0x0da8"), "{r:?}");
+    assert!(r[4].ends_with("; TCP analysis: retransmission"), "{r:?}");
     assert_eq!(at("client_pod", "2")[3], "+1.009864 s");
     assert!(!rows.iter().any(|r| r[1] == "server_vxlan" || r[1] == "server_pod"));
     // The SYN retry delay, related to finding 1.
@@ -159,7 +159,7 @@ fn html_is_self_contained_with_the_plots() {
     for p in ["client_pod", "client_vxlan", "client_underlay", "server_underlay", "server_vxlan", "server_pod"] {
         assert!(html.contains(&format!(">\n{p}\n</text>")) || html.contains(&format!(">{p}</text>")), "{p} label");
     }
-    assert!(html.contains("udp@0 checksum 0xffff bad, expected 0x3525"));
+    assert!(html.contains("outer UDP checksum 0xffff, expected 0x3525"));
 }
 
 #[test]

@@ -594,8 +594,9 @@ impl Observer for Trace {
 }
 
 /// What matters in a cited frame, in one line: `74 B; TCP SYN seq 3253012334 len 0;
-/// udp@0 checksum 0xffff bad, expected 0x3525; a Linux receiver drops it
-/// (UdpInCsumErrors)`.
+/// outer UDP checksum 0xffff, expected 0x3525; a Linux receiver drops it
+/// (UdpInCsumErrors)` — the length, the innermost TCP header, then the
+/// [`crate::evidence::facts`] `netcap extract` also writes.
 pub(crate) fn describe(frame: &Frame<'_>, packet: &Packet, segment: Option<&SegmentInfo>) -> String {
     let mut parts = vec![format!("{} B", frame.len)];
     let tcp = FlowView::of(packet).and_then(|v| packet.layers.get(v.layer)).map(|l| &l.kind);
@@ -607,24 +608,7 @@ pub(crate) fn describe(frame: &Frame<'_>, packet: &Packet, segment: Option<&Segm
         s.push_str(&format!(" len {payload_len}"));
         parts.push(s);
     }
-    for l in &packet.layers {
-        let Some(v) = l.checksum else { continue };
-        // Unverifiable (bytes not captured) says nothing about the packet.
-        if matches!(v.status, Status::Good | Status::Unverifiable) {
-            continue;
-        }
-        let expected = v.expected.map_or(String::new(), |e| format!(", expected {e:#06x}"));
-        parts.push(format!("{}@{} checksum {:#06x} {}{expected}", l.proto(), l.depth, v.stored, v.status));
-    }
-    if let Some(d) = packet.drop {
-        parts.push(format!("a Linux receiver drops it ({})", d.counter));
-    }
-    if let Some(s) = segment {
-        let labels: Vec<&str> = s.analysis.iter().map(|l| l.name()).collect();
-        if !labels.is_empty() {
-            parts.push(labels.join(", "));
-        }
-    }
+    parts.extend(crate::evidence::facts(packet, segment));
     parts.join("; ")
 }
 

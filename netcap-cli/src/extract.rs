@@ -1,0 +1,733 @@
+//! `netcap extract`: the evidence pcapng — only the frames a finding, a flow or a list
+//! of frame numbers selects, each with a comment saying why it is there
+//! (`docs/extract.md` has the command, the selectors and the comment wording).
+//!
+//! Two passes over the files, both through [`correlate::analyze`] (so points, flows and
+//! findings are numbered exactly as `netcap correlate` numbers them): the first finds
+//! the findings, the flows' SYN attempts and, when a flow or frame selector needs it,
+//! every packet's sightings; the second writes the selected frames in merged time order
+//! as they stream by, with their original (not offset-adjusted) timestamps. From
+//! standard input only the second pass runs: `--finding` is refused, and the comments
+//! lack what the first pass knows (attempt totals, points that did not see a packet).
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use clap::{ArgGroup, Args};
+use netcap_core::capture::Frame;
+use netcap_core::correlate::{packet_key, Finding};
+use netcap_core::decode::{flag_names, tcp_flags, LayerKind, Packet};
+use netcap_core::export::pcapng::{Interface, PcapngWriter, SectionHeader, WriteError};
+use netcap_core::flow::{Endpoint, FlowView};
+use netcap_core::tcp::SegmentInfo;
+
+use crate::correlate::{self, Analysis, Observer, PointRow};
+use crate::AnalysisArgs;
+
+/// Write only the frames a finding, a flow or a frame list selects to an evidence
+/// pcapng, each with a comment saying why it is there.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("selector").required(true).multiple(true)))]
+pub struct ExtractArgs {
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+    /// The N-th finding (1-based) as `netcap correlate` on the same files lists it,
+    /// with the findings it follows from (`related`). Needs files (read twice).
+    #[arg(long = "finding", value_name = "N", group = "selector", value_parser = parse_finding)]
+    findings: Vec<u64>,
+    /// A TCP flow by its id (as `netcap flows` / `netcap packets` show it; for several
+    /// files, numbered in merged time order), or a connection `ADDR:PORT-ADDR:PORT`
+    /// (either order; `[v6]:port`) at every point.
+    #[arg(long = "flow", value_name = "ID|ADDR:PORT-ADDR:PORT", group = "selector", value_parser = parse_flow)]
+    flows: Vec<FlowSpec>,
+    /// Frames of one point by number: `POINT:N,N,N-M` (POINT as netcap names it).
+    #[arg(long = "frames", value_name = "POINT:N,N-M", group = "selector", value_parser = parse_frames)]
+    frames: Vec<FramesSpec>,
+    /// The evidence file to write; `-` writes to standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE", required = true)]
+    output: PathBuf,
+}
+
+/// `--flow`: an id, or a connection's two endpoints.
+#[derive(Debug, Clone)]
+pub enum FlowSpec {
+    Id(u64),
+    Connection(SocketAddr, SocketAddr),
+}
+
+/// `--frames POINT:N,N-M`: inclusive ranges of frame numbers at one point.
+#[derive(Debug, Clone)]
+pub struct FramesSpec {
+    point: String,
+    ranges: Vec<(u64, u64)>,
+    text: String,
+}
+
+/// `POINT:N,N-M`: the point is everything before the last `:` (point names may hold
+/// one); a range is kept as its two ends, so any size costs nothing.
+fn parse_frames(s: &str) -> Result<FramesSpec, String> {
+    let (point, list) = s.rsplit_once(':').ok_or_else(|| format!("expected POINT:N,N-M, got {s:?}"))?;
+    if point.is_empty() {
+        return Err(format!("no point name in {s:?}"));
+    }
+    let mut ranges = Vec::new();
+    for part in list.split(',') {
+        let num = |t: &str| t.trim().parse::<u64>().ok().filter(|&n| n >= 1);
+        let range = match part.split_once('-') {
+            Some((a, b)) => num(a).zip(num(b)).filter(|(a, b)| a <= b),
+            None => num(part).map(|n| (n, n)),
+        };
+        ranges.push(range.ok_or_else(|| format!("{part:?} in {s:?} is not a frame number (1, 2, …) or a range N-M"))?);
+    }
+    Ok(FramesSpec { point: point.to_string(), ranges, text: s.to_string() })
+}
+
+fn parse_finding(s: &str) -> Result<u64, String> {
+    s.parse::<u64>().ok().filter(|&n| n >= 1).ok_or_else(|| format!("expected a finding number 1, 2, … as `netcap correlate` lists them, got {s:?}"))
+}
+
+fn parse_flow(s: &str) -> Result<FlowSpec, String> {
+    if let Ok(id) = s.parse::<u64>() {
+        return Ok(FlowSpec::Id(id));
+    }
+    let bad = || format!("expected a flow id or ADDR:PORT-ADDR:PORT (IPv6 as [ADDR]:PORT), got {s:?}");
+    let (a, b) = s.split_once('-').ok_or_else(bad)?;
+    let a: SocketAddr = a.trim().parse().map_err(|_| bad())?;
+    let b: SocketAddr = b.trim().parse().map_err(|_| bad())?;
+    Ok(FlowSpec::Connection(a, b))
+}
+
+impl FlowSpec {
+    fn text(&self) -> String {
+        match self {
+            FlowSpec::Id(id) => format!("flow {id}"),
+            FlowSpec::Connection(a, b) => format!("connection {a}-{b}"),
+        }
+    }
+}
+
+/// What the first pass learned, for the selection and the comments.
+#[derive(Debug, Default)]
+struct Known {
+    /// (point name, frame) → where selected findings cite it.
+    finding_frames: HashMap<(String, u64), Vec<Cited>>,
+    /// Per packet of a selected finding: the points that saw it.
+    seen: Vec<Vec<String>>,
+    /// Direction (`inner src > inner dst` address) → its path, upstream first.
+    paths: HashMap<String, Vec<String>>,
+    /// Per selected finding number (1-based): the finding.
+    findings: Vec<(usize, Finding)>,
+    /// (point name, frame) → points of the packet's path that did not see it.
+    missing: HashMap<(String, u64), Vec<String>>,
+    /// (client, server) → SYN attempts (the most any point's flow record counted).
+    attempts: HashMap<(Endpoint, Endpoint), u32>,
+}
+
+/// A frame as a finding cites it.
+#[derive(Debug, Clone, Copy)]
+struct Cited {
+    /// The finding's number (1-based).
+    finding: usize,
+    /// The packet's index among the finding's packets, and their count.
+    packet: usize,
+    of: usize,
+    /// Index into [`Known::seen`]: the points that saw the packet.
+    seen: usize,
+}
+
+/// Most connections whose SYN fingerprints are remembered for the attempt numbers, and
+/// most SYNs per connection: memory stays bounded on a SYN flood.
+const MAX_SYN_CONNECTIONS: usize = 1 << 20;
+const MAX_SYNS_PER_CONNECTION: usize = 64;
+
+/// The second pass: picks the frames, writes them with their comments.
+struct Extractor<'a, W: Write> {
+    args: &'a ExtractArgs,
+    known: &'a Known,
+    writer: PcapngWriter<W>,
+    /// Point number → interface id, once its IDB is written.
+    interfaces: Vec<Option<u32>>,
+    /// Frames written per selector, in the order `--finding`, `--flow`, `--frames`.
+    hits: Vec<u64>,
+    written: u64,
+    /// (client, server) → SYN fingerprints in order of first sighting (attempt k = k-th).
+    syns: HashMap<(Endpoint, Endpoint), Vec<u64>>,
+    /// Written blocks have errors reported as `io::Error`; the writer's own kept here.
+    error: Option<WriteError>,
+    /// Per cited packet ([`Cited::seen`]): the points that did not see it, once known.
+    missing_by_packet: HashMap<usize, Vec<String>>,
+}
+
+impl<W: Write> Extractor<'_, W> {
+    fn interface(&mut self, points: &[PointRow], point: usize) -> Result<u32, WriteError> {
+        if let Some(Some(id)) = self.interfaces.get(point) {
+            return Ok(*id);
+        }
+        let row = points.get(point);
+        let description = row.map(|r| match &r.interface {
+            Some(i) => format!("{}, interface {i}", r.file),
+            None => r.file.clone(),
+        });
+        let id = self.writer.add_interface(&Interface {
+            link_type: row.map_or(netcap_core::capture::LinkType(0), |r| r.link_type),
+            snaplen: 0,
+            name: row.map(|r| r.name.as_str()),
+            description: description.as_deref(),
+        })?;
+        if self.interfaces.len() <= point {
+            self.interfaces.resize(point + 1, None);
+        }
+        self.interfaces[point] = Some(id);
+        Ok(id)
+    }
+
+    /// The SYN attempt number of this SYN (1-based) of its connection, counting
+    /// distinct SYN packets in the order they were first seen at any point.
+    fn syn_attempt(&mut self, packet: &Packet, data: &[u8], client: Endpoint, server: Endpoint) -> Option<usize> {
+        let (fp, _, _) = packet_key(packet, data)?;
+        let full = self.syns.len() >= MAX_SYN_CONNECTIONS;
+        let list = match self.syns.get_mut(&(client, server)) {
+            Some(l) => l,
+            None if full => return None,
+            None => self.syns.entry((client, server)).or_default(),
+        };
+        if let Some(i) = list.iter().position(|&x| x == fp) {
+            return Some(i + 1);
+        }
+        if list.len() >= MAX_SYNS_PER_CONNECTION {
+            return None;
+        }
+        list.push(fp);
+        Some(list.len())
+    }
+
+    /// Why the frame is wanted (empty: it is not).
+    fn reasons(&mut self, name: &str, frame: &Frame<'_>, packet: &Packet, segment: Option<&SegmentInfo>, view: Option<&FlowView>) -> Vec<String> {
+        let mut why = Vec::new();
+        let mut sel = 0usize;
+        // Only the frames of selected findings are looked up (no key built otherwise).
+        let cited = match self.known.finding_frames.is_empty() {
+            true => None,
+            false => self.known.finding_frames.get(&(name.to_string(), frame.number)),
+        };
+        // --finding: the finding's own frames, and for the findings about a connection
+        // without frames of their own, its SYNs and SYN/ACKs (syn_retry_delay,
+        // handshake_failure with RSTs) or the retransmissions (retransmission_storm).
+        for &n in &self.args.findings {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            let mut hit = false;
+            for (num, f) in &self.known.findings {
+                if !selected_by(&self.known.findings, n, *num) {
+                    continue;
+                }
+                if let Some(entries) = cited {
+                    for c in entries.iter().filter(|c| c.finding == *num) {
+                        hit = true;
+                        push_unique(&mut why, format!("finding {num} ({}, packet {} of {})", f.kind, c.packet + 1, c.of));
+                    }
+                }
+                if f.frames.is_empty() && about_connection(f, name, packet, segment, view) {
+                    hit = true;
+                    push_unique(&mut why, format!("finding {num} ({})", f.kind));
+                }
+            }
+            if hit {
+                self.hits[sel] += 1;
+            }
+            sel += 1;
+        }
+        for spec in &self.args.flows {
+            let hit = match spec {
+                FlowSpec::Id(id) => segment.is_some_and(|s| s.flow == *id),
+                FlowSpec::Connection(a, b) => view.is_some_and(|v| {
+                    let (s, d) = (sock(v.src), sock(v.dst));
+                    (s == *a && d == *b) || (s == *b && d == *a)
+                }),
+            };
+            if hit {
+                self.hits[sel] += 1;
+                push_unique(&mut why, spec.text());
+            }
+            sel += 1;
+        }
+        for spec in &self.args.frames {
+            if spec.point == name && spec.ranges.iter().any(|&(a, b)| (a..=b).contains(&frame.number)) {
+                self.hits[sel] += 1;
+                push_unique(&mut why, format!("frame {name}:{}", frame.number));
+            }
+            sel += 1;
+        }
+        why
+    }
+}
+
+fn push_unique(v: &mut Vec<String>, s: String) {
+    if !v.contains(&s) {
+        v.push(s);
+    }
+}
+
+fn sock(e: Endpoint) -> SocketAddr {
+    SocketAddr::new(e.ip, e.port)
+}
+
+/// Whether `--finding asked` selects finding `num`: it is the finding, or one the
+/// finding follows from (`related`).
+fn selected_by(findings: &[(usize, Finding)], asked: usize, num: usize) -> bool {
+    asked == num || findings.iter().any(|(n, f)| *n == asked && f.related.contains(&num))
+}
+
+/// For a finding about a connection that cites no frames: whether this frame is one of
+/// its evidence frames — a SYN or SYN/ACK of the connection at any point
+/// (`syn_retry_delay`; `handshake_failure` adds RSTs, the refusal), or a
+/// retransmission in the finding's direction at its point (`retransmission_storm`).
+fn about_connection(f: &Finding, name: &str, packet: &Packet, segment: Option<&SegmentInfo>, view: Option<&FlowView>) -> bool {
+    let Some(v) = view else { return false };
+    // The cheap tests first: this runs for every frame of the capture.
+    let candidate = match f.kind {
+        "syn_retry_delay" => tcp_flags_of(packet, v).is_some_and(|fl| fl & tcp_flags::SYN != 0),
+        "handshake_failure" => tcp_flags_of(packet, v).is_some_and(|fl| fl & (tcp_flags::SYN | tcp_flags::RST) != 0),
+        "retransmission_storm" => {
+            f.points.first().is_some_and(|p| p == name) && segment.is_some_and(|s| s.analysis.is_retransmission())
+        }
+        _ => false,
+    };
+    if !candidate {
+        return false;
+    }
+    let forward = format!("{} > {}", v.src, v.dst);
+    let backward = format!("{} > {}", v.dst, v.src);
+    match f.kind {
+        "retransmission_storm" => {
+            let dir = if f.flow == forward { "client → server" } else { "server → client" };
+            (f.flow == forward || f.flow == backward) && f.evidence["direction"].as_str() == Some(dir)
+        }
+        _ => f.flow == forward || f.flow == backward,
+    }
+}
+
+fn tcp_flags_of(packet: &Packet, v: &FlowView) -> Option<u16> {
+    match packet.layers.get(v.layer)?.kind {
+        LayerKind::Tcp { flags, .. } => Some(flags),
+        _ => None,
+    }
+}
+
+impl<W: Write> Observer for Extractor<'_, W> {
+    fn frame(&mut self, points: &[PointRow], point: usize, frame: &Frame<'_>, packet: &Packet, segment: Option<&SegmentInfo>) -> io::Result<()> {
+        let Some(row) = points.get(point) else { return Ok(()) };
+        let view = FlowView::of(packet);
+        // Number every SYN of every connection, selected or not: a selected later
+        // attempt needs the earlier ones counted.
+        let mut attempt = None;
+        if let Some(v) = &view {
+            if tcp_flags_of(packet, v).is_some_and(|f| f & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN) {
+                attempt = self.syn_attempt(packet, frame.data, v.src, v.dst).map(|k| (k, v.src, v.dst));
+            }
+        }
+        let why = self.reasons(&row.name, frame, packet, segment, view.as_ref());
+        if why.is_empty() {
+            return Ok(());
+        }
+        let comment = self.comment(&row.name, frame, packet, segment, view.as_ref(), attempt, &why);
+        let result = self.interface(points, point).and_then(|interface| {
+            self.writer.write_packet(&netcap_core::export::pcapng::Packet {
+                interface,
+                // The analysis added the point's clock offset: write the original time.
+                ts_ns: frame.ts_ns.saturating_sub(row.clock_offset_ns),
+                orig_len: frame.len,
+                data: frame.data,
+                comment: Some(&comment),
+            })
+        });
+        match result {
+            Ok(()) => {
+                self.written += 1;
+                Ok(())
+            }
+            Err(WriteError::Io(e)) => Err(e),
+            Err(e) => {
+                let text = e.to_string();
+                self.error = Some(e);
+                Err(io::Error::other(text))
+            }
+        }
+    }
+}
+
+impl<W: Write> Extractor<'_, W> {
+    /// `REASONS: WHAT; VERDICTS; DROP; TCP LABELS; not seen at POINTS`.
+    #[allow(clippy::too_many_arguments)]
+    fn comment(
+        &mut self,
+        name: &str,
+        frame: &Frame<'_>,
+        packet: &Packet,
+        segment: Option<&SegmentInfo>,
+        view: Option<&FlowView>,
+        attempt: Option<(usize, Endpoint, Endpoint)>,
+        why: &[String],
+    ) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        parts.push(describe(packet, view, attempt, &self.known.attempts));
+        parts.extend(crate::evidence::facts(packet, segment));
+        if let Some(m) = self.missing(name, frame.number, packet).filter(|m| !m.is_empty()) {
+            parts.push(format!("not seen at {}", m.join(", ")));
+        }
+        format!("{}: {}", why.join(", "), parts.join("; "))
+    }
+}
+
+impl<W: Write> Extractor<'_, W> {
+    /// The points of the packet's path that did not see it: from the first pass's
+    /// packet rows, else, for a frame a finding cites, the path of the packet's
+    /// direction without the points the finding lists for it. The direction is taken
+    /// from the packet's first sighting (frames come in time order) and kept for the
+    /// others: after a NAT the addresses differ, the packet does not.
+    fn missing(&mut self, name: &str, frame: u64, packet: &Packet) -> Option<Vec<String>> {
+        let key = (name.to_string(), frame);
+        if let Some(m) = self.known.missing.get(&key) {
+            return Some(m.clone());
+        }
+        let cited = self.known.finding_frames.get(&key)?.first()?;
+        if let Some(m) = self.missing_by_packet.get(&cited.seen) {
+            return Some(m.clone());
+        }
+        let seen = self.known.seen.get(cited.seen)?;
+        let path = self.known.paths.get(direction(packet)?.as_str())?;
+        let m: Vec<String> = path.iter().filter(|p| !seen.contains(p)).cloned().collect();
+        self.missing_by_packet.insert(cited.seen, m.clone());
+        Some(m)
+    }
+}
+
+/// `inner src > inner dst` address of the innermost IP header, as paths are keyed.
+fn direction(packet: &Packet) -> Option<String> {
+    let a = addresses(packet);
+    a.strip_prefix(' ').map(str::to_string)
+}
+
+/// What the frame is: `SYN attempt 2 of 3 of A > B`, `SYN/ACK of A > B` (client first),
+/// `TCP [ACK] len 0, A > B`, `UDP A > B`, or the innermost protocol.
+fn describe(packet: &Packet, view: Option<&FlowView>, attempt: Option<(usize, Endpoint, Endpoint)>, totals: &HashMap<(Endpoint, Endpoint), u32>) -> String {
+    let Some(v) = view else {
+        let last = packet.layers.iter().rev().find(|l| !matches!(l.kind, LayerKind::Eth { .. } | LayerKind::Sll { .. } | LayerKind::Sll2 { .. } | LayerKind::Null { .. }));
+        return match last.map(|l| &l.kind) {
+            Some(LayerKind::Icmp { icmp_type, code }) | Some(LayerKind::Icmpv6 { icmp_type, code }) => {
+                format!("{} type {icmp_type} code {code}{}", last.map_or("", |l| l.proto()).to_ascii_uppercase(), addresses(packet))
+            }
+            Some(k) => format!("{}{}", k.proto(), addresses(packet)),
+            None => "frame not decoded".to_string(),
+        };
+    };
+    match (v.proto, packet.layers.get(v.layer).map(|l| &l.kind)) {
+        (6, Some(&LayerKind::Tcp { flags, payload_len, .. })) => {
+            let syn = flags & (tcp_flags::SYN | tcp_flags::ACK);
+            if syn == tcp_flags::SYN {
+                let of = totals.get(&(v.src, v.dst)).map_or(String::new(), |n| format!(" of {n}"));
+                match attempt {
+                    Some((k, ..)) => format!("SYN attempt {k}{of} of {} > {}", v.src, v.dst),
+                    None => format!("SYN of {} > {}", v.src, v.dst),
+                }
+            } else if syn == tcp_flags::SYN | tcp_flags::ACK {
+                format!("SYN/ACK of {} > {}", v.dst, v.src)
+            } else {
+                format!("TCP [{}] len {payload_len}, {} > {}", flag_names(flags).join(", "), v.src, v.dst)
+            }
+        }
+        _ if v.fragmented => format!("IP fragment, {} > {}", v.src.ip, v.dst.ip),
+        _ => format!("UDP {} > {}", v.src, v.dst),
+    }
+}
+
+/// ` A > B` from the innermost IP header, or nothing.
+fn addresses(packet: &Packet) -> String {
+    packet
+        .layers
+        .iter()
+        .rev()
+        .find_map(|l| match l.kind {
+            LayerKind::Ipv4 { src, dst, .. } => Some(format!(" {} > {}", IpAddr::V4(src), IpAddr::V4(dst))),
+            LayerKind::Ipv6 { src, dst, .. } => Some(format!(" {} > {}", IpAddr::V6(src), IpAddr::V6(dst))),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// What the first pass learned that the selection and the comments need.
+fn learn(analysis: &Analysis, asked: &[u64]) -> Result<Known, String> {
+    let report = &analysis.output.report;
+    let mut known = Known::default();
+    let count = report.findings.len();
+    let mut wanted: Vec<usize> = Vec::new();
+    for &n in asked {
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        if n > count {
+            return Err(match count {
+                0 => format!("--finding {n}: the analysis found nothing (see `netcap correlate` on the same files)"),
+                1 => format!("--finding {n}: there is 1 finding (see `netcap correlate` on the same files)"),
+                _ => format!("--finding {n}: there are {count} findings, 1 to {count} (see `netcap correlate` on the same files)"),
+            });
+        }
+        for m in std::iter::once(n).chain(report.findings[n - 1].related.iter().copied()) {
+            if (1..=count).contains(&m) && !wanted.contains(&m) {
+                wanted.push(m);
+            }
+        }
+    }
+    wanted.sort_unstable();
+    known.paths = report.paths.iter().map(|p| (p.direction.clone(), p.points.clone())).collect();
+    for &m in &wanted {
+        let f = &report.findings[m - 1];
+        let of = f.frames.len();
+        for (i, seen) in f.frames.iter().enumerate() {
+            let k = known.seen.len();
+            known.seen.push(seen.iter().map(|r| r.point.clone()).collect());
+            for r in seen {
+                known.finding_frames.entry((r.point.clone(), r.frame)).or_default().push(Cited { finding: m, packet: i, of, seen: k });
+            }
+        }
+        known.findings.push((m, f.clone()));
+    }
+    if let Some(rows) = &report.packets {
+        for row in rows {
+            for s in &row.seen {
+                known.missing.entry((s.point.clone(), s.frame)).or_insert_with(|| row.missing.clone());
+            }
+        }
+    }
+    for f in &analysis.flows {
+        let e = known.attempts.entry((f.client, f.server)).or_insert(0);
+        *e = (*e).max(f.syn.attempts);
+    }
+    Ok(known)
+}
+
+/// The command line, for the section comment (`netcap` for the program's path).
+fn command_line() -> String {
+    std::iter::once("netcap".to_string())
+        .chain(std::env::args().skip(1))
+        .map(|a| if a.is_empty() || a.contains(char::is_whitespace) { format!("'{a}'") } else { a })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Where the evidence goes: standard output, or a temporary file beside the output
+/// renamed over it once everything went well (a failed run leaves no half file).
+enum Destination {
+    Stdout,
+    File { tmp: PathBuf, path: PathBuf },
+}
+
+pub fn run(args: &ExtractArgs, stdout: &mut dyn Write) -> io::Result<bool> {
+    match extract(args, stdout) {
+        Ok(failed) => Ok(failed),
+        Err(Failure::Message(m)) => {
+            crate::ui::error(m);
+            Ok(true)
+        }
+        Err(Failure::Io(e)) => Err(e),
+    }
+}
+
+enum Failure {
+    /// Said to the user; exit status 1.
+    Message(String),
+    /// Writing standard output failed (a closed pipe ends quietly).
+    Io(io::Error),
+}
+
+fn extract(args: &ExtractArgs, stdout: &mut dyn Write) -> Result<bool, Failure> {
+    let files = &args.analysis.common.files;
+    let from_stdin = files.iter().any(|f| f.as_os_str() == "-");
+    if from_stdin && !args.findings.is_empty() {
+        return Err(Failure::Message(
+            "--finding reads the files twice (to find, then to extract), and standard input can be read only once: save it to a file first".to_string(),
+        ));
+    }
+    let sink = if args.output.as_os_str() == "-" {
+        if io::stdout().is_terminal() {
+            return Err(Failure::Message("refusing to write pcapng to a terminal: redirect standard output or use -o FILE".to_string()));
+        }
+        Destination::Stdout
+    } else {
+        let out = &args.output;
+        if files.iter().any(|f| same_file(f, out)) {
+            return Err(Failure::Message(format!("{}: the output is one of the input files", out.display())));
+        }
+        let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = out.with_file_name(format!(".{name}.netcap-partial"));
+        Destination::File { tmp, path: out.clone() }
+    };
+
+    // First pass: findings, flows, and (for flow and frame selectors) every packet's
+    // sightings for the "not seen at" part of the comments.
+    let mut known = Known::default();
+    let mut failed = false;
+    if !from_stdin {
+        let rows = !args.flows.is_empty() || !args.frames.is_empty();
+        let first = match correlate::analyze(&args.analysis, rows, &mut ()) {
+            Ok(r) => r.map_err(Failure::Io)?,
+            Err(m) => return Err(Failure::Message(m)),
+        };
+        failed |= first.failed;
+        if first.output.points.is_empty() {
+            return Err(Failure::Message("no frame could be read; nothing written".to_string()));
+        }
+        known = learn(&first, &args.findings).map_err(Failure::Message)?;
+        // Every point of the run gets its IDB up front (interface id = point number).
+        let points = first.output.points;
+        return second_pass(args, &known, sink, stdout, Some(&points)).map(|f| f || failed);
+    }
+    second_pass(args, &known, sink, stdout, None).map(|f| f || failed)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn second_pass(args: &ExtractArgs, known: &Known, sink: Destination, stdout: &mut dyn Write, points: Option<&[PointRow]>) -> Result<bool, Failure> {
+    let selectors = args.findings.len() + args.flows.len() + args.frames.len();
+    let user_appl = format!("netcap {}", env!("CARGO_PKG_VERSION"));
+    let comment = command_line();
+    let shb = SectionHeader { user_appl: Some(&user_appl), comment: Some(&comment) };
+    let target = match &sink {
+        Destination::Stdout => "standard output".to_string(),
+        Destination::File { path, .. } => path.display().to_string(),
+    };
+    let out: Box<dyn Write + '_> = match &sink {
+        Destination::Stdout => Box::new(&mut *stdout),
+        Destination::File { tmp, .. } => match File::create(tmp) {
+            Ok(f) => Box::new(BufWriter::with_capacity(1 << 16, f)),
+            Err(e) => return Err(Failure::Message(format!("{target}: {e}"))),
+        },
+    };
+    let cleanup = |sink: &Destination| {
+        if let Destination::File { tmp, .. } = sink {
+            let _ = std::fs::remove_file(tmp);
+        }
+    };
+    let writer = match PcapngWriter::new(out, &shb) {
+        Ok(w) => w,
+        Err(e) => {
+            cleanup(&sink);
+            return Err(io_failure(e, &target, &sink));
+        }
+    };
+    let mut ex = Extractor {
+        args,
+        known,
+        writer,
+        interfaces: Vec::new(),
+        hits: vec![0; selectors],
+        written: 0,
+        syns: HashMap::new(),
+        error: None,
+        missing_by_packet: HashMap::new(),
+    };
+    if let Some(points) = points {
+        for p in 0..points.len() {
+            if let Err(e) = ex.interface(points, p) {
+                cleanup(&sink);
+                return Err(io_failure(e, &target, &sink));
+            }
+        }
+    }
+    // After a first pass its messages were printed already.
+    let result = if points.is_some() {
+        correlate::analyze_again(&args.analysis, &mut ex)
+    } else {
+        correlate::analyze(&args.analysis, false, &mut ex)
+    };
+    let analysis = match result {
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => {
+            cleanup(&sink);
+            let e = ex.error.take().unwrap_or(WriteError::Io(e));
+            return Err(io_failure(e, &target, &sink));
+        }
+        Err(m) => {
+            cleanup(&sink);
+            return Err(Failure::Message(m));
+        }
+    };
+    let mut w = ex.writer.into_inner();
+    if let Err(e) = w.flush() {
+        drop(w);
+        cleanup(&sink);
+        return Err(io_failure(WriteError::Io(e), &target, &sink));
+    }
+    drop(w);
+    // Every selector must have matched something.
+    let texts: Vec<String> = args
+        .findings
+        .iter()
+        .map(|n| format!("--finding {n}"))
+        .chain(args.flows.iter().map(|f| format!("--flow {}", match f {
+            FlowSpec::Id(id) => id.to_string(),
+            FlowSpec::Connection(a, b) => format!("{a}-{b}"),
+        })))
+        .chain(args.frames.iter().map(|f| format!("--frames {}", f.text)))
+        .collect();
+    let unmatched: Vec<&String> = texts.iter().zip(&ex.hits).filter(|(_, &h)| h == 0).map(|(t, _)| t).collect();
+    if !unmatched.is_empty() {
+        cleanup(&sink);
+        let names: Vec<&str> = unmatched.iter().map(|s| s.as_str()).collect();
+        let points: HashSet<&str> = analysis.output.points.iter().map(|p| p.name.as_str()).collect();
+        let mut msg = format!("{} matched no frame; nothing written", names.join(", "));
+        for f in &args.frames {
+            if !points.contains(f.point.as_str()) {
+                let mut known: Vec<&str> = points.iter().copied().collect();
+                known.sort_unstable();
+                msg.push_str(&format!(" (no point named {:?}; the points are {})", f.point, known.join(", ")));
+            }
+        }
+        return Err(Failure::Message(msg));
+    }
+    if let Destination::File { tmp, path } = &sink {
+        if let Err(e) = std::fs::rename(tmp, path) {
+            cleanup(&sink);
+            return Err(Failure::Message(format!("{}: {e}", path.display())));
+        }
+    }
+    crate::ui::note(format_args!("wrote {} frame{} to {target}", ex.written, if ex.written == 1 { "" } else { "s" }));
+    Ok(analysis.failed)
+}
+
+/// A write error: on standard output an I/O error for `main` (a closed pipe is quiet),
+/// on a file a message naming it.
+fn io_failure(e: WriteError, target: &str, sink: &Destination) -> Failure {
+    match (e, sink) {
+        (WriteError::Io(e), Destination::Stdout) => Failure::Io(e),
+        (e, _) => Failure::Message(format!("writing {target}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_parse() {
+        let f = parse_frames("client_pod:1,3-5").unwrap();
+        assert_eq!((f.point.as_str(), f.ranges.clone()), ("client_pod", vec![(1, 1), (3, 5)]));
+        let f = parse_frames("a:b#2:7").unwrap();
+        assert_eq!((f.point.as_str(), f.ranges.clone()), ("a:b#2", vec![(7, 7)]));
+        for bad in ["client_pod", ":1", "x:0", "x:5-3", "x:1,,2", "x:a"] {
+            assert!(parse_frames(bad).is_err(), "{bad}");
+        }
+        assert!(matches!(parse_flow("12"), Ok(FlowSpec::Id(12))));
+        let Ok(FlowSpec::Connection(a, b)) = parse_flow("10.244.1.2:55406-10.244.2.3:80") else { panic!() };
+        assert_eq!((a.to_string(), b.to_string()), ("10.244.1.2:55406".to_string(), "10.244.2.3:80".to_string()));
+        assert!(matches!(parse_flow("[2001:db8::1]:443-[2001:db8::2]:5000"), Ok(FlowSpec::Connection(..))));
+        for bad in ["x", "10.0.0.1-10.0.0.2", "10.0.0.1:1", "-1"] {
+            assert!(parse_flow(bad).is_err(), "{bad}");
+        }
+    }
+}
