@@ -3,14 +3,14 @@
 //! the constructed fixtures. Facts are asserted by value; the text output is
 //! snapshotted with insta.
 
+mod common;
+
+use common::netcap;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// Paths relative to the workspace root, where `netcap` runs, so outputs are stable.
 fn lab(name: &str) -> String {
@@ -21,13 +21,6 @@ fn constructed(name: &str) -> String {
     format!("fixtures/constructed/{name}")
 }
 
-fn netcap(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netcap"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run netcap")
-}
 
 fn jsonl(args: &[&str]) -> Vec<Value> {
     let out = netcap(args);
@@ -400,7 +393,7 @@ fn completions_and_man_page_list_every_command() {
         let out = netcap(&["completions", shell]);
         assert!(out.status.success(), "{shell}");
         let text = String::from_utf8(out.stdout).unwrap();
-        for cmd in ["packets", "summary", "flows", "correlate"] {
+        for cmd in ["packets", "summary", "flows", "correlate", "report", "extract", "--quiet", "--color"] {
             assert!(text.contains(cmd), "{shell} completion lacks {cmd}");
         }
     }
@@ -408,7 +401,7 @@ fn completions_and_man_page_list_every_command() {
     assert!(out.status.success());
     let man = String::from_utf8(out.stdout).unwrap();
     assert!(man.contains(".TH netcap 1"));
-    for cmd in ["packets", "summary", "flows", "correlate", "completions"] {
+    for cmd in ["packets", "summary", "flows", "correlate", "report", "extract", "completions"] {
         assert!(man.contains(cmd), "man page lacks {cmd}");
     }
 }

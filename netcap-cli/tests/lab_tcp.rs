@@ -4,17 +4,16 @@
 //! the wire's own drop list, the client's `connect()` results — compared with
 //! `netcap flows --format json` and `netcap packets --format jsonl`.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
+
+use common::root;
+
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn netcap(args: &[&str]) -> Vec<u8> {
-    let out = Command::new(env!("CARGO_BIN_EXE_netcap")).args(args).current_dir(root()).output().expect("run netcap");
+    let out = common::netcap(args);
     assert!(out.status.success(), "netcap {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }

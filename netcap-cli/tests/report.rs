@@ -5,12 +5,13 @@
 //! The Markdown is snapshotted; the HTML is checked for being self-contained and is
 //! rendered in headless Chromium where it is installed.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::{netcap, root};
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
 
 /// The six flannel captures in path order, relative to the workspace root.
 fn flannel() -> Vec<String> {
@@ -20,13 +21,6 @@ fn flannel() -> Vec<String> {
         .collect()
 }
 
-fn netcap(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netcap"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run netcap")
-}
 
 fn report(files: &[String], extra: &[&str]) -> String {
     let mut args = vec!["report"];
