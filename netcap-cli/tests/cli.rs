@@ -393,7 +393,7 @@ fn completions_and_man_page_list_every_command() {
         let out = netcap(&["completions", shell]);
         assert!(out.status.success(), "{shell}");
         let text = String::from_utf8(out.stdout).unwrap();
-        for cmd in ["packets", "summary", "flows", "correlate", "report", "extract", "--quiet", "--color"] {
+        for cmd in ["packets", "summary", "flows", "correlate", "report", "extract", "quiet", "color"] {
             assert!(text.contains(cmd), "{shell} completion lacks {cmd}");
         }
     }
