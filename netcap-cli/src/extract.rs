@@ -507,13 +507,6 @@ fn learn(analysis: &Analysis, asked: &[u64]) -> Result<Known, String> {
 }
 
 /// The command line, for the section comment (`netcap` for the program's path).
-fn command_line() -> String {
-    std::iter::once("netcap".to_string())
-        .chain(std::env::args().skip(1))
-        .map(|a| if a.is_empty() || a.contains(char::is_whitespace) { format!("'{a}'") } else { a })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// Where the evidence goes: standard output, or a temporary file beside the output
 /// renamed over it once everything went well (a failed run leaves no half file).
@@ -595,7 +588,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 fn second_pass(args: &ExtractArgs, known: &Known, sink: Destination, stdout: &mut dyn Write, points: Option<&[PointRow]>) -> Result<bool, Failure> {
     let selectors = args.findings.len() + args.flows.len() + args.frames.len();
     let user_appl = format!("netcap {}", env!("CARGO_PKG_VERSION"));
-    let comment = command_line();
+    let comment = crate::command_line();
     let shb = SectionHeader { user_appl: Some(&user_appl), comment: Some(&comment) };
     let target = match &sink {
         Destination::Stdout => "standard output".to_string(),

@@ -384,6 +384,23 @@ fn name_points(flows: &mut [FlowRecord], names: &[String]) {
     }
 }
 
+/// The command line as typed, each argument quoted for a POSIX shell where needed.
+pub(crate) fn command_line() -> String {
+    let mut parts = vec!["netcap".to_string()];
+    parts.extend(std::env::args().skip(1).map(|a| shell_quote(&a)));
+    parts.join(" ")
+}
+
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,#".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
 fn point_u32(point: usize) -> u32 {
     u32::try_from(point).unwrap_or(u32::MAX)
 }
@@ -508,4 +525,18 @@ fn summary(args: &SummaryArgs, out: &mut impl Write) -> io::Result<bool> {
         SummaryFormat::Text => text::summary(out, &report)?,
     }
     Ok(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(shell_quote("fixtures/a.pcap"), "fixtures/a.pcap");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("--clock-offset=b=-1.5ms"), "--clock-offset=b=-1.5ms");
+    }
 }

@@ -393,7 +393,7 @@ fn assemble(
         None
     };
     Doc {
-        command: command_line(),
+        command: crate::command_line(),
         version: env!("CARGO_PKG_VERSION"),
         points,
         span,
@@ -411,23 +411,6 @@ fn assemble(
         delays,
         omissions,
         failed,
-    }
-}
-
-/// The command line as typed, each argument quoted for a POSIX shell where needed.
-fn command_line() -> String {
-    let mut parts = vec!["netcap".to_string()];
-    parts.extend(std::env::args().skip(1).map(|a| shell_quote(&a)));
-    parts.join(" ")
-}
-
-fn shell_quote(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,#".contains(c));
-    if plain {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
 
@@ -752,19 +735,5 @@ pub(crate) fn clock(p: &PointRow) -> String {
         (Some(e), o) => format!("ahead by {} ± {}: {} applied", millis(e.offset_ns), millis(e.uncertainty_ns), millis(o)),
         (None, 0) => "reference".to_string(),
         (None, o) => format!("offset {} (given)", millis(o)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoting() {
-        assert_eq!(shell_quote("fixtures/a.pcap"), "fixtures/a.pcap");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(shell_quote(""), "''");
-        assert_eq!(shell_quote("--clock-offset=b=-1.5ms"), "--clock-offset=b=-1.5ms");
     }
 }
