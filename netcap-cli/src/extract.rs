@@ -506,7 +506,6 @@ fn learn(analysis: &Analysis, asked: &[u64]) -> Result<Known, String> {
     Ok(known)
 }
 
-/// The command line, for the section comment (`netcap` for the program's path).
 
 /// Where the evidence goes: standard output, or a temporary file beside the output
 /// renamed over it once everything went well (a failed run leaves no half file).
