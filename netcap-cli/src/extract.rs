@@ -506,7 +506,6 @@ fn learn(analysis: &Analysis, asked: &[u64]) -> Result<Known, String> {
     Ok(known)
 }
 
-
 /// Where the evidence goes: standard output, or a temporary file beside the output
 /// renamed over it once everything went well (a failed run leaves no half file).
 enum Destination {
