@@ -172,6 +172,10 @@ fn tcp_loss_flow_plots_are_the_senders() {
     // for it, fixtures/lab/tcp-loss/README.md).
     assert!(html.contains("Time-sequence graph of flow 2 at sender (10.77.0.1:40000 → 10.77.0.2:5201)"));
     assert!(html.contains("retransmission (23)"));
+    // The wire dropped 25 sender → receiver segments, 24 of them on the data
+    // connection (ground_truth.json: wire a>b dropped 25, one on the control
+    // connection): every one is ringed where the sender sent it.
+    assert!(html.contains("lost further along the path, as the findings cite it (24)"));
 }
 
 /// Chromium, if installed; `NETCAP_REQUIRE_CHROMIUM=1` (set by `.ci/run`) makes its

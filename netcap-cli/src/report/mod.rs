@@ -75,6 +75,8 @@ const MAX_DELAY_PLOTS: usize = 4;
 const MAX_TIMELINES: usize = 6;
 /// Frames listed per checksum verdict row.
 const FIRST_FRAMES: usize = 3;
+/// Findings whose packets were seen at one point and never at the next.
+const LOSS_KINDS: [&str; 4] = ["lost_between", "dropped_bad_outer_checksum", "dropped_bad_checksum", "mtu_drop"];
 /// Two sightings of one fingerprint further apart than this are different packets
 /// (the correlator's window).
 const SAME_PACKET_NS: i64 = 1_000_000_000;
@@ -190,6 +192,8 @@ pub struct Segment {
     pub labels: Labels,
     pub ack_rtt_ns: Option<i64>,
     pub karn: bool,
+    /// A loss finding cites it: seen here, missing further along its path.
+    pub lost: bool,
 }
 
 /// The one-way delays along one direction's path, hop by hop.
@@ -512,6 +516,9 @@ impl Observer for Collect {
 struct Trace {
     /// Point name → frame numbers the findings cite.
     wanted: HashMap<String, HashSet<u64>>,
+    /// (point, frame) of the packets a loss finding cites (seen there, missing
+    /// downstream): marked on the time-sequence graph.
+    lost: HashSet<(String, u64)>,
     /// (point, frame) → (time, description).
     found: HashMap<(String, u64), (i64, String)>,
     flow: Option<(u64, Endpoint)>,
@@ -522,13 +529,19 @@ struct Trace {
 impl Trace {
     fn new(findings: &[Finding], flow: Option<&FlowRecord>) -> Self {
         let mut wanted: HashMap<String, HashSet<u64>> = HashMap::new();
+        let mut lost = HashSet::new();
         for f in findings {
+            let loss = LOSS_KINDS.contains(&f.kind);
             for r in f.frames.iter().flatten() {
                 wanted.entry(r.point.clone()).or_default().insert(r.frame);
+                if loss {
+                    lost.insert((r.point.clone(), r.frame));
+                }
             }
         }
         Trace {
             wanted,
+            lost,
             found: HashMap::new(),
             flow: flow.map(|f| (f.id, f.client)),
             segments: Vec::new(),
@@ -570,6 +583,7 @@ impl Observer for Trace {
                 labels: seg.analysis,
                 ack_rtt_ns: seg.ack_rtt_ns,
                 karn: seg.karn,
+                lost: !self.lost.is_empty() && self.lost.contains(&(name.to_string(), frame.number)),
             });
         }
         Ok(())

@@ -201,6 +201,10 @@ pub fn time_sequence(tr: &FlowTrace) -> Result<Figure, String> {
         .filter(|s| s.c2s != c2s && s.flags & tcp_flags::ACK != 0)
         .filter_map(|s| Some((secs(s.ts_ns - t0), rel(s.ack)?)))
         .collect();
+    // Cited by a loss finding: drawn over the bar as a ring (the findings list up to
+    // 64 example packets each, so these are examples where the loss was large).
+    let lost: Vec<(f64, f64)> =
+        data.iter().filter(|s| s.lost).filter_map(|s| Some((secs(s.ts_ns - t0), rel(s.seq)?))).collect();
     let (shown, acks_shown) = (normal.len(), acks.len());
     let (normal, acks) = (thin(normal), thin(acks));
     let all = normal.iter().chain(&retrans).chain(&after_gap);
@@ -212,6 +216,7 @@ pub fn time_sequence(tr: &FlowTrace) -> Result<Figure, String> {
         key(LOST, '×', format!("retransmission ({})", retrans.len())),
         key(NOTE, '|', format!("after a gap: the previous segment was not captured here ({})", after_gap.len())),
         key(PALETTE[1], '—', format!("cumulative ACK from the other side ({acks_shown})")),
+        key(BLACK, '○', format!("lost further along the path, as the findings cite it ({})", lost.len())),
     ];
     let svg = svg(420, |root| {
         let mut chart = ChartBuilder::on(root)
@@ -237,6 +242,7 @@ pub fn time_sequence(tr: &FlowTrace) -> Result<Figure, String> {
         let marks: Vec<(f64, f64)> = retrans.iter().map(|p| (p.0, p.1)).collect();
         chart.draw_series(bars(retrans, LOST)).map_err(err)?;
         chart.draw_series(marks.into_iter().map(|p| Cross::new(p, 4, LOST.stroke_width(2)))).map_err(err)?;
+        chart.draw_series(lost.into_iter().map(|p| Circle::new(p, 6, BLACK.stroke_width(2)))).map_err(err)?;
         Ok(())
     })?;
     Ok(Figure { svg, legend })
