@@ -6,6 +6,7 @@
 //! record, 2 for a usage error. A closed stdout (`netcap packets x | head`) ends quietly.
 
 mod correlate;
+mod export;
 mod text;
 
 use std::io::{self, BufWriter, Write};
@@ -48,6 +49,8 @@ enum Command {
     Flows(FlowsArgs),
     /// Match packets across capture points: where they were lost, and why.
     Correlate(CorrelateArgs),
+    /// Write packets, flows, TCP events, findings and matches as Parquet tables.
+    Export(export::ExportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -163,6 +166,7 @@ fn main() -> ExitCode {
         Some(Command::Summary(a)) => summary(&a, &mut out),
         Some(Command::Flows(a)) => flows(&a, &mut out),
         Some(Command::Correlate(a)) => correlate::run(&a, &mut out),
+        Some(Command::Export(a)) => export::run(&a, &mut out),
         Some(Command::Completions { shell }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "netcap", &mut out);

@@ -13,6 +13,8 @@
 //!   labels, RTT, SYN retries, and a [`tcp::FlowRecord`] per flow.
 //! - [`correlate::Correlator`] matches the same packets across capture points and
 //!   reports where they were lost and why ([`correlate::Finding`]).
+//! - [`export`] (feature `parquet`) writes packets, flows, TCP events, findings and
+//!   matches as Parquet tables, one schema per table defined next to its builder.
 //!
 //! The library never prints, never exits and never reads the clock: every time is a
 //! capture timestamp in nanoseconds since the Unix epoch.
@@ -28,6 +30,7 @@ pub mod capture;
 pub mod checksum;
 pub mod correlate;
 pub mod decode;
+pub mod export;
 pub mod flow;
 pub mod record;
 pub mod summary;
