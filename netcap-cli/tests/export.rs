@@ -511,3 +511,186 @@ fn unreadable_input_is_named() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.pcap"));
     assert_eq!(read(&dir.join("packets.parquet")).len(), 12);
 }
+
+/// `utf8`, `uint64`, `timestamp[ns, UTC]`, `list<struct<layer: utf8, …>>`: the type
+/// names docs/parquet.md uses.
+fn type_name(t: &DataType) -> String {
+    match t {
+        DataType::Utf8 => "utf8".into(),
+        DataType::Boolean => "bool".into(),
+        DataType::Timestamp(TimeUnit::Nanosecond, Some(tz)) => format!("timestamp[ns, {tz}]"),
+        DataType::List(f) => format!("list<{}>", type_name(f.data_type())),
+        DataType::Struct(fields) => {
+            let inner: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.name(), type_name(f.data_type()))).collect();
+            format!("struct<{}>", inner.join(", "))
+        }
+        t => t.to_string().to_lowercase(),
+    }
+}
+
+/// The column tables of docs/parquet.md: per table, column name → type.
+fn documented() -> BTreeMap<String, BTreeMap<String, String>> {
+    let doc = std::fs::read_to_string(root().join("docs/parquet.md")).expect("docs/parquet.md");
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut table: Option<String> = None;
+    for line in doc.lines() {
+        if let Some(h) = line.strip_prefix("## ") {
+            table = h.strip_prefix('`').and_then(|t| t.strip_suffix('`')).map(str::to_string);
+            continue;
+        }
+        let (Some(t), Some(row)) = (&table, line.strip_prefix("| `")) else { continue };
+        let cells: Vec<&str> = row.split(" | ").collect();
+        for name in cells[0].split(", ") {
+            let name = name.trim_matches('`').to_string();
+            let ty = cells[1].trim().to_string();
+            assert!(out.entry(t.clone()).or_default().insert(name.clone(), ty).is_none(), "{t}.{name} documented twice");
+        }
+    }
+    out
+}
+
+/// Every column of every table is documented in docs/parquet.md with its exact type,
+/// and nothing is documented that the tables do not have.
+#[test]
+fn docs_describe_every_column() {
+    use netcap_core::export::parquet::{schema, Findings, Flows, Matches, Packets, TcpEvents};
+    let docs = documented();
+    let schemas = [
+        ("packets", schema::<Packets>()),
+        ("tcp_events", schema::<TcpEvents>()),
+        ("flows", schema::<Flows>()),
+        ("findings", schema::<Findings>()),
+        ("matches", schema::<Matches>()),
+    ];
+    assert_eq!(docs.len(), schemas.len(), "{:?}", docs.keys().collect::<Vec<_>>());
+    for (table, s) in schemas {
+        let s = s.expect("schema");
+        let doc = &docs[table];
+        let code: BTreeMap<String, String> = s.fields().iter().map(|f| (f.name().clone(), type_name(f.data_type()))).collect();
+        assert_eq!(&code, doc, "{table}: code (left) and docs/parquet.md (right) differ");
+    }
+}
+
+/// The ```sql blocks of docs/parquet.md, by their first line (`-- what`).
+fn doc_queries() -> HashMap<String, String> {
+    let doc = std::fs::read_to_string(root().join("docs/parquet.md")).expect("docs/parquet.md");
+    let mut out = HashMap::new();
+    let mut rest = doc.as_str();
+    while let Some(start) = rest.find("```sql\n") {
+        let body = &rest[start + 7..];
+        let end = body.find("```").expect("closed sql block");
+        let sql = &body[..end];
+        let title = sql.lines().next().and_then(|l| l.strip_prefix("-- ")).expect("a `-- title` line");
+        out.insert(title.to_string(), sql.to_string());
+        rest = &body[end..];
+    }
+    out
+}
+
+fn duckdb_present() -> bool {
+    Command::new("python3").args(["-c", "import duckdb"]).output().is_ok_and(|o| o.status.success())
+}
+
+/// Runs `sql` in DuckDB (Python) with `dir` as the working directory; the rows as JSON.
+fn duckdb(dir: &Path, sql: &str) -> Vec<Value> {
+    let script = "import duckdb, json, sys\nrows = duckdb.sql(sys.argv[1]).fetchall()\nprint(json.dumps([list(r) for r in rows], default=str))";
+    let out = Command::new("python3").args(["-c", script, sql]).current_dir(dir).output().expect("python3");
+    assert!(out.status.success(), "duckdb: {}\n{sql}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice::<Vec<Value>>(&out.stdout).expect("JSON rows")
+}
+
+/// The example queries of docs/parquet.md, exactly as written there, give in DuckDB
+/// what netcap's JSON says: the flows with the most retransmissions (the tcp-loss
+/// sender's data connection first, its count the JSON's), the checksum verdicts per
+/// point, layer, depth and status of the flannel captures (counted from `netcap packets
+/// --format jsonl`), and the losses between points of `netcap correlate` (the two SYNs
+/// between server_underlay and server_vxlan), read from a hive-partitioned export.
+/// Skips when DuckDB is not installed, unless NETCAP_REQUIRE_DUCKDB=1 (.ci/run sets it).
+#[test]
+fn docs_queries_run_in_duckdb() {
+    if !duckdb_present() {
+        assert!(
+            std::env::var("NETCAP_REQUIRE_DUCKDB").as_deref() != Ok("1"),
+            "NETCAP_REQUIRE_DUCKDB=1 but `python3 -c 'import duckdb'` fails: run `python3 -m pip install duckdb`"
+        );
+        eprintln!("docs_queries_run_in_duckdb: skipped, DuckDB (python3 -m pip install duckdb) is not installed");
+        return;
+    }
+    let queries = doc_queries();
+    let base = out_dir("duckdb");
+
+    // Top flows by retransmissions, on the lossy wire.
+    let loss = base.join("tcp-loss");
+    let files: Vec<String> = TCP_LOSS.iter().map(|s| s.to_string()).collect();
+    export(&loss.join("out"), &[], &files);
+    let rows = duckdb(&loss, &queries["top flows by retransmissions"]);
+    let mut want: Vec<(String, String, u64)> = Vec::new();
+    for f in TCP_LOSS {
+        for w in json(&["flows", "--format", "json", f])["flows"].as_array().unwrap() {
+            let total = w["c2s"]["retransmissions"].as_u64().unwrap() + w["s2c"]["retransmissions"].as_u64().unwrap();
+            want.push((w["point"].as_str().unwrap().into(), format!("{}:{}", w["client"]["ip"].as_str().unwrap(), w["client"]["port"]), total));
+        }
+    }
+    want.sort_by(|a, b| b.2.cmp(&a.2));
+    let got: Vec<(String, String, u64)> =
+        rows.iter().map(|r| (r[1].as_str().unwrap().into(), r[2].as_str().unwrap().into(), r[4].as_u64().unwrap())).collect();
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got.iter().map(|g| g.2).collect::<Vec<_>>(), want.iter().map(|w| w.2).collect::<Vec<_>>());
+    let mut g = got.clone();
+    let mut w = want.clone();
+    g.sort();
+    w.sort();
+    assert_eq!(g, w);
+    assert_eq!((got[0].0.as_str(), got[0].2), ("sender", want[0].2));
+    assert!(got[0].2 >= 20, "the data connection's retransmissions: {}", got[0].2);
+
+    // Checksum verdicts per point, on the flannel incident.
+    let flannel = base.join("flannel");
+    let files = flannel_files();
+    export(&flannel.join("out"), &[], &files);
+    export(&flannel.join("out-split"), &["--split-by", "point", "--split-by", "hour"], &files);
+    let rows = duckdb(&flannel, &queries["checksum verdicts per point"]);
+    let mut args = vec!["packets", "--format", "jsonl"];
+    args.extend(files.iter().map(String::as_str));
+    let mut counts: BTreeMap<(String, String, u64, String), u64> = BTreeMap::new();
+    for l in jsonl(&args) {
+        for x in l["layers"].as_array().unwrap() {
+            let Some(c) = x.get("checksum") else { continue };
+            let k = (
+                l["point"].as_str().unwrap().to_string(),
+                x["proto"].as_str().unwrap().to_string(),
+                x["depth"].as_u64().unwrap(),
+                c["status"].as_str().unwrap().to_string(),
+            );
+            *counts.entry(k).or_default() += 1;
+        }
+    }
+    let got: BTreeMap<(String, String, u64, String), u64> = rows
+        .iter()
+        .map(|r| {
+            let k = (r[0].as_str().unwrap().into(), r[1].as_str().unwrap().into(), r[2].as_u64().unwrap(), r[3].as_str().unwrap().into());
+            (k, r[4].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(got, counts);
+    assert_eq!(got[&("server_underlay".into(), "udp".into(), 0, "bad".into())], 2);
+
+    // Losses between points, from the hive-partitioned export.
+    let rows = duckdb(&flannel, &queries["losses between points"]);
+    let mut args = vec!["correlate", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let report = json(&args);
+    let mut want: Vec<(String, String, u64)> = report["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["lost"].as_u64().unwrap() > 0)
+        .map(|p| (p["from"].as_str().unwrap().into(), p["to"].as_str().unwrap().into(), p["lost"].as_u64().unwrap()))
+        .collect();
+    want.sort();
+    let mut got: Vec<(String, String, u64)> =
+        rows.iter().map(|r| (r[0].as_str().unwrap().into(), r[1].as_str().unwrap().into(), r[2].as_u64().unwrap())).collect();
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(got, [("server_underlay".to_string(), "server_vxlan".to_string(), 2)]);
+}
