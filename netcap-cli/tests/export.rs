@@ -631,7 +631,7 @@ fn docs_queries_run_in_duckdb() {
             want.push((w["point"].as_str().unwrap().into(), format!("{}:{}", w["client"]["ip"].as_str().unwrap(), w["client"]["port"]), total));
         }
     }
-    want.sort_by(|a, b| b.2.cmp(&a.2));
+    want.sort_by_key(|w| std::cmp::Reverse(w.2));
     let got: Vec<(String, String, u64)> =
         rows.iter().map(|r| (r[1].as_str().unwrap().into(), r[2].as_str().unwrap().into(), r[4].as_u64().unwrap())).collect();
     assert_eq!(got.len(), want.len());

@@ -477,6 +477,56 @@ mod tests {
         assert_eq!(hive_value(""), NO_VALUE);
     }
 
+    fn rows_in(path: &Path) -> i64 {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let reader = SerializedFileReader::new(File::open(path).expect("open")).expect("parquet");
+        reader.metadata().file_metadata().num_rows()
+    }
+
+    /// More partitions than MAX_OPEN_WRITERS, visited twice: the least recently used
+    /// are closed and reopened as part-1, no row is lost, and a row without a timestamp
+    /// goes to Hive's default partition.
+    #[test]
+    fn partitions_beyond_the_open_limit_reopen_as_new_parts() {
+        let dir = std::env::temp_dir().join(format!("netcap-dataset-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let split = Split { point: true, hour: true };
+        let mut d: Dataset<TcpEvents> = Dataset::create(&dir, split, false).expect("create");
+        let seg = crate::tcp::SegmentInfo::default();
+        let points = MAX_OPEN_WRITERS + 4;
+        for round in 0..2u64 {
+            for p in 0..points {
+                let name = format!("p{p}");
+                d.append(&name, Some(0), |t| t.append(&name, round, Some(0), &seg)).expect("append");
+            }
+        }
+        d.append("p0", None, |t| t.append("p0", 9, None, &seg)).expect("append");
+        let written = d.finish().expect("finish");
+        assert_eq!(written.rows, 2 * points as u64 + 1);
+        let total: i64 = written.files.iter().map(|f| rows_in(f)).sum();
+        assert_eq!(total, 2 * points as i64 + 1);
+        let p0 = dir.join("tcp_events/point=p0/hour=1970-01-01T00");
+        assert_eq!(rows_in(&p0.join("part-0.parquet")), 1);
+        assert_eq!(rows_in(&p0.join("part-1.parquet")), 1);
+        let none = dir.join(format!("tcp_events/point=p0/hour={NO_VALUE}/part-0.parquet"));
+        assert_eq!(rows_in(&none), 1);
+        // Visited in a cycle longer than the limit, every partition was closed before
+        // its second row (least recently used) and reopened once.
+        for p in 0..points {
+            let d = dir.join(format!("tcp_events/point=p{p}/hour=1970-01-01T00"));
+            assert_eq!((rows_in(&d.join("part-0.parquet")), rows_in(&d.join("part-1.parquet"))), (1, 1), "p{p}");
+            assert!(!d.join("part-2.parquet").exists());
+        }
+        // A second run refuses, then replaces with `overwrite`.
+        let again = Dataset::<TcpEvents>::create(&dir, Split::default(), false);
+        assert!(matches!(again.map(|_| ()), Err(ExportError { kind: ExportErrorKind::Exists, .. })));
+        let d: Dataset<TcpEvents> = Dataset::create(&dir, Split::default(), true).expect("overwrite");
+        d.finish().expect("finish");
+        assert!(!dir.join("tcp_events").exists());
+        assert_eq!(rows_in(&dir.join("tcp_events.parquet")), 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn schemas_build() {
         for s in [schema::<Packets>(), schema::<TcpEvents>(), schema::<Flows>(), schema::<Findings>(), schema::<Matches>()] {

@@ -151,17 +151,13 @@ impl Packets {
         self.depth.append_value(packet.depth());
 
         // Innermost IP header, and the outermost when a tunnel wraps it.
-        let ips: Vec<(usize, IpAddr, IpAddr, u8)> = layers
-            .iter()
-            .enumerate()
-            .filter_map(|(i, l)| match l.kind {
-                LayerKind::Ipv4 { src, dst, proto, .. } => Some((i, IpAddr::V4(src), IpAddr::V4(dst), proto.0)),
-                LayerKind::Ipv6 { src, dst, proto, .. } => Some((i, IpAddr::V6(src), IpAddr::V6(dst), proto.0)),
-                _ => None,
-            })
-            .collect();
-        let inner = ips.last().copied();
-        let outer = ips.first().copied().filter(|_| ips.len() > 1);
+        let ip = |(i, l): (usize, &crate::decode::Layer)| match l.kind {
+            LayerKind::Ipv4 { src, dst, proto, .. } => Some((i, IpAddr::V4(src), IpAddr::V4(dst), proto.0)),
+            LayerKind::Ipv6 { src, dst, proto, .. } => Some((i, IpAddr::V6(src), IpAddr::V6(dst), proto.0)),
+            _ => None,
+        };
+        let inner = layers.iter().enumerate().rev().find_map(ip);
+        let outer = layers.iter().enumerate().find_map(ip).filter(|o| inner.is_some_and(|i| i.0 != o.0));
         append_ip(&mut self.outer_src, &mut self.text, outer.map(|o| o.1));
         append_ip(&mut self.outer_dst, &mut self.text, outer.map(|o| o.2));
         self.vni.append_option(layers.iter().find_map(|l| match l.kind {
