@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use netcap_core::capture::{CaptureReader, Frame, LinkType, PointId};
 use netcap_core::correlate::clock::{ClockEstimator, Estimate};
-use netcap_core::correlate::{packet_key, CorrelateOptions, Correlator, Report};
+use netcap_core::correlate::{packet_key, CorrelateOptions, Correlator, PacketPath, Report};
 use netcap_core::decode::Packet;
 use netcap_core::flow::table::TableStats;
 use netcap_core::tcp::stats::Samples;
@@ -210,6 +210,17 @@ pub trait Observer {
         packet: &Packet,
         segment: Option<&SegmentInfo>,
     ) -> io::Result<()>;
+
+    /// Whether this observer takes the correlator's packet rows as they are made
+    /// (`paths`) instead of finding them all in the report (`list_packets` must be on).
+    fn wants_paths(&self) -> bool {
+        false
+    }
+
+    /// Packets accounted since the last call, each with its path point by point.
+    fn paths(&mut self, _points: &[PointRow], _paths: Vec<PacketPath>) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Observer for () {
@@ -380,6 +391,12 @@ fn merge(
         flows.append(&mut tcp.take_finished());
         correlator.add(point, &frame, &packet);
         observer.frame(&reg.points, f.point, &frame, &packet, segment.as_ref())?;
+        if list_packets && observer.wants_paths() {
+            let paths = correlator.take_packet_paths();
+            if !paths.is_empty() {
+                observer.paths(&reg.points, paths)?;
+            }
+        }
         let g = pull(i, &mut sources, &mut reg, &mut failed);
         if let Some(g) = &g {
             heap.push(Reverse((g.ts_ns.saturating_add(reg.offsets[g.point]), i, g.number)));
@@ -395,6 +412,10 @@ fn merge(
     }
     flows.append(&mut tcp.finish());
     name_points(&mut flows, &reg.names);
+    if list_packets && observer.wants_paths() {
+        correlator.flush();
+        observer.paths(&reg.points, correlator.take_packet_paths())?;
+    }
     let report = correlator.finish(&reg.names, &flows);
     flows.sort_by_key(|f| f.id);
     let (table, karn) = (tcp.table_stats(), tcp.karn_samples().clone());

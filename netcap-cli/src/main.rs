@@ -7,6 +7,7 @@
 
 mod correlate;
 mod evidence;
+mod export;
 mod extract;
 mod report;
 mod text;
@@ -64,6 +65,8 @@ enum Command {
     /// Write the frames a finding, flow or frame list selects to an evidence pcapng,
     /// each with a comment saying why it is there.
     Extract(extract::ExtractArgs),
+    /// Write packets, flows, TCP events, findings and matches as Parquet tables.
+    Export(export::ExportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         #[arg(value_enum)]
@@ -223,6 +226,7 @@ fn main() -> ExitCode {
         Some(Command::Correlate(a)) => correlate::run(&a, &mut out),
         Some(Command::Report(a)) => report::run(&a, &mut out),
         Some(Command::Extract(a)) => extract::run(&a, &mut out),
+        Some(Command::Export(a)) => export::run(&a, &mut out),
         Some(Command::Completions { shell }) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "netcap", &mut out);

@@ -15,6 +15,8 @@
 //!   reports where they were lost and why ([`correlate::Finding`]).
 //! - [`export::pcapng::PcapngWriter`] writes frames back out as pcapng, with a comment
 //!   per frame (the evidence file of `netcap extract`).
+//! - [`export`] (feature `parquet`) writes packets, flows, TCP events, findings and
+//!   matches as Parquet tables, one schema per table defined next to its builder.
 //!
 //! The library never prints, never exits and never reads the clock: every time is a
 //! capture timestamp in nanoseconds since the Unix epoch.

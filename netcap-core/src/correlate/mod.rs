@@ -145,7 +145,9 @@ pub struct Correlator {
     deferred: Vec<(PacketState, Vec<Sighting>)>,
     pairs: BTreeMap<(u32, u32), PairAcc>,
     groups: BTreeMap<(u8, String, u32, u32), GroupAcc>,
-    rows: Vec<RowAcc>,
+    rows: Vec<PacketPath>,
+    /// Rows made so far (the next row's `packet` number).
+    row_count: u64,
     /// Per point: packet sizes seen.
     per_point: Vec<PointAcc>,
     /// Frames a receiver drops, offload artefacts: the single-capture findings.
@@ -239,6 +241,7 @@ impl Correlator {
             pairs: BTreeMap::new(),
             groups: BTreeMap::new(),
             rows: Vec::new(),
+            row_count: 0,
             per_point: Vec::new(),
             single: single::SingleCapture::default(),
             nat_pending: FxHashMap::default(),
@@ -476,15 +479,15 @@ impl Correlator {
         let at = |pt: u32| p.sightings.iter().chain(extra).find(|s| s.point == pt);
         let last = path.iter().rposition(|&pt| at(pt).is_some());
         if self.opts.list_packets {
-            let seen = path
+            let hops = path
                 .iter()
-                .filter_map(|&pt| {
+                .map(|&pt| {
                     let by = if p.sightings.iter().any(|s| s.point == pt) { "fingerprint" } else { "bytes" };
-                    at(pt).map(|s| (pt, s.frame, s.ts_ns, by))
+                    Hop { point: pt, seen: at(pt).map(|s| HopSeen { frame: s.frame, ts_ns: s.ts_ns, by }) }
                 })
                 .collect();
-            let missing = path.iter().copied().filter(|&pt| at(pt).is_none()).collect();
-            self.rows.push(RowAcc { flow: flow_label(&p.id), seen, missing });
+            self.rows.push(PacketPath { packet: self.row_count, flow: flow_label(&p.id), hops });
+            self.row_count += 1;
         }
         for w in path.windows(2) {
             let (a, b) = (w[0], w[1]);
@@ -535,12 +538,29 @@ impl Correlator {
         }
     }
 
+    /// Ends the input: accounts every packet still held, so that
+    /// [`Correlator::take_packet_paths`] returns the last rows. [`Correlator::finish`]
+    /// does it too; calling both is harmless. No frame may be added after it.
+    pub fn flush(&mut self) {
+        self.expire(i64::MAX);
+        let end = self.base + self.packets.len();
+        if self.done < end || !self.deferred.is_empty() {
+            self.process(end, true);
+        }
+    }
+
+    /// With [`CorrelateOptions::list_packets`]: the packets accounted since the last
+    /// call, each with its path, point by point. The rows taken here are not in the
+    /// [`Report`]'s `packets`; a caller that writes them as they come (Parquet export)
+    /// keeps memory bounded by one batch instead of the whole capture.
+    pub fn take_packet_paths(&mut self) -> Vec<PacketPath> {
+        std::mem::take(&mut self.rows)
+    }
+
     /// The report. `flows` are the TCP flow records of the same frames (for the SYN
     /// retries); `names` the points' names by index.
     pub fn finish(mut self, names: &[String], flows: &[FlowRecord]) -> Report {
-        self.expire(i64::MAX);
-        let end = self.base + self.packets.len();
-        self.process(end, true);
+        self.flush();
         let name = |p: u32| names.get(p as usize).cloned().unwrap_or_default();
         let findings = self.findings(names, flows);
         let notes = self
@@ -570,8 +590,12 @@ impl Correlator {
                 .iter()
                 .map(|r| PacketRow {
                     flow: r.flow.clone(),
-                    seen: r.seen.iter().map(|&(pt, frame, ts_ns, by)| SeenRow { point: name(pt), frame, ts_ns, by }).collect(),
-                    missing: r.missing.iter().map(|&pt| name(pt)).collect(),
+                    seen: r
+                        .hops
+                        .iter()
+                        .filter_map(|h| h.seen.map(|s| SeenRow { point: name(h.point), frame: s.frame, ts_ns: s.ts_ns, by: s.by }))
+                        .collect(),
+                    missing: r.hops.iter().filter(|h| h.seen.is_none()).map(|h| name(h.point)).collect(),
                 })
                 .collect()
         });
@@ -920,12 +944,35 @@ struct GroupAcc {
     sizes: Vec<u32>,
 }
 
-/// A `--packets` row before point names are known.
-#[derive(Debug)]
-struct RowAcc {
-    flow: String,
-    seen: Vec<(u32, u64, i64, &'static str)>,
-    missing: Vec<u32>,
+/// One packet on its direction's path ([`Correlator::take_packet_paths`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacketPath {
+    /// The packet's number among the rows of the run (0-based, in the order accounted:
+    /// first sightings, batch by batch).
+    pub packet: u64,
+    /// `10.244.1.2:55406 > 10.244.2.3:80`, as in findings.
+    pub flow: String,
+    /// Every point of the path, upstream first.
+    pub hops: Vec<Hop>,
+}
+
+/// One point of a [`PacketPath`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hop {
+    /// The point's number, as passed to [`Correlator::add`].
+    pub point: u32,
+    /// Where the point saw the packet; `None`: it did not.
+    pub seen: Option<HopSeen>,
+}
+
+/// A sighting in a [`Hop`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HopSeen {
+    pub frame: u64,
+    /// With the point's clock offset applied.
+    pub ts_ns: i64,
+    /// `fingerprint`, or `bytes` when the point saw the packet's TCP bytes re-segmented.
+    pub by: &'static str,
 }
 
 /// Per direction (inner source, destination address), each packet's sightings as
