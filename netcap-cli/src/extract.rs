@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{ArgGroup, Args};
 use netcap_core::capture::Frame;
@@ -546,7 +546,7 @@ fn extract(args: &ExtractArgs, stdout: &mut dyn Write) -> Result<bool, Failure> 
         Destination::Stdout
     } else {
         let out = &args.output;
-        if files.iter().any(|f| same_file(f, out)) {
+        if files.iter().any(|f| crate::same_file(f, out)) {
             return Err(Failure::Message(format!("{}: the output is one of the input files", out.display())));
         }
         let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -576,12 +576,6 @@ fn extract(args: &ExtractArgs, stdout: &mut dyn Write) -> Result<bool, Failure> 
     second_pass(args, &known, sink, stdout, None).map(|f| f || failed)
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
-    }
-}
 
 fn second_pass(args: &ExtractArgs, known: &Known, sink: Destination, stdout: &mut dyn Write, points: Option<&[PointRow]>) -> Result<bool, Failure> {
     let selectors = args.findings.len() + args.flows.len() + args.frames.len();

@@ -202,11 +202,33 @@ impl Cli {
         };
         (o.output.as_os_str() != "-").then_some(o.output.as_path())
     }
+
+    /// The capture files the command reads (`--point` files included).
+    fn inputs(&self) -> Vec<&std::path::Path> {
+        let (common, points): (&Common, &[String]) = match &self.command {
+            Some(Command::Packets(a)) => (&a.common, &[]),
+            Some(Command::Summary(a)) => (&a.common, &[]),
+            Some(Command::Flows(a)) => (&a.common, &[]),
+            Some(Command::Correlate(a)) => (&a.analysis.common, &a.analysis.points),
+            None => (&self.summary.common, &[]),
+            _ => return Vec::new(),
+        };
+        let named = points
+            .iter()
+            .filter_map(|p| p.split_once('='))
+            .map(|(_, f)| std::path::Path::new(f.rsplit_once('#').map_or(f, |x| x.0)));
+        common.files.iter().map(PathBuf::as_path).chain(named).collect()
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let target: Box<dyn Write> = match cli.output() {
+        Some(path) if cli.inputs().iter().any(|f| same_file(f, path)) => {
+            ui::init(cli.quiet, cli.color, false);
+            ui::error(format_args!("{}: the output is one of the input files", path.display()));
+            return ExitCode::from(1);
+        }
         Some(path) => match std::fs::File::create(path) {
             Ok(f) => Box::new(f),
             Err(e) => {
@@ -402,6 +424,15 @@ fn shell_quote(s: &str) -> String {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Whether two paths name the same existing file (an output must not overwrite an
+/// input).
+pub(crate) fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
     }
 }
 

@@ -219,6 +219,12 @@ fn output_file_holds_what_stdout_would() {
         assert_eq!(std::fs::read(&path).unwrap(), to_stdout.stdout, "{cmd}");
         assert!(!to_stdout.stdout.is_empty());
     }
+    let copy = dir.join("input.pcap");
+    std::fs::copy(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/lab/flannel/server_underlay.pcap"), &copy).unwrap();
+    let before = std::fs::read(&copy).unwrap();
+    let out = netcap(&["summary", copy.to_str().unwrap(), "-o", copy.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "refused");
+    assert_eq!(std::fs::read(&copy).unwrap(), before, "the capture is untouched");
     let out = netcap(&["summary", &lab("server_underlay.pcap"), "-o", "no/such/dir/x.txt"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/dir/x.txt"));

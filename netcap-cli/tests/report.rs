@@ -118,6 +118,27 @@ fn stdin_report_says_what_it_cannot_show() {
 }
 
 #[test]
+fn an_input_is_never_overwritten_and_a_bad_path_fails_first() {
+    let copy = scratch("input.pcap");
+    std::fs::copy(root().join("fixtures/lab/flannel/server_underlay.pcap"), &copy).unwrap();
+    let before = std::fs::read(&copy).unwrap();
+    let c = copy.to_str().unwrap();
+    let out = netcap(&["report", c, "-o", c]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the output is one of the input files"));
+    assert_eq!(std::fs::read(&copy).unwrap(), before, "the capture is untouched");
+    let out = netcap(&["report", c, "-o", "no/such/dir/r.md"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/dir/r.md"));
+    // A usage error leaves no empty report behind.
+    let md = scratch("never.md");
+    let _ = std::fs::remove_file(&md);
+    let out = netcap(&["report", c, "--flow", "99", "-o", md.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!md.exists());
+}
+
+#[test]
 fn unknown_flow_is_an_error() {
     let out = netcap(&["report", "fixtures/lab/flannel/server_underlay.pcap", "--flow", "99", "-o", "-"]);
     assert_eq!(out.status.code(), Some(1));

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use netcap_core::capture::Frame;
@@ -226,7 +226,30 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
             ReportFormat::Markdown
         }
     });
-    let doc = match build(args) {
+    // The file first: an unwritable path fails before the captures are read, and an
+    // input is never overwritten.
+    let mut file = None;
+    if args.output.as_os_str() != "-" {
+        let out = &args.output;
+        let inputs = args.analysis.common.files.iter().map(PathBuf::as_path);
+        let named = args.analysis.points.iter().filter_map(|p| p.split_once('=')).map(|(_, f)| Path::new(f.rsplit_once('#').map_or(f, |x| x.0)));
+        if inputs.chain(named).any(|f| crate::same_file(f, out)) {
+            crate::ui::error(format_args!("{}: the output is one of the input files", out.display()));
+            return Ok(true);
+        }
+        match File::create(out) {
+            Ok(f) => file = Some(f),
+            Err(e) => {
+                crate::ui::error(format_args!("{}: {e}", out.display()));
+                return Ok(true);
+            }
+        }
+    }
+    let built = build(args);
+    if file.is_some() && !matches!(built, Ok(Ok(_))) {
+        let _ = std::fs::remove_file(&args.output);
+    }
+    let doc = match built {
         Ok(d) => d?,
         Err(msg) => {
             crate::ui::error(msg);
@@ -237,15 +260,13 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
         ReportFormat::Markdown => markdown::write(out, &doc),
         ReportFormat::Html => html::write(out, &doc),
     };
-    if args.output.as_os_str() == "-" {
-        write(stdout)?;
-    } else {
-        let file = File::create(&args.output).map_err(|e| {
-            io::Error::new(e.kind(), format!("{}: {e}", args.output.display()))
-        })?;
-        let mut w = BufWriter::new(file);
-        write(&mut w)?;
-        w.flush()?;
+    match file {
+        None => write(stdout)?,
+        Some(f) => {
+            let mut w = BufWriter::new(f);
+            write(&mut w)?;
+            w.flush()?;
+        }
     }
     Ok(doc.failed)
 }
