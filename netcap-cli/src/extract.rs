@@ -546,7 +546,7 @@ fn extract(args: &ExtractArgs, stdout: &mut dyn Write) -> Result<bool, Failure> 
         Destination::Stdout
     } else {
         let out = &args.output;
-        if files.iter().any(|f| crate::same_file(f, out)) {
+        if args.analysis.inputs().any(|f| crate::same_file(f, out)) {
             return Err(Failure::Message(format!("{}: the output is one of the input files", out.display())));
         }
         let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

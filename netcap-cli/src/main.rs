@@ -14,7 +14,7 @@ mod text;
 mod ui;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -190,46 +190,44 @@ enum SummaryFormat {
 }
 
 impl Cli {
-    /// The file given with `-o` to a command that writes text or JSON there, if any.
-    fn output(&self) -> Option<&std::path::Path> {
-        let o = match &self.command {
-            Some(Command::Packets(a)) => &a.output,
-            Some(Command::Summary(a)) => &a.output,
-            Some(Command::Flows(a)) => &a.output,
-            Some(Command::Correlate(a)) => &a.output,
-            None => &self.summary.output,
+    /// For a command that writes text or JSON to `-o FILE` (not `-`): the file, and
+    /// the capture files the command reads (`--point` files included).
+    fn output_file(&self) -> Option<(&Path, Vec<&Path>)> {
+        let (o, inputs): (&OutputArg, Vec<&Path>) = match &self.command {
+            Some(Command::Packets(a)) => (&a.output, a.common.files.iter().map(PathBuf::as_path).collect()),
+            Some(Command::Summary(a)) => (&a.output, a.common.files.iter().map(PathBuf::as_path).collect()),
+            Some(Command::Flows(a)) => (&a.output, a.common.files.iter().map(PathBuf::as_path).collect()),
+            Some(Command::Correlate(a)) => (&a.output, a.analysis.inputs().collect()),
+            None => (&self.summary.output, self.summary.common.files.iter().map(PathBuf::as_path).collect()),
             _ => return None,
         };
-        (o.output.as_os_str() != "-").then_some(o.output.as_path())
+        (o.output.as_os_str() != "-").then_some((o.output.as_path(), inputs))
     }
+}
 
-    /// The capture files the command reads (`--point` files included).
-    fn inputs(&self) -> Vec<&std::path::Path> {
-        let (common, points): (&Common, &[String]) = match &self.command {
-            Some(Command::Packets(a)) => (&a.common, &[]),
-            Some(Command::Summary(a)) => (&a.common, &[]),
-            Some(Command::Flows(a)) => (&a.common, &[]),
-            Some(Command::Correlate(a)) => (&a.analysis.common, &a.analysis.points),
-            None => (&self.summary.common, &[]),
-            _ => return Vec::new(),
-        };
-        let named = points
+impl AnalysisArgs {
+    /// The capture files read: FILE arguments, then the files `--point NAME=FILE[#IFACE]`
+    /// names.
+    fn inputs(&self) -> impl Iterator<Item = &Path> {
+        let named = self
+            .points
             .iter()
             .filter_map(|p| p.split_once('='))
-            .map(|(_, f)| std::path::Path::new(f.rsplit_once('#').map_or(f, |x| x.0)));
-        common.files.iter().map(PathBuf::as_path).chain(named).collect()
+            .map(|(_, f)| Path::new(f.rsplit_once('#').map_or(f, |x| x.0)));
+        self.common.files.iter().map(PathBuf::as_path).chain(named)
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let target: Box<dyn Write> = match cli.output() {
-        Some(path) if cli.inputs().iter().any(|f| same_file(f, path)) => {
+    let output = cli.output_file();
+    let target: Box<dyn Write> = match &output {
+        Some((path, inputs)) if inputs.iter().any(|f| same_file(f, path)) => {
             ui::init(cli.quiet, cli.color, false);
             ui::error(format_args!("{}: the output is one of the input files", path.display()));
             return ExitCode::from(1);
         }
-        Some(path) => match std::fs::File::create(path) {
+        Some((path, _)) => match std::fs::File::create(path) {
             Ok(f) => Box::new(f),
             Err(e) => {
                 ui::init(cli.quiet, cli.color, false);
@@ -239,7 +237,7 @@ fn main() -> ExitCode {
         },
         None => Box::new(io::stdout().lock()),
     };
-    ui::init(cli.quiet, cli.color, cli.output().is_none() && io::stdout().is_terminal());
+    ui::init(cli.quiet, cli.color, output.is_none() && io::stdout().is_terminal());
     let mut out = BufWriter::with_capacity(1 << 16, target);
     let result = match cli.command {
         Some(Command::Packets(a)) => packets(&a, &mut out),
@@ -429,7 +427,7 @@ fn shell_quote(s: &str) -> String {
 
 /// Whether two paths name the same existing file (an output must not overwrite an
 /// input).
-pub(crate) fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(x), Ok(y)) => x == y,
         _ => false,

@@ -468,12 +468,7 @@ pub fn summary(out: &mut impl Write, r: &Report) -> io::Result<()> {
 pub fn correlate(out: &mut impl Write, o: &crate::correlate::Output) -> io::Result<()> {
     writeln!(out, "Capture points")?;
     for p in &o.points {
-        let off = match (&p.clock_estimate, p.clock_offset_ns) {
-            (Some(e), 0) => format!(", clock shared with the first point (estimate {} ± {})", millis(e.offset_ns), millis(e.uncertainty_ns)),
-            (Some(e), o) => format!(", clock ahead by {} ± {}: {} applied", millis(e.offset_ns), millis(e.uncertainty_ns), millis(o)),
-            (None, 0) => String::new(),
-            (None, o) => format!(", clock offset {} (given)", millis(o)),
-        };
+        let off = clock(p).map_or(String::new(), |c| format!(", clock {c}"));
         writeln!(out, "  {:<20} {} linktype {}: {} frames{off}", p.name, p.file, p.link_type.0, p.frames)?;
     }
     for n in &o.report.notes {
@@ -515,6 +510,18 @@ pub fn correlate(out: &mut impl Write, o: &crate::correlate::Output) -> io::Resu
         return Ok(());
     }
     findings(out, &o.report.findings)
+}
+
+/// A point's clock in words: `shared with the first point (estimate 0.001 ms ± 0.002
+/// ms)`, `ahead by X ± U: −X applied`, `offset X (given)`; `None` for the reference
+/// point (no estimate, nothing applied).
+pub fn clock(p: &crate::correlate::PointRow) -> Option<String> {
+    match (&p.clock_estimate, p.clock_offset_ns) {
+        (Some(e), 0) => Some(format!("shared with the first point (estimate {} ± {})", millis(e.offset_ns), millis(e.uncertainty_ns))),
+        (Some(e), o) => Some(format!("ahead by {} ± {}: {} applied", millis(e.offset_ns), millis(e.uncertainty_ns), millis(o))),
+        (None, 0) => None,
+        (None, o) => Some(format!("offset {} (given)", millis(o))),
+    }
 }
 
 /// Numbered findings: the sentence, the evidence frames, the hint.

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use netcap_core::capture::Frame;
@@ -231,9 +231,7 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
     let mut file = None;
     if args.output.as_os_str() != "-" {
         let out = &args.output;
-        let inputs = args.analysis.common.files.iter().map(PathBuf::as_path);
-        let named = args.analysis.points.iter().filter_map(|p| p.split_once('=')).map(|(_, f)| Path::new(f.rsplit_once('#').map_or(f, |x| x.0)));
-        if inputs.chain(named).any(|f| crate::same_file(f, out)) {
+        if args.analysis.inputs().any(|f| crate::same_file(f, out)) {
             crate::ui::error(format_args!("{}: the output is one of the input files", out.display()));
             return Ok(true);
         }
@@ -761,14 +759,3 @@ pub(crate) fn offset(doc: &Doc, ts_ns: i64) -> String {
     format!("{sign}{}.{:06} s", d / 1_000_000_000, d % 1_000_000_000 / 1000)
 }
 
-/// A point's clock, in words (`shared`, `ahead by 1.234 ms ± 0.040 ms: -1.234 ms
-/// applied`, `offset -1.5 ms (given)`).
-pub(crate) fn clock(p: &PointRow) -> String {
-    use crate::text::millis;
-    match (&p.clock_estimate, p.clock_offset_ns) {
-        (Some(e), 0) => format!("shared with the first point (estimate {} ± {})", millis(e.offset_ns), millis(e.uncertainty_ns)),
-        (Some(e), o) => format!("ahead by {} ± {}: {} applied", millis(e.offset_ns), millis(e.uncertainty_ns), millis(o)),
-        (None, 0) => "reference".to_string(),
-        (None, o) => format!("offset {} (given)", millis(o)),
-    }
-}

@@ -2,8 +2,8 @@
 //! order; `markdown` and `html` only lay them out, so the two formats cannot differ.
 
 use super::plots::{self as draw, Figure};
-use super::{clock, offset, Doc};
-use crate::text::{datetime, millis, seconds, stats_line};
+use super::{offset, Doc};
+use crate::text::{clock, datetime, millis, seconds, stats_line};
 
 /// One piece of the report.
 #[derive(Debug)]
@@ -94,7 +94,7 @@ fn captured(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
             p.row.frames.to_string(),
             at(p.first_ts_ns),
             at(p.last_ts_ns),
-            clock(&p.row),
+            clock(&p.row).unwrap_or_else(|| "reference".to_string()),
         ]);
     }
     b.push(Block::Table(t));
