@@ -145,8 +145,10 @@ fn unknown_flow_is_an_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--flow 99: no TCP flow has that id"));
 }
 
-fn flannel_html() -> (PathBuf, String) {
-    let path = scratch("flannel.html");
+/// The flannel report as HTML in the scratch file `name` (one per test: tests run in
+/// parallel, and netcap creates its output before reading the captures).
+fn flannel_html(name: &str) -> (PathBuf, String) {
+    let path = scratch(name);
     let mut args: Vec<String> = vec!["report".into()];
     args.extend(flannel());
     args.extend(["-o".into(), path.to_str().unwrap().into()]);
@@ -159,7 +161,7 @@ fn flannel_html() -> (PathBuf, String) {
 
 #[test]
 fn html_is_self_contained_with_the_plots() {
-    let (_, html) = flannel_html();
+    let (_, html) = flannel_html("flannel-plots.html");
     assert!(html.starts_with("<!DOCTYPE html>"));
     for banned in ["<script", "<link", "src=", "href=", "url(", "@import"] {
         assert!(!html.contains(banned), "{banned} in a self-contained report");
@@ -221,7 +223,7 @@ fn html_renders_in_headless_chromium() {
         eprintln!("skipped: chromium not installed");
         return;
     };
-    let (html, _) = flannel_html();
+    let (html, _) = flannel_html("flannel-render.html");
     let png = scratch("flannel.png");
     let _ = std::fs::remove_file(&png);
     let profile = scratch("chromium-profile");
