@@ -18,7 +18,8 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args};
 use netcap_core::capture::Frame;
-use netcap_core::correlate::{packet_key, Finding};
+use netcap_core::correlate::packet_key;
+use netcap_core::findings::Finding;
 use netcap_core::decode::{flag_names, tcp_flags, LayerKind, Packet};
 use netcap_core::export::pcapng::{Interface, PcapngWriter, SectionHeader, WriteError};
 use netcap_core::flow::{Endpoint, FlowView};

@@ -22,7 +22,7 @@ use netcap_core::capture::{CaptureError, CaptureReader, CapturePoint, Frame};
 use netcap_core::decode::{DecodeOptions, Decoder, Packet};
 use netcap_core::record::PacketRecord;
 use netcap_core::flow::table::FlowLimits;
-use netcap_core::correlate::single::{flow_findings, SingleCapture};
+use netcap_core::findings::{flow_findings, SingleCapture};
 use netcap_core::summary::Summary;
 use netcap_core::tcp::health::Health;
 use netcap_core::tcp::{Analyzer, FlowRecord, TcpOptions};

@@ -525,7 +525,7 @@ pub fn clock(p: &crate::correlate::PointRow) -> Option<String> {
 }
 
 /// Numbered findings: the sentence, the evidence frames, the hint.
-fn findings(out: &mut impl Write, list: &[netcap_core::correlate::Finding]) -> io::Result<()> {
+fn findings(out: &mut impl Write, list: &[netcap_core::findings::Finding]) -> io::Result<()> {
     writeln!(out, "\nFindings")?;
     for (i, f) in list.iter().enumerate() {
         writeln!(out, "  {}. [{}] {}: {}", i + 1, severity(f.severity), f.kind, f.summary)?;

@@ -12,7 +12,7 @@
 //! - [`tcp::Analyzer`] follows every TCP connection per capture point: per-segment
 //!   labels, RTT, SYN retries, and a [`tcp::FlowRecord`] per flow.
 //! - [`correlate::Correlator`] matches the same packets across capture points and
-//!   reports where they were lost and why ([`correlate::Finding`]).
+//!   reports where they were lost and why ([`findings::Finding`]).
 //! - [`export::pcapng::PcapngWriter`] writes frames back out as pcapng, with a comment
 //!   per frame (the evidence file of `netcap extract`).
 //! - [`export`] (feature `parquet`) writes packets, flows, TCP events, findings and
@@ -33,6 +33,7 @@ pub mod checksum;
 pub mod correlate;
 pub mod decode;
 pub mod export;
+pub mod findings;
 pub mod flow;
 pub mod record;
 pub mod summary;

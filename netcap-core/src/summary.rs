@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::capture::{CapturePoint, Frame, LinkType};
 use crate::checksum::Status;
 use crate::decode::{Packet, StopReason};
+use crate::findings::{Finding, FrameRef};
 
 /// How many example frames each count keeps by default.
 pub const DEFAULT_FIRST_FRAMES: usize = 5;
@@ -24,13 +25,6 @@ pub const MAX_PATHS: usize = 256;
 
 /// Most distinct unsupported values tracked per stop reason.
 pub const MAX_STOP_VALUES: usize = 32;
-
-/// A frame named by its capture point and its 1-based number in its file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FrameRef {
-    pub point: String,
-    pub frame: u64,
-}
 
 /// One capture point's totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -265,7 +259,7 @@ pub struct Report {
     pub tcp: Option<crate::tcp::health::HealthReport>,
     /// Findings one capture is enough for (filled by the caller): frames a receiver
     /// drops, offload artefacts, failed handshakes, SYN retries, retransmission storms.
-    pub findings: Vec<crate::correlate::Finding>,
+    pub findings: Vec<Finding>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -5,7 +5,7 @@ use arrow_array::builder::{ListBuilder, StringBuilder, UInt32Builder, UInt64Buil
 use arrow_schema::ArrowError;
 
 use super::{required, Column, Offsets, Table};
-use crate::correlate::Finding;
+use crate::findings::Finding;
 
 /// Builder of the `findings` table.
 #[derive(Debug)]

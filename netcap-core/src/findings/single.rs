@@ -1,6 +1,5 @@
-//! Findings that need only one capture: frames a receiver drops for a bad checksum
-//! (the flannel signature on a single underlay capture), TX-offload artefacts, and the
-//! TCP flows' failed handshakes, retransmission storms and SYN-retry delays.
+//! Findings one capture point is enough for: frames a receiver drops for a bad checksum
+//! (the flannel signature on a single underlay capture) and TX-offload artefacts.
 //!
 //! [`SingleCapture`] folds frames in memory bounded by the number of (point, flow,
 //! failing layer) groups ([`MAX_GROUPS`]) and 16 example frames per group, so
@@ -11,21 +10,13 @@ use std::collections::BTreeMap;
 use crate::capture::Frame;
 use crate::checksum::Status;
 use crate::decode::{LayerKind, Packet};
-use crate::flow::{Endpoint, FlowView};
-use crate::summary::FrameRef;
-use crate::tcp::{FlowRecord, Outcome};
 
-use super::{plural, Finding, HINT_OUTER};
+use super::{frame_flow, plural, Finding, FrameRef, HINT_OUTER};
 
 /// Most (point, flow, layer) groups of dropped frames kept; further groups are counted.
 pub const MAX_GROUPS: usize = 1024;
 /// Example frames kept per group.
 const EXAMPLES: usize = 16;
-/// A direction retransmitting at least this share of its data segments (and at least
-/// [`STORM_MIN`] of them) is a `retransmission_storm`.
-pub const STORM_RATE: f64 = 0.05;
-pub const STORM_MIN: u64 = 10;
-
 #[derive(Debug, Default)]
 struct DropGroup {
     count: u64,
@@ -42,31 +33,6 @@ pub struct SingleCapture {
     partial: BTreeMap<u32, (u64, Vec<u64>)>,
     /// Drop groups not kept past [`MAX_GROUPS`].
     pub groups_dropped: u64,
-}
-
-/// `client:port > server:port` from one frame's innermost transport header: the SYN
-/// sender first for a SYN, else the higher (ephemeral) port's side.
-pub(crate) fn frame_flow(packet: &Packet) -> Option<String> {
-    let v = FlowView::of(packet)?;
-    let flags = match packet.layers.get(v.layer)?.kind {
-        LayerKind::Tcp { flags, .. } => Some(flags),
-        _ => None,
-    };
-    Some(flow_text(v.src, v.dst, flags))
-}
-
-pub(crate) fn flow_text(src: Endpoint, dst: Endpoint, tcp_flags: Option<u16>) -> String {
-    use crate::decode::tcp_flags::{ACK, SYN};
-    let client_first = match tcp_flags {
-        Some(f) if f & (SYN | ACK) == (SYN | ACK) => false,
-        Some(f) if f & SYN != 0 => true,
-        _ => src.port > dst.port,
-    };
-    if client_first {
-        format!("{src} > {dst}")
-    } else {
-        format!("{dst} > {src}")
-    }
 }
 
 impl SingleCapture {
@@ -191,104 +157,4 @@ impl DropGroup {
             }
         }
     }
-}
-
-/// Findings from the TCP flow records: failed handshakes, retransmission storms, SYN
-/// retries — each linked (`related`) to the findings in `prior` about the same flow.
-/// A connection seen at several points is reported once (from the point that saw the
-/// most SYN attempts, or the most packets).
-pub fn flow_findings(flows: &[FlowRecord], prior: &[Finding]) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let mut by_conn: BTreeMap<(Endpoint, Endpoint), &FlowRecord> = BTreeMap::new();
-    for f in flows {
-        let e = by_conn.entry((f.client, f.server)).or_insert(f);
-        let better = (f.syn.attempts, f.c2s.packets + f.s2c.packets, std::cmp::Reverse(f.id))
-            > (e.syn.attempts, e.c2s.packets + e.s2c.packets, std::cmp::Reverse(e.id));
-        if better {
-            *e = f;
-        }
-    }
-    let mut conns: Vec<&FlowRecord> = by_conn.into_values().collect();
-    conns.sort_by_key(|f| f.id);
-    let related = |flow: &str| -> Vec<usize> {
-        prior.iter().enumerate().filter(|(_, x)| x.flow == flow).map(|(i, _)| i + 1).collect()
-    };
-    let refs = |r: &[usize]| r.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
-    for f in conns {
-        let flow = format!("{} > {}", f.client, f.server);
-        let rel = related(&flow);
-        let because = if rel.is_empty() { String::new() } else { format!(" See finding{} {}.", plural(rel.len()), refs(&rel)) };
-        let offs: Vec<String> = f.syn.offsets_ns.iter().map(|o| format!("{:.3} s", *o as f64 / 1e9)).collect();
-        if f.outcome.failed() {
-            let what = match f.outcome {
-                Outcome::Refused => "refused (the server answered the SYN with RST)",
-                Outcome::TimedOut => "timed out (no answer to any SYN; the client gave up)",
-                _ => "unanswered when the capture ended",
-            };
-            out.push(Finding {
-                kind: "handshake_failure",
-                severity: "error",
-                summary: format!("{flow}: the connection was {what}; {} SYN attempt{} at {}.{because}", f.syn.attempts, plural(f.syn.attempts as usize), offs.join(", ")),
-                points: vec![f.point.clone()],
-                flow: flow.clone(),
-                frames: Vec::new(),
-                evidence: serde_json::json!({ "outcome": f.outcome, "attempts": f.syn.attempts, "offsets_ns": f.syn.offsets_ns, "schedule": f.syn.schedule }),
-                hint: match f.outcome {
-                    Outcome::Refused => "Nothing listens on the port, or a firewall rejects with RST: check the service and its endpoints.".to_string(),
-                    _ => "The SYNs were lost or dropped on the way (firewall DROP, a routing hole, a checksum the receiver rejects): capture further along the path and run `netcap correlate`.".to_string(),
-                },
-                related: rel.clone(),
-            });
-        } else if f.syn.attempts > 1 {
-            let delay = f.syn.connect_delay_ns;
-            out.push(Finding {
-                kind: "syn_retry_delay",
-                severity: "warning",
-                summary: match delay {
-                    Some(d) => format!(
-                        "{flow} connected after {:.3} s: {} SYN attempts (at {}).{}",
-                        d as f64 / 1e9,
-                        f.syn.attempts,
-                        offs.join(", "),
-                        if rel.is_empty() { String::new() } else { format!(" The lost attempts are in finding{} {}.", plural(rel.len()), refs(&rel)) }
-                    ),
-                    None => format!("{flow}: {} SYN attempts (at {}).{because}", f.syn.attempts, offs.join(", ")),
-                },
-                points: vec![f.point.clone()],
-                flow: flow.clone(),
-                frames: Vec::new(),
-                evidence: serde_json::json!({
-                    "attempts": f.syn.attempts,
-                    "offsets_ns": f.syn.offsets_ns,
-                    "schedule": f.syn.schedule,
-                    "connect_delay_ns": delay,
-                }),
-                hint: "Each lost SYN costs the client its retransmission timeout (Linux: 1 s, doubling). Find why the first attempts were lost (the related findings).".to_string(),
-                related: rel.clone(),
-            });
-        }
-        for (dir, d) in [("client → server", &f.c2s), ("server → client", &f.s2c)] {
-            let rate = if d.data_segments > 0 { d.retransmissions as f64 / d.data_segments as f64 } else { 0.0 };
-            if d.retransmissions >= STORM_MIN && rate >= STORM_RATE {
-                out.push(Finding {
-                    kind: "retransmission_storm",
-                    severity: "warning",
-                    summary: format!(
-                        "{flow}: {} of {} data segments {dir} were retransmissions ({:.1} %) at {}.{because}",
-                        d.retransmissions,
-                        d.data_segments,
-                        rate * 100.0,
-                        f.point
-                    ),
-                    points: vec![f.point.clone()],
-                    flow: flow.clone(),
-                    frames: Vec::new(),
-                    evidence: serde_json::json!({ "direction": dir, "retransmissions": d.retransmissions, "data_segments": d.data_segments, "lost_segments": d.lost_segments, "duplicate_acks": d.duplicate_acks }),
-                    hint: "Sustained loss on the path: compare captures along it (`netcap correlate`) and the interface and qdisc drop counters.".to_string(),
-                    related: rel.clone(),
-                });
-            }
-        }
-    }
-    out
 }

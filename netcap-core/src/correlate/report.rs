@@ -1,0 +1,227 @@
+//! What the correlation reports, and its layout: paths, pairs, per-packet rows,
+//! notes, and the findings built from the lost packets, the single-capture groups and
+//! the TCP flow records.
+
+use serde::Serialize;
+
+use crate::findings::loss::Lost;
+use crate::findings::{self, plural, Finding, FrameRef};
+use crate::tcp::FlowRecord;
+
+use super::fingerprint::SUPERFRAME_BYTES;
+use super::Correlator;
+
+/// One packet on its direction's path ([`Correlator::take_packet_paths`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacketPath {
+    /// The packet's number among the rows of the run (0-based, in the order accounted:
+    /// first sightings, batch by batch).
+    pub packet: u64,
+    /// `10.244.1.2:55406 > 10.244.2.3:80`, as in findings.
+    pub flow: String,
+    /// Every point of the path, upstream first.
+    pub hops: Vec<Hop>,
+}
+
+/// One point of a [`PacketPath`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hop {
+    /// The point's number, as passed to [`Correlator::add`].
+    pub point: u32,
+    /// Where the point saw the packet; `None`: it did not.
+    pub seen: Option<HopSeen>,
+}
+
+/// A sighting in a [`Hop`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HopSeen {
+    pub frame: u64,
+    /// With the point's clock offset applied.
+    pub ts_ns: i64,
+    /// `fingerprint`, or `bytes` when the point saw the packet's TCP bytes re-segmented.
+    pub by: &'static str,
+}
+
+/// One-way delay between two points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DelayReport {
+    pub min: Option<i64>,
+    pub p50: Option<i64>,
+    pub p99: Option<i64>,
+    pub max: Option<i64>,
+}
+
+/// Counts for one pair of adjacent points (upstream `from`, downstream `to`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PairReport {
+    pub from: String,
+    pub to: String,
+    pub matched: u64,
+    pub lost: u64,
+    pub appeared: u64,
+    pub duplicated: u64,
+    /// Packets that reached the downstream point before one that left the upstream
+    /// point earlier (counted on the later-leaving one).
+    pub reordered: u64,
+    pub delay_ns: DelayReport,
+}
+
+/// One packet: where it was seen on its path, and where not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PacketRow {
+    pub flow: String,
+    /// Path order.
+    pub seen: Vec<SeenRow>,
+    /// Points of its path that did not see it.
+    pub missing: Vec<String>,
+}
+
+/// One sighting in a [`PacketRow`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SeenRow {
+    pub point: String,
+    pub frame: u64,
+    pub ts_ns: i64,
+    /// `fingerprint`, or `bytes` when the point saw the packet's TCP bytes re-segmented.
+    pub by: &'static str,
+}
+
+/// The points a direction's packets cross, upstream first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathReport {
+    /// Inner source and destination address.
+    pub direction: String,
+    pub points: Vec<String>,
+}
+
+/// What [`Correlator::finish`] reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The inferred path of each direction.
+    pub paths: Vec<PathReport>,
+    pub pairs: Vec<PairReport>,
+    pub findings: Vec<Finding>,
+    /// Distinct packets (fingerprints within the window) kept.
+    pub packet_count: u64,
+    /// Every packet, in order of first sighting (only when asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packets: Option<Vec<PacketRow>>,
+    /// Packets not kept past `max_packets`.
+    pub truncated: u64,
+    /// What limits the report's reliability (points holding super-frames).
+    pub notes: Vec<String>,
+}
+
+impl Correlator {
+    /// The report. `flows` are the TCP flow records of the same frames (for the SYN
+    /// retries); `names` the points' names by index.
+    pub fn finish(mut self, names: &[String], flows: &[FlowRecord]) -> Report {
+        self.flush();
+        let name = |p: u32| names.get(p as usize).cloned().unwrap_or_default();
+        let findings = self.findings(names, flows);
+        let notes = self
+            .per_point
+            .iter()
+            .map(|a| a.superframes)
+            .enumerate()
+            .filter(|&(_, n)| n > 0)
+            .map(|(p, n)| {
+                format!(
+                    "{} holds {n} TSO/GSO/GRO super-frames (IP packets over {SUPERFRAME_BYTES} bytes): their TCP bytes are matched to the segments at other points by sequence range and IPv4 identification (IPv6: TCP timestamp); UDP and other super-frames are not matched",
+                    name(p as u32)
+                )
+            })
+            .chain(self.nat_sides.iter().map(|((a, b), &n)| {
+                let list = |v: &[u32]| v.iter().map(|&p| name(p)).collect::<Vec<_>>().join(" + ");
+                format!(
+                    "NAT between {} and {}: {n} packet{} seen with other addresses or ports on each side, matched without them",
+                    list(a),
+                    list(b),
+                    plural(n as usize)
+                )
+            }))
+            .collect();
+        let rows = self.opts.list_packets.then(|| {
+            self.rows
+                .iter()
+                .map(|r| PacketRow {
+                    flow: r.flow.clone(),
+                    seen: r
+                        .hops
+                        .iter()
+                        .filter_map(|h| h.seen.map(|s| SeenRow { point: name(h.point), frame: s.frame, ts_ns: s.ts_ns, by: s.by }))
+                        .collect(),
+                    missing: r.hops.iter().filter(|h| h.seen.is_none()).map(|h| name(h.point)).collect(),
+                })
+                .collect()
+        });
+        let mut paths: Vec<PathReport> = self
+            .paths
+            .iter()
+            .map(|(&(a, b), pts)| PathReport { direction: format!("{a} > {b}"), points: pts.iter().map(|&p| name(p)).collect() })
+            .collect();
+        paths.sort_by(|x, y| x.direction.cmp(&y.direction));
+        Report {
+            paths,
+            pairs: self
+                .pairs
+                .iter()
+                .map(|(&(a, b), acc)| PairReport {
+                    from: name(a),
+                    to: name(b),
+                    matched: acc.matched,
+                    lost: acc.lost,
+                    appeared: acc.appeared,
+                    duplicated: acc.duplicated,
+                    reordered: acc.reordered,
+                    delay_ns: DelayReport {
+                        min: acc.delays.quantile(0),
+                        p50: acc.delays.quantile(50),
+                        p99: acc.delays.quantile(99),
+                        max: acc.delays.quantile(100),
+                    },
+                })
+                .collect(),
+            findings,
+            packet_count: self.created,
+            packets: rows,
+            truncated: self.truncated,
+            notes,
+        }
+    }
+
+
+    fn findings(&self, names: &[String], flows: &[FlowRecord]) -> Vec<Finding> {
+        let name = |p: u32| names.get(p as usize).cloned().unwrap_or_default();
+        let mut out = Vec::new();
+        for ((cause, flow, from, to), g) in &self.groups {
+            let frames: Vec<Vec<FrameRef>> = g
+                .examples
+                .iter()
+                .map(|seen| seen.iter().map(|&(pt, frame)| FrameRef { point: name(pt), frame }).collect())
+                .collect();
+            let lost = Lost {
+                cause: *cause,
+                flow,
+                from: name(*from),
+                to: name(*to),
+                count: g.count,
+                frames,
+                outer_udp: g.at_from.iter().filter_map(|s| s.outer_udp).collect(),
+                drops: g.at_from.iter().filter_map(|s| s.drop).collect(),
+                sizes: &g.sizes,
+                min_size: g.min_size,
+                largest_downstream: self.largest(*to),
+            };
+            out.push(lost.finding());
+        }
+        // Single-capture findings for what the pairs did not locate, then the flows'.
+        let located: Vec<(String, u64)> =
+            out.iter().flat_map(|f| f.frames.iter().flatten().map(|r| (r.point.clone(), r.frame))).collect();
+        let explained = |point: &str, frame: u64| located.iter().any(|(p, f)| p == point && *f == frame);
+        out.extend(self.single.findings(names, &explained));
+        let more = findings::flow_findings(flows, &out);
+        out.extend(more);
+        out
+    }
+}
