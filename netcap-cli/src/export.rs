@@ -8,15 +8,15 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use netcap_core::analysis::{AnalysisError, FrameEvent, Observer, PointInfo};
 use netcap_core::capture::Frame;
 use netcap_core::correlate::PacketPath;
-use netcap_core::decode::Packet;
 use netcap_core::export::parquet::{
     clear_output, hop_ts, Dataset, ExportError, Findings, Flows, Matches, PacketRow, Packets, Split, Table, TcpEvents, Written,
 };
-use netcap_core::tcp::{FlowRecord, SegmentInfo};
+use netcap_core::tcp::FlowRecord;
 
-use crate::correlate::{analyze, Observer, PointRow};
+use crate::correlate::Messages;
 use crate::AnalysisArgs;
 
 #[derive(Debug, Args)]
@@ -42,8 +42,7 @@ enum SplitKey {
 }
 
 /// Appends the rows of each frame (and of each batch of correlated packets) to the
-/// tables. The first error stops the analysis (returned as an I/O error; the
-/// original is kept for the message).
+/// tables. The first error stops the analysis.
 struct Exporter<'a> {
     args: &'a ExportArgs,
     split: Split,
@@ -51,47 +50,29 @@ struct Exporter<'a> {
     events: Dataset<TcpEvents>,
     /// Opened with the first batch of packet paths of a run with several points.
     matches: Option<Dataset<Matches>>,
-    error: Option<ExportError>,
     names: Vec<String>,
 }
 
-impl Exporter<'_> {
-    fn fail(&mut self, e: ExportError) -> io::Error {
-        let err = io::Error::other(e.to_string());
-        self.error = Some(e);
-        err
-    }
-}
-
 impl Observer for Exporter<'_> {
-    fn frame(
-        &mut self,
-        points: &[PointRow],
-        point: usize,
-        frame: &Frame<'_>,
-        packet: &Packet,
-        segment: Option<&SegmentInfo>,
-    ) -> io::Result<()> {
-        let Some(p) = points.get(point) else { return Ok(()) };
+    type Error = ExportError;
+
+    fn frame(&mut self, e: &FrameEvent<'_>) -> Result<(), ExportError> {
+        let p = e.point_info;
         // The analysis moved the timestamp onto the first point's clock; the tables
         // keep the capture's own time and say the offset.
-        let captured = Frame { ts_ns: frame.ts_ns.saturating_sub(p.clock_offset_ns), ..*frame };
+        let captured = Frame { ts_ns: e.frame.ts_ns.saturating_sub(p.clock_offset_ns), ..e.frame };
         let ts = captured.has_timestamp.then_some(captured.ts_ns);
         let row = PacketRow {
             point: &p.name,
             file: &p.file,
             frame: &captured,
             clock_offset_ns: p.clock_offset_ns,
-            packet,
-            tcp: segment,
+            packet: e.packet,
+            tcp: e.segment,
         };
-        if let Err(e) = self.packets.append(&p.name, ts, |t| t.append(&row)) {
-            return Err(self.fail(e));
-        }
-        if let Some(seg) = segment.filter(|s| TcpEvents::wants(s)) {
-            if let Err(e) = self.events.append(&p.name, ts, |t| t.append(&p.name, captured.number, ts, seg)) {
-                return Err(self.fail(e));
-            }
+        self.packets.append(&p.name, ts, |t| t.append(&row))?;
+        if let Some(seg) = e.segment.filter(|s| TcpEvents::wants(s)) {
+            self.events.append(&p.name, ts, |t| t.append(&p.name, captured.number, ts, seg))?;
         }
         Ok(())
     }
@@ -100,7 +81,7 @@ impl Observer for Exporter<'_> {
         true
     }
 
-    fn paths(&mut self, points: &[PointRow], paths: Vec<PacketPath>) -> io::Result<()> {
+    fn paths(&mut self, points: &[PointInfo], paths: &[PacketPath]) -> Result<(), ExportError> {
         // One point: every path is that point alone, nothing to match.
         if points.len() < 2 || paths.is_empty() {
             return Ok(());
@@ -109,20 +90,16 @@ impl Observer for Exporter<'_> {
             self.names = points.iter().map(|p| p.name.clone()).collect();
         }
         if self.matches.is_none() {
-            match Dataset::create(&self.args.output, self.split, self.args.force) {
-                Ok(d) => self.matches = Some(d),
-                Err(e) => return Err(self.fail(e)),
-            }
+            self.matches = Some(Dataset::create(&self.args.output, self.split, self.args.force)?);
         }
         let Some(matches) = self.matches.as_mut() else { return Ok(()) };
         let names = &self.names;
-        let written = paths.iter().try_for_each(|path| {
+        paths.iter().try_for_each(|path| {
             path.hops.iter().enumerate().try_for_each(|(i, hop)| {
                 let name = names.get(hop.point as usize).map_or("", String::as_str);
                 matches.append(name, hop_ts(path, i), |t| t.append(path, i, names))
             })
-        });
-        written.map_err(|e| self.fail(e))
+        })
     }
 }
 
@@ -139,12 +116,8 @@ fn report(out: &mut impl Write, name: &str, w: &Written, dir: &std::path::Path, 
 pub fn run(args: &ExportArgs, out: &mut impl Write) -> io::Result<bool> {
     match export(args, out) {
         Ok(failed) => Ok(failed),
-        Err(Failure::Usage(msg)) => {
+        Err(Failure::Message(msg)) => {
             crate::ui::error(msg);
-            Ok(true)
-        }
-        Err(Failure::Export(e)) => {
-            crate::ui::error(e);
             Ok(true)
         }
         Err(Failure::Io(e)) => Err(e),
@@ -152,27 +125,31 @@ pub fn run(args: &ExportArgs, out: &mut impl Write) -> io::Result<bool> {
 }
 
 enum Failure {
-    Usage(String),
-    Export(ExportError),
+    /// Said to the user; exit status 1.
+    Message(String),
+    /// Writing the closing table to standard output failed.
     Io(io::Error),
 }
 
 impl From<ExportError> for Failure {
     fn from(e: ExportError) -> Self {
-        Failure::Export(e)
+        Failure::Message(e.to_string())
     }
 }
 
 fn export(args: &ExportArgs, out: &mut impl Write) -> Result<bool, Failure> {
     let split = Split { point: args.split_by.contains(&SplitKey::Point), hour: args.split_by.contains(&SplitKey::Hour) };
     let dir = &args.output;
-    let mut ex = Exporter {
+    if !args.analysis.has_inputs() {
+        return Err(Failure::Message("no capture files given".to_string()));
+    }
+    let analysis = args.analysis.analysis(true).map_err(Failure::Message)?;
+    let ex = Exporter {
         args,
         split,
         packets: Dataset::create(dir, split, args.force)?,
         events: Dataset::create(dir, split, args.force)?,
         matches: None,
-        error: None,
         names: Vec::new(),
     };
     // Flows and findings are created now too, so an existing table is refused before
@@ -184,17 +161,14 @@ fn export(args: &ExportArgs, out: &mut impl Write) -> Result<bool, Failure> {
     // `matches` is written only when the run has several points: clear (or refuse) an
     // old one now all the same, so that DIR never mixes two runs.
     clear_output(dir, Matches::NAME, args.force)?;
-    let analysis = match analyze(&args.analysis, true, &mut ex) {
-        Ok(Ok(a)) => a,
-        Ok(Err(e)) => {
-            return Err(match ex.error.take() {
-                Some(x) => Failure::Export(x),
-                None => Failure::Io(e),
-            })
-        }
-        Err(msg) => return Err(Failure::Usage(msg)),
+    let mut messages = Messages::new(&args.analysis.progress_files(), ex);
+    let analysis = match analysis.run(&mut messages) {
+        Ok(a) => a,
+        Err(AnalysisError::Observer(e)) => return Err(e.into()),
+        Err(e) => return Err(Failure::Message(e.to_string())),
     };
-    let points = &analysis.output.points;
+    let mut ex = messages.inner;
+    let points = &analysis.points;
     if points.len() > 1 && ex.matches.is_none() {
         ex.matches = Some(Dataset::create(dir, split, args.force)?);
     }
@@ -208,7 +182,7 @@ fn export(args: &ExportArgs, out: &mut impl Write) -> Result<bool, Failure> {
         };
         flows.append(&f.point, Some(f.first_ts_ns), |t| t.append(&f))?;
     }
-    for (i, f) in analysis.output.report.findings.iter().enumerate() {
+    for (i, f) in analysis.report.iter().flat_map(|r| &r.findings).enumerate() {
         let point = f.points.first().map_or("", String::as_str);
         findings.append(point, None, |t| t.append(i + 1, f))?;
     }
@@ -225,5 +199,5 @@ fn export(args: &ExportArgs, out: &mut impl Write) -> Result<bool, Failure> {
     if let Some(w) = &matches {
         report(out, Matches::NAME, w, dir, split).map_err(Failure::Io)?;
     }
-    Ok(analysis.failed)
+    Ok(analysis.failed())
 }

@@ -25,7 +25,9 @@ use netcap_core::export::pcapng::{Interface, PcapngWriter, SectionHeader, WriteE
 use netcap_core::flow::{Endpoint, FlowView};
 use netcap_core::tcp::SegmentInfo;
 
-use crate::correlate::{self, Analysis, Observer, PointRow};
+use netcap_core::analysis::{AnalysisError, FrameEvent, Observer, Outcome, PointInfo};
+
+use crate::correlate::Messages;
 use crate::AnalysisArgs;
 
 /// Write only the frames a finding, a flow or a frame list selects to an evidence
@@ -156,14 +158,12 @@ struct Extractor<'a, W: Write> {
     written: u64,
     /// (client, server) → SYN fingerprints in order of first sighting (attempt k = k-th).
     syns: HashMap<(Endpoint, Endpoint), Vec<u64>>,
-    /// Written blocks have errors reported as `io::Error`; the writer's own kept here.
-    error: Option<WriteError>,
     /// Per cited packet ([`Cited::seen`]): the points that did not see it, once known.
     missing_by_packet: HashMap<usize, Vec<String>>,
 }
 
 impl<W: Write> Extractor<'_, W> {
-    fn interface(&mut self, points: &[PointRow], point: usize) -> Result<u32, WriteError> {
+    fn interface(&mut self, points: &[PointInfo], point: usize) -> Result<u32, WriteError> {
         if let Some(Some(id)) = self.interfaces.get(point) {
             return Ok(*id);
         }
@@ -318,8 +318,11 @@ fn tcp_flags_of(packet: &Packet, v: &FlowView) -> Option<u16> {
 }
 
 impl<W: Write> Observer for Extractor<'_, W> {
-    fn frame(&mut self, points: &[PointRow], point: usize, frame: &Frame<'_>, packet: &Packet, segment: Option<&SegmentInfo>) -> io::Result<()> {
-        let Some(row) = points.get(point) else { return Ok(()) };
+    type Error = WriteError;
+
+    fn frame(&mut self, e: &FrameEvent<'_>) -> Result<(), WriteError> {
+        let (points, point, frame, packet, segment) = (e.points, e.point, &e.frame, e.packet, e.segment);
+        let row = e.point_info;
         let view = FlowView::of(packet);
         // Number every SYN of every connection, selected or not: a selected later
         // attempt needs the earlier ones counted.
@@ -344,18 +347,9 @@ impl<W: Write> Observer for Extractor<'_, W> {
                 comment: Some(&comment),
             })
         });
-        match result {
-            Ok(()) => {
-                self.written += 1;
-                Ok(())
-            }
-            Err(WriteError::Io(e)) => Err(e),
-            Err(e) => {
-                let text = e.to_string();
-                self.error = Some(e);
-                Err(io::Error::other(text))
-            }
-        }
+        result?;
+        self.written += 1;
+        Ok(())
     }
 }
 
@@ -459,8 +453,8 @@ fn addresses(packet: &Packet) -> String {
 }
 
 /// What the first pass learned that the selection and the comments need.
-fn learn(analysis: &Analysis, asked: &[u64]) -> Result<Known, String> {
-    let report = &analysis.output.report;
+fn learn(analysis: &Outcome, asked: &[u64]) -> Result<Known, String> {
+    let Some(report) = &analysis.report else { return Ok(Known::default()) };
     let mut known = Known::default();
     let count = report.findings.len();
     let mut wanted: Vec<usize> = Vec::new();
@@ -561,24 +555,23 @@ fn extract(args: &ExtractArgs, stdout: &mut dyn Write) -> Result<bool, Failure> 
     let mut failed = false;
     if !from_stdin {
         let rows = !args.flows.is_empty() || !args.frames.is_empty();
-        let first = match correlate::analyze(&args.analysis, rows, &mut ()) {
-            Ok(r) => r.map_err(Failure::Io)?,
-            Err(m) => return Err(Failure::Message(m)),
-        };
-        failed |= first.failed;
-        if first.output.points.is_empty() {
+        let analysis = args.analysis.analysis(rows).map_err(Failure::Message)?;
+        let mut messages = Messages::new(&args.analysis.progress_files(), ());
+        let first = analysis.run(&mut messages).map_err(|e| Failure::Message(e.to_string()))?;
+        failed |= first.failed();
+        if first.points.is_empty() {
             return Err(Failure::Message("no frame could be read; nothing written".to_string()));
         }
         known = learn(&first, &args.findings).map_err(Failure::Message)?;
         // Every point of the run gets its IDB up front (interface id = point number).
-        let points = first.output.points;
+        let points = first.points;
         return second_pass(args, &known, sink, stdout, Some(&points)).map(|f| f || failed);
     }
     second_pass(args, &known, sink, stdout, None).map(|f| f || failed)
 }
 
 
-fn second_pass(args: &ExtractArgs, known: &Known, sink: Destination, stdout: &mut dyn Write, points: Option<&[PointRow]>) -> Result<bool, Failure> {
+fn second_pass(args: &ExtractArgs, known: &Known, sink: Destination, stdout: &mut dyn Write, points: Option<&[PointInfo]>) -> Result<bool, Failure> {
     let selectors = args.findings.len() + args.flows.len() + args.frames.len();
     let user_appl = format!("netcap {}", env!("CARGO_PKG_VERSION"));
     let comment = crate::command_line();
@@ -614,7 +607,6 @@ fn second_pass(args: &ExtractArgs, known: &Known, sink: Destination, stdout: &mu
         hits: vec![0; selectors],
         written: 0,
         syns: HashMap::new(),
-        error: None,
         missing_by_packet: HashMap::new(),
     };
     if let Some(points) = points {
@@ -626,21 +618,28 @@ fn second_pass(args: &ExtractArgs, known: &Known, sink: Destination, stdout: &mu
         }
     }
     // After a first pass its messages were printed already.
-    let result = if points.is_some() {
-        correlate::analyze_again(&args.analysis, &mut ex)
-    } else {
-        correlate::analyze(&args.analysis, false, &mut ex)
-    };
-    let analysis = match result {
-        Ok(Ok(a)) => a,
-        Ok(Err(e)) => {
-            cleanup(&sink);
-            let e = ex.error.take().unwrap_or(WriteError::Io(e));
-            return Err(io_failure(e, &target, &sink));
-        }
+    let analysis = match args.analysis.analysis(false) {
+        Ok(a) => a,
         Err(m) => {
             cleanup(&sink);
             return Err(Failure::Message(m));
+        }
+    };
+    let mut messages = match points {
+        Some(_) => Messages::quiet(ex),
+        None => Messages::new(&args.analysis.progress_files(), ex),
+    };
+    let result = analysis.run(&mut messages);
+    let ex = messages.inner;
+    let analysis = match result {
+        Ok(a) => a,
+        Err(AnalysisError::Observer(e)) => {
+            cleanup(&sink);
+            return Err(io_failure(e, &target, &sink));
+        }
+        Err(e) => {
+            cleanup(&sink);
+            return Err(Failure::Message(e.to_string()));
         }
     };
     let mut w = ex.writer.into_inner();
@@ -665,7 +664,7 @@ fn second_pass(args: &ExtractArgs, known: &Known, sink: Destination, stdout: &mu
     if !unmatched.is_empty() {
         cleanup(&sink);
         let names: Vec<&str> = unmatched.iter().map(|s| s.as_str()).collect();
-        let points: HashSet<&str> = analysis.output.points.iter().map(|p| p.name.as_str()).collect();
+        let points: HashSet<&str> = analysis.points.iter().map(|p| p.name.as_str()).collect();
         let mut msg = format!("{} matched no frame; nothing written", names.join(", "));
         for f in &args.frames {
             if !points.contains(f.point.as_str()) {
@@ -683,7 +682,7 @@ fn second_pass(args: &ExtractArgs, known: &Known, sink: Destination, stdout: &mu
         }
     }
     crate::ui::note(format_args!("wrote {} frame{} to {target}", ex.written, if ex.written == 1 { "" } else { "s" }));
-    Ok(analysis.failed)
+    Ok(analysis.failed())
 }
 
 /// A write error: on standard output an I/O error for `main` (a closed pipe is quiet),

@@ -18,14 +18,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use netcap_core::capture::{CaptureError, CaptureReader, CapturePoint, Frame};
-use netcap_core::decode::{DecodeOptions, Decoder, Packet};
-use netcap_core::record::PacketRecord;
+use netcap_core::analysis::{Analysis, AnalysisError, FrameEvent, Observer, Order, Outcome};
 use netcap_core::flow::table::FlowLimits;
-use netcap_core::findings::{flow_findings, SingleCapture};
-use netcap_core::summary::Summary;
-use netcap_core::tcp::health::Health;
-use netcap_core::tcp::{Analyzer, FlowRecord, TcpOptions};
+use netcap_core::record::PacketRecord;
+use netcap_core::summary::Summarize;
 
 /// Offline packet-capture analyzer: decodes every layer of tcpdump files (pcap, pcapng,
 /// `-i any`, gzip) including VXLAN/Geneve/GRE/IP-in-IP tunnels, judges every checksum at
@@ -274,137 +270,51 @@ fn main() -> ExitCode {
     }
 }
 
-impl Common {
-    fn decoder(&self) -> Decoder {
-        let mut opts = DecodeOptions::default();
-        for &p in &self.vxlan_ports {
-            if !opts.vxlan_ports.contains(&p) {
-                opts.vxlan_ports.push(p);
-            }
+/// Runs `analysis` through `observer` with messages and progress on stderr; `Err` is
+/// the observer's error, `Ok(None)` a run that could not start (said already).
+fn run_analysis<O: Observer>(analysis: Analysis, files: &[PathBuf], observer: O) -> Result<Option<(Outcome, O)>, O::Error>
+where
+    O::Error: std::fmt::Display,
+{
+    let mut messages = correlate::Messages::new(files, observer);
+    match analysis.run(&mut messages) {
+        Ok(outcome) => Ok(Some((outcome, messages.inner))),
+        Err(AnalysisError::Observer(e)) => Err(e),
+        Err(e) => {
+            ui::error(e);
+            Ok(None)
         }
-        for &p in &self.geneve_ports {
-            if !opts.geneve_ports.contains(&p) {
-                opts.geneve_ports.push(p);
-            }
-        }
-        Decoder::new(opts)
-    }
-
-    fn analyzer(&self) -> Analyzer {
-        let limits = FlowLimits {
-            max_flows: self.max_flows,
-            idle_timeout_ns: self.flow_timeout.saturating_mul(1_000_000_000),
-        };
-        Analyzer::new(TcpOptions { limits })
-    }
-
-}
-
-fn open(path: &std::path::Path) -> Result<CaptureReader, CaptureError> {
-    if path.as_os_str() == "-" {
-        CaptureReader::from_reader("-", io::stdin())
-    } else {
-        CaptureReader::open(path)
     }
 }
 
-/// Where decoded frames go: `point` is called once per new capture point and returns
-/// the index later passed to `frame`.
-trait Sink {
-    fn point(&mut self, p: &CapturePoint) -> usize;
-    fn frame(&mut self, point: usize, frame: &Frame<'_>, packet: &Packet) -> io::Result<()>;
-}
-
-/// Reads every file in turn and feeds each decoded frame to `sink`. Errors and
-/// warnings go to stderr; the return value says whether any file failed.
-fn for_each_frame(common: &Common, sink: &mut impl Sink) -> io::Result<bool> {
+/// The capture files of a per-file command, or the message that there are none.
+fn per_file(common: &Common) -> Option<Analysis> {
     if common.files.is_empty() {
         ui::error("no capture files given");
+        return None;
     }
-    let decoder = common.decoder();
-    let mut packet = Packet::default();
-    let mut failed = common.files.is_empty();
-    let mut progress = ui::Progress::new(&common.files);
-    for (i, path) in common.files.iter().enumerate() {
-        let mut reader = match open(path) {
-            Ok(r) => r,
-            Err(e) => {
-                ui::error(e);
-                failed = true;
-                continue;
-            }
-        };
-        // Reader point id → sink index, filled as points appear.
-        let mut ids: Vec<usize> = Vec::new();
-        loop {
-            let frame = match reader.next_frame() {
-                Ok(Some(f)) => f,
-                Ok(None) => break,
-                Err(e) => {
-                    ui::error(e);
-                    failed = true;
-                    break;
-                }
-            };
-            progress.frame(i, frame.offset);
-            decoder.decode_into(frame.link_type, frame.data, &mut packet);
-            let pid = frame.point.0 as usize;
-            if let Some(&idx) = ids.get(pid) {
-                sink.frame(idx, &frame, &packet)?;
-                continue;
-            }
-            // A new point: the frame borrows the reader's buffer, so copy it out before
-            // asking the reader for its points (rare: once per point).
-            let data = frame.data.to_vec();
-            let frame = Frame { data: &data, ..frame };
-            while ids.len() <= pid {
-                let Some(p) = reader.points().get(ids.len()) else { break };
-                ids.push(sink.point(p));
-            }
-            if let Some(&idx) = ids.get(pid) {
-                sink.frame(idx, &frame, &packet)?;
-            }
-        }
-        for w in reader.take_warnings() {
-            ui::warn(w);
-        }
-    }
-    Ok(failed)
+    Some(common.analysis(Order::Files))
 }
 
-struct PacketsSink<'w, W> {
+/// Prints one line (or JSON line) per frame.
+struct PacketsOut<'w, W> {
     out: &'w mut W,
     format: PacketsFormat,
-    names: Vec<String>,
-    tcp: Analyzer,
 }
 
-impl<W: Write> Sink for PacketsSink<'_, W> {
-    fn point(&mut self, p: &CapturePoint) -> usize {
-        self.names.push(p.name.clone());
-        self.names.len() - 1
-    }
+impl<W: Write> Observer for PacketsOut<'_, W> {
+    type Error = io::Error;
 
-    fn frame(&mut self, point: usize, frame: &Frame<'_>, packet: &Packet) -> io::Result<()> {
-        let name = self.names.get(point).map_or("?", String::as_str);
-        let tcp = self.tcp.segment(point_u32(point), frame, packet);
-        // Finished flows are not printed here; drop them to keep memory flat.
-        self.tcp.take_finished();
+    fn frame(&mut self, e: &FrameEvent<'_>) -> io::Result<()> {
+        let name = e.point_info.name.as_str();
         match self.format {
             PacketsFormat::Jsonl => {
-                let record = PacketRecord { tcp, ..PacketRecord::new(name, frame, packet) };
+                let record = PacketRecord { tcp: e.segment.copied(), ..PacketRecord::new(name, &e.frame, e.packet) };
                 serde_json::to_writer(&mut *self.out, &record)?;
                 self.out.write_all(b"\n")
             }
-            PacketsFormat::Text => text::packet_line(self.out, name, frame, packet, tcp.as_ref()),
+            PacketsFormat::Text => text::packet_line(self.out, name, &e.frame, e.packet, e.segment),
         }
-    }
-}
-
-/// Fills in each flow record's point name (the library knows only the index).
-fn name_points(flows: &mut [FlowRecord], names: &[String]) {
-    for f in flows {
-        f.point = names.get(f.point_index as usize).cloned().unwrap_or_default();
     }
 }
 
@@ -434,95 +344,24 @@ pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn point_u32(point: usize) -> u32 {
-    u32::try_from(point).unwrap_or(u32::MAX)
-}
-
-/// Folds frames into the summary, the TCP analysis and the single-capture findings;
-/// finished flows into `health`, and those in trouble (up to a cap) for the findings.
-struct SummarySink {
-    summary: Summary,
-    tcp: Analyzer,
-    health: Health,
-    names: Vec<String>,
-    single: SingleCapture,
-    troubled: Vec<FlowRecord>,
-}
-
-/// Flows in trouble kept for the summary's findings.
-const MAX_TROUBLED: usize = 10_000;
-
-impl SummarySink {
-    fn absorb(&mut self, mut flows: Vec<FlowRecord>) {
-        name_points(&mut flows, &self.names);
-        for f in &flows {
-            self.health.add(f);
-        }
-        for f in flows {
-            if f.in_trouble() && self.troubled.len() < MAX_TROUBLED {
-                self.troubled.push(f);
-            }
-        }
-    }
-}
-
-impl Sink for SummarySink {
-    fn point(&mut self, p: &CapturePoint) -> usize {
-        self.names.push(p.name.clone());
-        self.summary.add_point(p)
-    }
-
-    fn frame(&mut self, point: usize, frame: &Frame<'_>, packet: &Packet) -> io::Result<()> {
-        self.summary.add(point, frame, packet);
-        self.single.add(point_u32(point), frame, packet);
-        if self.tcp.segment(point_u32(point), frame, packet).is_some() {
-            let done = self.tcp.take_finished();
-            if !done.is_empty() {
-                self.absorb(done);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Collects every flow record.
-struct FlowsSink {
-    tcp: Analyzer,
-    names: Vec<String>,
-    flows: Vec<FlowRecord>,
-}
-
-impl Sink for FlowsSink {
-    fn point(&mut self, p: &CapturePoint) -> usize {
-        self.names.push(p.name.clone());
-        self.names.len() - 1
-    }
-
-    fn frame(&mut self, point: usize, frame: &Frame<'_>, packet: &Packet) -> io::Result<()> {
-        if self.tcp.segment(point_u32(point), frame, packet).is_some() {
-            self.flows.append(&mut self.tcp.take_finished());
-        }
-        Ok(())
-    }
-}
-
 fn packets(args: &PacketsArgs, out: &mut impl Write) -> io::Result<bool> {
-    let tcp = args.common.analyzer();
-    let mut sink = PacketsSink { out, format: args.format, names: Vec::new(), tcp };
-    for_each_frame(&args.common, &mut sink)
+    let Some(analysis) = per_file(&args.common) else { return Ok(true) };
+    // Flows are not printed here: not kept, memory stays flat.
+    let sink = PacketsOut { out, format: args.format };
+    let run = run_analysis(analysis.keep_flows(false), &args.common.files, sink)?;
+    Ok(run.is_none_or(|(o, _)| o.failed()))
 }
 
 fn flows(args: &FlowsArgs, out: &mut impl Write) -> io::Result<bool> {
-    let mut sink = FlowsSink { tcp: args.common.analyzer(), names: Vec::new(), flows: Vec::new() };
-    let failed = for_each_frame(&args.common, &mut sink)?;
-    let mut flows = sink.flows;
-    flows.append(&mut sink.tcp.finish());
-    name_points(&mut flows, &sink.names);
+    let Some(analysis) = per_file(&args.common) else { return Ok(true) };
+    let Ok(Some((outcome, ()))) = run_analysis(analysis, &args.common.files, ()) else { return Ok(true) };
+    let failed = outcome.failed();
+    let mut flows = outcome.flows;
     // The flows in trouble first, worst first; then in order of appearance.
     flows.sort_by(|a, b| b.trouble().cmp(&a.trouble()).then(a.id.cmp(&b.id)));
     match args.format {
         SummaryFormat::Json => {
-            let doc = serde_json::json!({ "flows": flows, "table": sink.tcp.table_stats() });
+            let doc = serde_json::json!({ "flows": flows, "table": outcome.table });
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             out.write_all(b"\n")?;
         }
@@ -532,24 +371,12 @@ fn flows(args: &FlowsArgs, out: &mut impl Write) -> io::Result<bool> {
 }
 
 fn summary(args: &SummaryArgs, out: &mut impl Write) -> io::Result<bool> {
-    let mut s = SummarySink {
-        summary: Summary::new(args.first_frames),
-        tcp: args.common.analyzer(),
-        health: Health::default(),
-        names: Vec::new(),
-        single: SingleCapture::default(),
-        troubled: Vec::new(),
+    let Some(analysis) = per_file(&args.common) else { return Ok(true) };
+    let summarize = Summarize::new(args.first_frames);
+    let Ok(Some((outcome, summarize))) = run_analysis(analysis.keep_flows(false), &args.common.files, summarize) else {
+        return Ok(true);
     };
-    let failed = for_each_frame(&args.common, &mut s)?;
-    let rest = s.tcp.finish();
-    s.absorb(rest);
-    let mut report = s.summary.report();
-    if s.health.flows() > 0 {
-        report.tcp = Some(s.health.report(s.tcp.table_stats(), s.tcp.karn_samples()));
-    }
-    report.findings = s.single.findings(&s.names, &|_, _| false);
-    let more = flow_findings(&s.troubled, &report.findings);
-    report.findings.extend(more);
+    let report = summarize.report(&outcome);
     match args.format {
         SummaryFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &report)?;
@@ -557,7 +384,7 @@ fn summary(args: &SummaryArgs, out: &mut impl Write) -> io::Result<bool> {
         }
         SummaryFormat::Text => text::summary(out, &report)?,
     }
-    Ok(failed)
+    Ok(outcome.failed())
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 
 use std::io::{self, Write};
 
+use netcap_core::analysis::PointInfo;
 use netcap_core::capture::Frame;
+use netcap_core::correlate::Report as CorrelateReport;
 use netcap_core::checksum::{Status, Verdict};
 use netcap_core::decode::{flag_names, mac, tcp_flags, Layer, LayerKind, Packet};
 use netcap_core::summary::Report;
@@ -465,21 +467,21 @@ pub fn summary(out: &mut impl Write, r: &Report) -> io::Result<()> {
 
 /// `netcap correlate` for people: the points, each pair of adjacent points, then the
 /// findings as sentences with their evidence frames and a hint.
-pub fn correlate(out: &mut impl Write, o: &crate::correlate::Output) -> io::Result<()> {
+pub fn correlate(out: &mut impl Write, points: &[PointInfo], report: &CorrelateReport) -> io::Result<()> {
     writeln!(out, "Capture points")?;
-    for p in &o.points {
+    for p in points {
         let off = clock(p).map_or(String::new(), |c| format!(", clock {c}"));
         writeln!(out, "  {:<20} {} linktype {}: {} frames{off}", p.name, p.file, p.link_type.0, p.frames)?;
     }
-    for n in &o.report.notes {
+    for n in &report.notes {
         writeln!(out, "\nNote: {n}.")?;
     }
     writeln!(out, "\nPaths (upstream first)")?;
-    for p in &o.report.paths {
+    for p in &report.paths {
         writeln!(out, "  {:<36} {}", p.direction, p.points.join(" > "))?;
     }
     writeln!(out, "\nBetween points (upstream > downstream): matched, lost, appeared, duplicated, reordered, one-way delay")?;
-    for r in &o.report.pairs {
+    for r in &report.pairs {
         let d = &r.delay_ns;
         let delay = match (d.min, d.p50, d.p99, d.max) {
             (Some(a), Some(b), Some(c), Some(e)) => {
@@ -493,7 +495,7 @@ pub fn correlate(out: &mut impl Write, o: &crate::correlate::Output) -> io::Resu
             r.from, r.to, r.matched, r.lost, r.appeared, r.duplicated, r.reordered
         )?;
     }
-    if let Some(rows) = &o.report.packets {
+    if let Some(rows) = &report.packets {
         writeln!(out, "\nPackets (seen at point:frame, in path order; missing)")?;
         for r in rows {
             let seen: Vec<String> = r
@@ -505,17 +507,17 @@ pub fn correlate(out: &mut impl Write, o: &crate::correlate::Output) -> io::Resu
             writeln!(out, "  {}  {}{missing}", r.flow, seen.join(" "))?;
         }
     }
-    if o.report.findings.is_empty() {
+    if report.findings.is_empty() {
         writeln!(out, "\nNo findings: every packet was seen at every point on its path.")?;
         return Ok(());
     }
-    findings(out, &o.report.findings)
+    findings(out, &report.findings)
 }
 
 /// A point's clock in words: `shared with the first point (estimate 0.001 ms ± 0.002
 /// ms)`, `ahead by X ± U: −X applied`, `offset X (given)`; `None` for the reference
 /// point (no estimate, nothing applied).
-pub fn clock(p: &crate::correlate::PointRow) -> Option<String> {
+pub fn clock(p: &PointInfo) -> Option<String> {
     match (&p.clock_estimate, p.clock_offset_ns) {
         (Some(e), 0) => Some(format!("shared with the first point (estimate {} ± {})", millis(e.offset_ns), millis(e.uncertainty_ns))),
         (Some(e), o) => Some(format!("ahead by {} ± {}: {} applied", millis(e.offset_ns), millis(e.uncertainty_ns), millis(o))),

@@ -99,19 +99,13 @@ pub fn severity(s: &str) -> String {
     paint(p, s)
 }
 
-/// Frames between two updates of the bar (reading the clock per frame would cost).
-const EVERY: u64 = 1 << 13;
-
 /// Progress over a set of files: bytes read of their total when every file is a plain
 /// regular file (offsets in a gzip stream are not the file's), else a spinner counting
 /// frames. Hidden unless stderr is a terminal, and with `--quiet`.
 #[derive(Debug)]
 pub struct Progress {
     bar: Option<ProgressBar>,
-    /// Per file: the byte offset reached.
-    at: Vec<u64>,
     by_bytes: bool,
-    frames: u64,
 }
 
 impl Progress {
@@ -145,19 +139,13 @@ impl Progress {
             }
             bar
         });
-        Progress { bar, at: vec![0; files.len()], by_bytes, frames: 0 }
+        Progress { bar, by_bytes }
     }
 
-    /// A frame of file `file` was read; it started at byte `offset`.
-    pub fn frame(&mut self, file: usize, offset: u64) {
+    /// Where the run is.
+    pub fn update(&mut self, p: &netcap_core::analysis::Progress) {
         let Some(bar) = &self.bar else { return };
-        self.frames += 1;
-        if let Some(a) = self.at.get_mut(file) {
-            *a = offset;
-        }
-        if self.frames % EVERY == 0 {
-            bar.set_position(if self.by_bytes { self.at.iter().sum() } else { self.frames });
-        }
+        bar.set_position(if self.by_bytes { p.bytes } else { p.frames });
     }
 }
 

@@ -5,9 +5,13 @@
 //! checksum verdicts per (layer, depth, status) with the first frames of every
 //! non-`good` verdict, why decoding stopped, the frames a Linux receiver would drop,
 //! and the link types netcap does not decode.
+//!
+//! [`Summarize`] is the whole of `netcap summary` as an [`Observer`] of a run: the
+//! summary, the TCP health of the flows and the findings one capture is enough for.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
 use std::hash::{Hash, Hasher};
 
 use serde::Serialize;
@@ -15,7 +19,10 @@ use serde::Serialize;
 use crate::capture::{CapturePoint, Frame, LinkType};
 use crate::checksum::Status;
 use crate::decode::{Packet, StopReason};
-use crate::findings::{Finding, FrameRef};
+use crate::analysis::{FrameEvent, Observer, Outcome, PointInfo};
+use crate::findings::{flow_findings, Finding, FrameRef, SingleCapture};
+use crate::tcp::health::Health;
+use crate::tcp::FlowRecord;
 
 /// How many example frames each count keeps by default.
 pub const DEFAULT_FIRST_FRAMES: usize = 5;
@@ -368,5 +375,77 @@ impl Summary {
             tcp: None,
             findings: Vec::new(),
         }
+    }
+}
+
+/// Flows in trouble kept for the findings of [`Summarize`].
+pub const MAX_TROUBLED: usize = 10_000;
+
+/// `netcap summary` as an [`Observer`]: folds every frame into a [`Summary`] and the
+/// single-capture findings, every finished flow into the TCP health; the flows in
+/// trouble (the first [`MAX_TROUBLED`]) are kept for the flow findings.
+///
+/// # Examples
+/// ```
+/// use netcap_core::analysis::{Analysis, Order};
+/// use netcap_core::summary::Summarize;
+///
+/// let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/lab/flannel/server_underlay.pcap");
+/// let mut summarize = Summarize::new(5);
+/// let outcome = Analysis::new().file(file).order(Order::Files).keep_flows(false).run(&mut summarize)?;
+/// let report = summarize.report(&outcome);
+/// assert_eq!(report.frames, 12);
+/// assert_eq!(report.findings[0].kind, "dropped_bad_outer_checksum");
+/// # Ok::<(), netcap_core::analysis::AnalysisError<std::convert::Infallible>>(())
+/// ```
+#[derive(Debug)]
+pub struct Summarize {
+    summary: Summary,
+    /// Points added to the summary so far (the run's point numbers, in order).
+    points: usize,
+    health: Health,
+    single: SingleCapture,
+    troubled: Vec<FlowRecord>,
+}
+
+impl Summarize {
+    /// Keeps up to `first_frames` example frames per count.
+    pub fn new(first_frames: usize) -> Self {
+        Summarize { summary: Summary::new(first_frames), points: 0, health: Health::default(), single: SingleCapture::default(), troubled: Vec::new() }
+    }
+
+    /// The report, once the run is over: its flow table and RTT samples are the
+    /// outcome's.
+    pub fn report(&self, outcome: &Outcome) -> Report {
+        let mut report = self.summary.report();
+        if self.health.flows() > 0 {
+            report.tcp = Some(self.health.report(outcome.table, &outcome.karn));
+        }
+        report.findings = self.single.findings(&outcome.point_names(), &|_, _| false);
+        let more = flow_findings(&self.troubled, &report.findings);
+        report.findings.extend(more);
+        report
+    }
+}
+
+impl Observer for Summarize {
+    type Error = Infallible;
+
+    fn frame(&mut self, event: &FrameEvent<'_>) -> Result<(), Infallible> {
+        while let Some(p) = event.points.get(self.points) {
+            self.summary.add_point(&p.capture);
+            self.points += 1;
+        }
+        self.summary.add(event.point, &event.frame, event.packet);
+        self.single.add(u32::try_from(event.point).unwrap_or(u32::MAX), &event.frame, event.packet);
+        Ok(())
+    }
+
+    fn flow(&mut self, _points: &[PointInfo], flow: &FlowRecord) -> Result<(), Infallible> {
+        self.health.add(flow);
+        if flow.in_trouble() && self.troubled.len() < MAX_TROUBLED {
+            self.troubled.push(flow.clone());
+        }
+        Ok(())
     }
 }

@@ -20,6 +20,7 @@ mod plots;
 mod sections;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::convert::Infallible;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
@@ -36,7 +37,9 @@ use netcap_core::tcp::health::{Health, HealthReport};
 use netcap_core::tcp::labels::Labels;
 use netcap_core::tcp::{FlowRecord, SegmentInfo};
 
-use crate::correlate::{analyze, analyze_again, Analysis, Observer, PointRow};
+use netcap_core::analysis::{Analysis, FrameEvent, Observer, Outcome, PointInfo};
+
+use crate::correlate::Messages;
 use crate::AnalysisArgs;
 
 #[derive(Debug, Args)]
@@ -116,7 +119,7 @@ pub struct Doc {
 /// One capture point.
 #[derive(Debug)]
 pub struct PointLine {
-    pub row: PointRow,
+    pub row: PointInfo,
     pub first_ts_ns: Option<i64>,
     pub last_ts_ns: Option<i64>,
 }
@@ -270,27 +273,35 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
     Ok(doc.failed)
 }
 
+/// Runs `analysis` through `observer`; `Err` is a message for the user.
+fn run_quietly<O: Observer<Error = Infallible>>(analysis: Analysis, observer: O, files: Option<&[PathBuf]>) -> Result<(Outcome, O), String> {
+    let mut messages = match files {
+        Some(f) => Messages::new(f, observer),
+        None => Messages::quiet(observer),
+    };
+    let outcome = analysis.run(&mut messages).map_err(|e| e.to_string())?;
+    Ok((outcome, messages.inner))
+}
+
 /// Both passes; `Err` is a usage error for the user.
 fn build(args: &ReportArgs) -> Result<io::Result<Doc>, String> {
-    let mut first = Collect::default();
-    let analysis = match analyze(&args.analysis, false, &mut first)? {
-        Ok(a) => a,
-        Err(e) => return Ok(Err(e)),
-    };
+    if !args.analysis.has_inputs() {
+        return Err("no capture files given".to_string());
+    }
+    let (analysis, first) = run_quietly(args.analysis.analysis(false)?, Collect::default(), Some(&args.analysis.progress_files()))?;
+    let report = analysis.report.as_ref().ok_or("no correlation")?;
     let mut omissions = Vec::new();
     let chosen = match args.flow {
         Some(id) => match analysis.flows.iter().find(|f| f.id == id) {
             Some(f) => Some(f.clone()),
             None => return Err(format!("--flow {id}: no TCP flow has that id")),
         },
-        None => worst_flow(&analysis.flows, &analysis.output.report.paths).cloned(),
+        None => worst_flow(&analysis.flows, &report.paths).cloned(),
     };
-    let rereadable = analysis.files.iter().all(|f| f.as_os_str() != "-") && !analysis.files.is_empty();
-    let mut second = Trace::new(&analysis.output.report.findings, chosen.as_ref());
+    let rereadable = analysis.inputs.iter().all(|f| f != "-") && !analysis.inputs.is_empty();
+    let mut second = Trace::new(&report.findings, chosen.as_ref());
     if rereadable {
-        if let Err(e) = analyze_again(&args.analysis, &mut second)? {
-            return Ok(Err(e));
-        }
+        second = run_quietly(args.analysis.analysis(false)?, second, None)?.1;
     } else {
         omissions.push(
             "Read from standard input, which cannot be read twice: the evidence tables give frame numbers only, and the time-sequence and RTT plots are left out.".to_string(),
@@ -335,17 +346,17 @@ fn worst_flow<'a>(flows: &'a [FlowRecord], paths: &[PathReport]) -> Option<&'a F
 }
 
 fn assemble(
-    analysis: Analysis,
+    analysis: Outcome,
     first: Collect,
     second: Trace,
     chosen: Option<FlowRecord>,
     rereadable: bool,
     mut omissions: Vec<String>,
 ) -> Doc {
-    let Analysis { output, flows, failed, table, karn, .. } = analysis;
-    let report = output.report;
-    let points: Vec<PointLine> = output
-        .points
+    let failed = analysis.failed();
+    let Outcome { points, report, flows, table, karn, .. } = analysis;
+    let report = report.unwrap_or_default();
+    let points: Vec<PointLine> = points
         .into_iter()
         .enumerate()
         .map(|(i, row)| {
@@ -472,14 +483,10 @@ struct Collect {
 }
 
 impl Observer for Collect {
-    fn frame(
-        &mut self,
-        _points: &[PointRow],
-        point: usize,
-        frame: &Frame<'_>,
-        packet: &Packet,
-        _segment: Option<&SegmentInfo>,
-    ) -> io::Result<()> {
+    type Error = Infallible;
+
+    fn frame(&mut self, e: &FrameEvent<'_>) -> Result<(), Infallible> {
+        let (point, frame, packet) = (e.point, &e.frame, e.packet);
         if self.spans.len() <= point {
             self.spans.resize(point + 1, None);
         }
@@ -571,15 +578,11 @@ impl Trace {
 }
 
 impl Observer for Trace {
-    fn frame(
-        &mut self,
-        points: &[PointRow],
-        point: usize,
-        frame: &Frame<'_>,
-        packet: &Packet,
-        segment: Option<&SegmentInfo>,
-    ) -> io::Result<()> {
-        let name = points.get(point).map_or("", |p| p.name.as_str());
+    type Error = Infallible;
+
+    fn frame(&mut self, e: &FrameEvent<'_>) -> Result<(), Infallible> {
+        let (frame, packet, segment) = (&e.frame, e.packet, e.segment);
+        let name = e.point_info.name.as_str();
         if self.wanted.get(name).is_some_and(|s| s.contains(&frame.number)) {
             self.found.insert((name.to_string(), frame.number), (frame.ts_ns, describe(frame, packet, segment)));
         }

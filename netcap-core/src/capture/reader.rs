@@ -63,6 +63,8 @@ pub struct CaptureReader {
     records: u64,
     finished: bool,
     sll2_overflow_noted: bool,
+    /// The frame of the last `advance`.
+    current: Option<Found>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -205,6 +207,7 @@ impl CaptureReader {
             records: 0,
             finished: false,
             sll2_overflow_noted: false,
+            current: None,
         };
         if magic == pcapng::SHB_BYTES {
             reader.open_pcapng()?;
@@ -228,8 +231,24 @@ impl CaptureReader {
     ///
     /// After an `Err` or `Ok(None)`, every further call returns `Ok(None)`.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        if self.advance()? {
+            Ok(self.current())
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Reads the next frame and keeps it as [`CaptureReader::current`]; `Ok(false)` at
+    /// the end of the file. [`CaptureReader::next_frame`] in two steps, for a caller
+    /// that holds several readers' frames at once (a time-ordered merge): the frame
+    /// stays readable, without a copy, until the next `advance`.
+    ///
+    /// # Errors
+    /// As [`CaptureReader::next_frame`].
+    pub fn advance(&mut self) -> Result<bool, CaptureError> {
+        self.current = None;
         if self.finished {
-            return Ok(None);
+            return Ok(false);
         }
         let step = match self.mode {
             Mode::Pcap(header) => self.pcap_next(&header),
@@ -238,27 +257,35 @@ impl CaptureReader {
         match step {
             Ok(Some(found)) => {
                 self.records = found.number;
-                Ok(Some(Frame {
-                    number: found.number,
-                    point: found.point,
-                    link_type: found.link_type,
-                    ts_ns: found.ts_ns,
-                    has_timestamp: found.has_timestamp,
-                    caplen: found.caplen,
-                    len: found.len,
-                    offset: found.offset,
-                    data: self.src.bytes(found.start, found.caplen as usize),
-                }))
+                self.current = Some(found);
+                Ok(true)
             }
             Ok(None) => {
                 self.finish();
-                Ok(None)
+                Ok(false)
             }
             Err(e) => {
                 self.finish();
                 Err(e)
             }
         }
+    }
+
+    /// The frame the last [`CaptureReader::advance`] read; `None` before the first, at
+    /// the end and after an error.
+    pub fn current(&self) -> Option<Frame<'_>> {
+        let found = self.current.as_ref()?;
+        Some(Frame {
+            number: found.number,
+            point: found.point,
+            link_type: found.link_type,
+            ts_ns: found.ts_ns,
+            has_timestamp: found.has_timestamp,
+            caplen: found.caplen,
+            len: found.len,
+            offset: found.offset,
+            data: self.src.bytes(found.start, found.caplen as usize),
+        })
     }
 
     /// The capture points seen so far; grows as IDBs and LINUX_SLL2 ifindexes appear.

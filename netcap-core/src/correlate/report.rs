@@ -96,6 +96,7 @@ pub struct PathReport {
 
 /// What [`Correlator::finish`] reports.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Default)]
 pub struct Report {
     /// The inferred path of each direction.
     pub paths: Vec<PathReport>,

@@ -1,0 +1,312 @@
+//! The engine every front end runs: from capture files to decoded frames, TCP flows,
+//! packets matched across capture points and findings, in one call.
+//!
+//! [`Analysis`] says what to read and how; [`Analysis::run`] reads every input once and
+//! returns the [`Outcome`]: the capture points, the TCP flow records, the correlation
+//! [`Report`] with its findings. An [`Observer`] passed to `run` sees every frame
+//! (decoded, checksums judged, TCP segment analysed), every finished flow and every
+//! packet's path as the run goes: that is where a tool hangs its own work
+//! (`netcap report`, `extract` and `export` are such observers).
+//!
+//! # What a run does
+//! 1. **Points.** Each input (a file, standard input, any reader) holds one or more
+//!    capture points ([`crate::capture`]: one per pcapng interface, per LINUX_SLL2
+//!    ifindex). Points are numbered in order of first appearance and named by the
+//!    reader, or by [`Analysis::point`].
+//! 2. **Clock offsets.** Points on different hosts have different clocks: with more
+//!    than one input, the offset of every point against the first is estimated from
+//!    the first frames of each input ([`crate::correlate::clock`]) and applied when it
+//!    exceeds both its uncertainty and 100 µs; [`Analysis::clock_offset`] gives one
+//!    instead.
+//! 3. **Order.** [`Order::Time`] merges the frames of every input in capture-time
+//!    order (offsets applied), which the correlation needs; [`Order::Files`] reads the
+//!    inputs one after the other, as `netcap summary`, `flows` and `packets` do.
+//! 4. **Per frame:** decode and checksum verdicts ([`crate::decode`]), the TCP analysis
+//!    per point ([`crate::tcp`]), the correlator ([`crate::correlate`], time order
+//!    only), then the observer.
+//! 5. **At the end:** the live flows finish, the correlator accounts what it holds and
+//!    lays out its report with the findings ([`crate::findings`]).
+//!
+//! # Errors
+//! An input that cannot be opened, or that stops at a corrupt record, does not stop
+//! the run: the error goes to [`Observer::error`] and into [`Outcome::errors`], and
+//! the frames before it count. Only the observer can stop a run
+//! ([`AnalysisError::Observer`]).
+//!
+//! # Examples
+//! The correlation of `netcap correlate --format json`, from the flannel lab capture
+//! of the client pod and the server node's underlay:
+//! ```
+//! use netcap_core::analysis::Analysis;
+//!
+//! let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/lab/flannel/");
+//! let outcome = Analysis::new()
+//!     .file(format!("{root}client_pod.pcap"))
+//!     .point("node2", format!("{root}server_underlay.pcap"))
+//!     .run(&mut ())?;
+//! let names: Vec<&str> = outcome.points.iter().map(|p| p.name.as_str()).collect();
+//! assert_eq!(names, ["client_pod", "node2"]);
+//! let report = outcome.report.as_ref().expect("a time-ordered run correlates");
+//! assert_eq!(report.findings[0].kind, "dropped_bad_outer_checksum");
+//! let json = serde_json::to_string(&outcome.correlation()).unwrap();
+//! assert!(json.starts_with(r#"{"points":[{"name":"client_pod""#));
+//! # Ok::<(), netcap_core::analysis::AnalysisError<std::convert::Infallible>>(())
+//! ```
+
+mod estimate;
+mod inputs;
+mod observer;
+mod points;
+mod run;
+
+use std::fmt;
+use std::io::Read;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::capture::{CaptureError, CaptureWarning};
+use crate::correlate::{CorrelateOptions, Report};
+use crate::decode::DecodeOptions;
+use crate::flow::table::TableStats;
+use crate::tcp::stats::Samples;
+use crate::tcp::{FlowRecord, TcpOptions};
+
+pub use observer::{FrameEvent, Observer, Progress};
+pub use points::PointInfo;
+
+use inputs::Input;
+use points::Rename;
+
+/// The order in which a run reads its inputs' frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Order {
+    /// Every input at once, frames merged in capture-time order after each point's
+    /// clock offset (ties: input order, then frame number); the correlation runs.
+    #[default]
+    Time,
+    /// Each input to its end, one after the other, in the order given; no clock
+    /// estimate, no correlation.
+    Files,
+}
+
+/// What to analyse and how: the builder of a run ([module docs](self)).
+pub struct Analysis {
+    inputs: Vec<Input>,
+    renames: Vec<Rename>,
+    offsets: Vec<(String, i64)>,
+    decode: DecodeOptions,
+    tcp: TcpOptions,
+    correlate: CorrelateOptions,
+    order: Order,
+    keep_flows: bool,
+}
+
+impl Default for Analysis {
+    fn default() -> Self {
+        Analysis::new()
+    }
+}
+
+impl fmt::Debug for Analysis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Analysis")
+            .field("inputs", &self.inputs.iter().map(Input::name).collect::<Vec<_>>())
+            .field("renames", &self.renames)
+            .field("offsets", &self.offsets)
+            .field("decode", &self.decode)
+            .field("tcp", &self.tcp)
+            .field("correlate", &self.correlate)
+            .field("order", &self.order)
+            .field("keep_flows", &self.keep_flows)
+            .finish()
+    }
+}
+
+impl Analysis {
+    /// No inputs yet; default options, time order.
+    pub fn new() -> Self {
+        Analysis {
+            inputs: Vec::new(),
+            renames: Vec::new(),
+            offsets: Vec::new(),
+            decode: DecodeOptions::default(),
+            tcp: TcpOptions::default(),
+            correlate: CorrelateOptions::default(),
+            order: Order::Time,
+            keep_flows: true,
+        }
+    }
+
+    /// Adds a capture file (pcap or pcapng, optionally gzip-compressed). The path is
+    /// the file's name in points, errors and [`PointInfo::file`]; `-` is a file named
+    /// `-`, not standard input ([`Analysis::stdin`]).
+    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.inputs.push(Input::Path(path.into()));
+        self
+    }
+
+    /// Adds several capture files, in order.
+    pub fn files<P: Into<PathBuf>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
+        self.inputs.extend(paths.into_iter().map(|p| Input::Path(p.into())));
+        self
+    }
+
+    /// Adds standard input, named `-` (its points are named `stdin`).
+    pub fn stdin(mut self) -> Self {
+        self.inputs.push(Input::Stdin);
+        self
+    }
+
+    /// Adds a capture read from any reader (a socket, bytes in memory); `name` stands
+    /// for a file name in points and errors.
+    pub fn reader(mut self, name: impl Into<String>, reader: impl Read + Send + 'static) -> Self {
+        self.inputs.push(Input::Reader { name: name.into(), reader: Some(Box::new(reader)) });
+        self
+    }
+
+    /// Names the (first) point of capture file `path`, and adds the file unless it is
+    /// among the inputs already (`netcap --point NAME=FILE`).
+    pub fn point(self, name: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        self.named(name.into(), path.into(), None)
+    }
+
+    /// Names one interface of capture file `path`: its name (`if_name`), pcapng
+    /// interface number or LINUX_SLL2 ifindex (`netcap --point NAME=FILE#IFACE`); adds
+    /// the file unless it is among the inputs already.
+    pub fn point_interface(self, name: impl Into<String>, path: impl Into<PathBuf>, interface: impl Into<String>) -> Self {
+        self.named(name.into(), path.into(), Some(interface.into()))
+    }
+
+    fn named(mut self, name: String, path: PathBuf, interface: Option<String>) -> Self {
+        // The file is read after the inputs given, unless it is one of them (`run`).
+        let file = path.to_string_lossy().into_owned();
+        self.renames.push(Rename { name, file, interface });
+        self
+    }
+
+    /// Adds `offset_ns` to the timestamps of the point named `point` (its clock is that
+    /// far behind the first point's); such a point is not estimated.
+    pub fn clock_offset(mut self, point: impl Into<String>, offset_ns: i64) -> Self {
+        self.offsets.push((point.into(), offset_ns));
+        self
+    }
+
+    /// Decoding options: extra VXLAN / Geneve ports, depth caps.
+    pub fn decode_options(mut self, options: DecodeOptions) -> Self {
+        self.decode = options;
+        self
+    }
+
+    /// TCP analysis options: the flow table's size and idle timeout.
+    pub fn tcp_options(mut self, options: TcpOptions) -> Self {
+        self.tcp = options;
+        self
+    }
+
+    /// Correlation options: window, NAT matching, per-packet rows in the report.
+    pub fn correlate_options(mut self, options: CorrelateOptions) -> Self {
+        self.correlate = options;
+        self
+    }
+
+    /// [`Order::Time`] (the default) or [`Order::Files`].
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// Whether [`Outcome::flows`] keeps every flow record (default yes). Off, flows go
+    /// only to [`Observer::flow`] and memory does not grow with the number of flows.
+    /// A time-ordered run keeps them regardless: its findings need them.
+    pub fn keep_flows(mut self, keep: bool) -> Self {
+        self.keep_flows = keep;
+        self
+    }
+
+    /// Reads every input once, through `observer`, and returns what was found.
+    ///
+    /// # Errors
+    /// Only the observer's: the first `Err` it returns stops the run
+    /// ([`AnalysisError::Observer`]). Capture errors are in [`Outcome::errors`].
+    pub fn run<O: Observer + ?Sized>(self, observer: &mut O) -> Result<Outcome, AnalysisError<O::Error>> {
+        run::run(self, observer)
+    }
+}
+
+/// What a run found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// The capture points, by number.
+    pub points: Vec<PointInfo>,
+    /// The correlation of a time-ordered run (`None` in [`Order::Files`]).
+    pub report: Option<Report>,
+    /// Every TCP flow record, point names filled in, by id ([`Analysis::keep_flows`]).
+    pub flows: Vec<FlowRecord>,
+    /// What happened in the TCP flow table (created, expired, evicted, peak).
+    pub table: TableStats,
+    /// Every Karn-filtered RTT sample, all flows together (bounded reservoir).
+    pub karn: Samples,
+    /// The inputs, by index, as named: `FILE` arguments first, then the files only
+    /// [`Analysis::point`] names.
+    pub inputs: Vec<String>,
+    /// Inputs that could not be opened or stopped at a corrupt record.
+    pub errors: Vec<CaptureError>,
+    /// Notes about inputs that did not stop them.
+    pub warnings: Vec<CaptureWarning>,
+    /// Frames delivered, every point together.
+    pub frames: u64,
+}
+
+impl Outcome {
+    /// Whether the run had no input, or an input failed ([`Outcome::errors`]).
+    pub fn failed(&self) -> bool {
+        self.inputs.is_empty() || !self.errors.is_empty()
+    }
+
+    /// The points' names by number.
+    pub fn point_names(&self) -> Vec<String> {
+        self.points.iter().map(|p| p.name.clone()).collect()
+    }
+
+    /// The points and the correlation report as one serialisable value: the JSON of
+    /// `netcap correlate --format json` (`docs/output.md`). `None` in [`Order::Files`].
+    pub fn correlation(&self) -> Option<Correlation<'_>> {
+        Some(Correlation { points: &self.points, report: self.report.as_ref()? })
+    }
+}
+
+/// The points and report of a time-ordered run ([`Outcome::correlation`]).
+#[derive(Debug, Clone, Copy, Serialize)]
+#[non_exhaustive]
+pub struct Correlation<'a> {
+    pub points: &'a [PointInfo],
+    #[serde(flatten)]
+    pub report: &'a Report,
+}
+
+/// Why a run stopped.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AnalysisError<E> {
+    /// The observer returned this error.
+    Observer(E),
+}
+
+impl<E: fmt::Display> fmt::Display for AnalysisError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AnalysisError::Observer(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for AnalysisError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AnalysisError::Observer(e) => Some(e),
+        }
+    }
+}
