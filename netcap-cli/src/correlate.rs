@@ -49,7 +49,7 @@ impl Common {
             }
         }
         let limits = FlowLimits { max_flows: self.max_flows, idle_timeout_ns: self.flow_timeout.saturating_mul(1_000_000_000) };
-        let mut a = Analysis::new().order(order).decode_options(decode).tcp_options(TcpOptions { limits });
+        let mut a = Analysis::new().order(order).decode_options(decode).tcp_options(TcpOptions { limits }).threads(self.threads);
         for f in &self.files {
             a = if f.as_os_str() == "-" { a.stdin() } else { a.file(f) };
         }

@@ -89,6 +89,9 @@ struct Common {
     /// A TCP flow idle this long (capture time, seconds) is finished.
     #[arg(long = "flow-timeout", value_name = "SECONDS", default_value_t = FlowLimits::default().idle_timeout_ns / 1_000_000_000)]
     flow_timeout: i64,
+    /// Threads to use (0: one per core). The output is the same for every number.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    threads: usize,
 }
 
 /// Where a command's text or JSON goes.

@@ -184,3 +184,89 @@ fn frame_numbers_count_the_blocks_tshark_lists() -> Result<(), Box<dyn Error>> {
     }
     Ok(())
 }
+
+/// Everything a reader yields for a file: per frame its number, point, timestamp,
+/// lengths, record and data offsets and a hash of its bytes; the error; the warnings.
+fn transcript(reader: Result<CaptureReader, netcap_core::capture::CaptureError>) -> Vec<String> {
+    use std::hash::{Hash, Hasher};
+    let mut reader = match reader {
+        Ok(r) => r,
+        Err(e) => return vec![format!("open: {e}")],
+    };
+    let mut out = Vec::new();
+    loop {
+        match reader.advance() {
+            Ok(true) => {
+                let data_offset = reader.data_offset();
+                let Some(f) = reader.current() else { break };
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                f.data.hash(&mut h);
+                out.push(format!(
+                    "{} {} {} {} {} {} {:?} {:x}",
+                    f.number, f.point, f.ts_ns, f.caplen, f.len, f.offset, data_offset, h.finish()
+                ));
+            }
+            Ok(false) => break,
+            Err(e) => {
+                out.push(format!("error: {e}"));
+                break;
+            }
+        }
+    }
+    out.extend(reader.take_warnings().iter().map(|w| format!("warning: {w}")));
+    out
+}
+
+/// A regular file is memory-mapped; the mapped reader must yield exactly what the
+/// streaming reader yields, on every corpus file (and the data offset of a frame must
+/// hold its bytes).
+#[test]
+fn mapped_and_streamed_reading_agree_on_every_corpus_file() -> Result<(), Box<dyn Error>> {
+    let Some((root, path)) = common::corpus_manifest("mapped vs streamed") else {
+        return Ok(());
+    };
+    let manifest = Manifest::read(&path)?;
+    let c_file = manifest.column("corpus_file")?;
+    let (mut mapped_files, mut failures) = (0usize, Vec::new());
+    for line in &manifest.lines {
+        let Some(file) = line.split('\t').nth(c_file) else { continue };
+        let path = root.join(file);
+        if CaptureReader::open(&path).is_ok_and(|r| r.is_mapped()) {
+            mapped_files += 1;
+        }
+        let (a, b) = (transcript(CaptureReader::open(&path)), transcript(CaptureReader::open_streamed(&path)));
+        if a != b {
+            let at = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+            failures.push(format!("{file}: first difference at line {at}: {:?} vs {:?}", a.get(at), b.get(at)));
+        }
+    }
+    println!("mapped vs streamed: {} files, {mapped_files} mapped", manifest.lines.len());
+    assert!(mapped_files > manifest.lines.len() / 2, "most corpus files are plain files and should be mapped");
+    common::assert_no_disagreements(&failures);
+    Ok(())
+}
+
+/// The data offset names the frame's bytes in the file.
+#[test]
+fn the_data_offset_holds_the_frame_bytes() -> Result<(), Box<dyn Error>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    for file in ["constructed/two-if.pcapng", "constructed/modified.pcap", "lab/flannel/server_underlay.pcap", "constructed/verdicts.pcap.gz"] {
+        let path = root.join(file);
+        let bytes = std::fs::read(&path)?;
+        let mut reader = CaptureReader::open(&path)?;
+        let gz = file.ends_with(".gz");
+        let mut frames = 0;
+        while reader.advance()? {
+            let at = reader.data_offset().expect("a current frame") as usize;
+            let f = reader.current().expect("a current frame");
+            frames += 1;
+            if !gz {
+                assert_eq!(&bytes[at..at + f.data.len()], f.data, "{file} frame {}", f.number);
+            }
+            assert!(at as u64 > f.offset, "{file}: data after the record header");
+        }
+        assert!(frames > 0, "{file}");
+        assert_eq!(reader.is_mapped(), !gz && cfg!(target_os = "linux"), "{file}");
+    }
+    Ok(())
+}

@@ -53,6 +53,7 @@
 //! # Ok::<(), netcap_core::analysis::AnalysisError<std::convert::Infallible>>(())
 //! ```
 
+mod chunk;
 mod estimate;
 mod inputs;
 mod observer;
@@ -101,6 +102,7 @@ pub struct Analysis {
     correlate: CorrelateOptions,
     order: Order,
     keep_flows: bool,
+    threads: usize,
 }
 
 impl Default for Analysis {
@@ -120,6 +122,7 @@ impl fmt::Debug for Analysis {
             .field("correlate", &self.correlate)
             .field("order", &self.order)
             .field("keep_flows", &self.keep_flows)
+            .field("threads", &self.threads)
             .finish()
     }
 }
@@ -136,6 +139,7 @@ impl Analysis {
             correlate: CorrelateOptions::default(),
             order: Order::Time,
             keep_flows: true,
+            threads: 0,
         }
     }
 
@@ -222,6 +226,14 @@ impl Analysis {
     /// A time-ordered run keeps them regardless: its findings need them.
     pub fn keep_flows(mut self, keep: bool) -> Self {
         self.keep_flows = keep;
+        self
+    }
+
+    /// Threads the run uses, the calling thread included; 0 (the default) is one per
+    /// core. The outcome and everything the observer sees are the same for every
+    /// number: only the time changes.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
         self
     }
 

@@ -20,14 +20,21 @@ pub struct FrameEvent<'a> {
     pub point: usize,
     /// The frame's point (`points[point]`).
     pub point_info: &'a PointInfo,
-    /// The frame as read. In a time-ordered run `ts_ns` has the point's clock offset
-    /// added ([`PointInfo::clock_offset_ns`]): every time is on the first point's clock.
+    /// The frame as read; `frame.point` is the run's point number (`point`). In a
+    /// time-ordered run `ts_ns` has the point's clock offset added
+    /// ([`PointInfo::clock_offset_ns`]): every time is on the first point's clock.
     pub frame: Frame<'a>,
     /// Every layer, every checksum verdict, whether a Linux receiver accepts it.
     pub packet: &'a Packet,
     /// What the TCP analysis says about the frame's innermost TCP segment (`None`
     /// without one).
     pub segment: Option<&'a SegmentInfo>,
+    /// The index of the frame's input ([`super::Outcome::inputs`]).
+    pub input: usize,
+    /// Where the frame's bytes start in its input (decompressed):
+    /// [`crate::capture::CaptureReader::data_offset`]. With `frame.caplen`, enough to
+    /// read the frame again from a file ([`crate::capture::read_frame_bytes`]).
+    pub data_offset: u64,
 }
 
 /// How far the run has come ([`Observer::progress`]).

@@ -1,14 +1,31 @@
-//! The run: inputs opened, frames read in the run's order, each decoded, analysed and
-//! handed to the observer; the end of the run.
+//! The run: inputs opened, frames read in the run's order in chunks, each chunk decoded
+//! and TCP-analysed on the thread pool while the previous one goes through the
+//! correlator to the observer on the calling thread; the end of the run.
+//!
+//! ```text
+//!   calling thread:  fill k+1 | correlate + observe chunk k ........ | fill k+2 | …
+//!   pool:                     | decode chunk k+1 (frames in parallel) |
+//!                             | TCP chunk k+1 (shards in parallel)    |
+//! ```
+//!
+//! Everything a chunk's analysis computes depends only on the frames and their order,
+//! never on the threads: the output is the same for every thread count.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+#[cfg(target_os = "linux")]
+use std::sync::Arc;
 
-use crate::capture::{CaptureError, CaptureReader, CaptureWarning, Frame, PointId};
+use rustc_hash::FxHashMap;
+
+use crate::capture::{CaptureError, CaptureReader, CaptureWarning, PointId};
 use crate::correlate::{CorrelateOptions, Correlator};
-use crate::decode::{Decoder, Packet};
-use crate::tcp::{Analyzer, FlowRecord};
+use crate::decode::Decoder;
+use crate::tcp::shards::Shards;
+use crate::tcp::stats::Samples;
+use crate::tcp::FlowRecord;
 
+use super::chunk::{Chunk, Maps};
 use super::estimate::estimate_offsets;
 use super::inputs::Input;
 use super::observer::{FrameEvent, Observer, Progress};
@@ -18,16 +35,21 @@ use super::{Analysis, AnalysisError, Order, Outcome};
 /// Frames between two progress calls.
 const PROGRESS_EVERY: u64 = 1 << 13;
 
-/// The state of a run but its inputs.
-struct Engine<'o, O: Observer + ?Sized> {
-    observer: &'o mut O,
+/// What the pool works on: decoding and the TCP shards.
+struct Front {
     decoder: Decoder,
-    tcp: Analyzer,
+    tcp: Shards,
+    /// Whether the correlator runs (its fingerprints are taken on the pool).
+    fingerprint: bool,
+}
+
+/// What the calling thread works on: points, the correlator, the observer, the flows.
+struct Back<'o, O: Observer + ?Sized> {
+    observer: &'o mut O,
     correlator: Option<Correlator>,
     /// Whether the correlator's per-packet paths go to the observer.
     stream_paths: bool,
     reg: Registry,
-    packet: Packet,
     flows: Vec<FlowRecord>,
     keep_flows: bool,
     errors: Vec<CaptureError>,
@@ -35,10 +57,32 @@ struct Engine<'o, O: Observer + ?Sized> {
     frames: u64,
     /// Per input: the byte offset reached.
     at: Vec<u64>,
+    /// Per point: the newest timestamp so far (with its offset).
+    newest: Vec<i64>,
+    /// (shard, shard's flow id) → the run's flow id, while the flow lives.
+    ids: FxHashMap<(u8, u64), u64>,
+    next_id: u64,
+    live: u64,
+    peak: u64,
+    karn: Samples,
+}
+
+/// The inputs being read, and the next frame of each in time order.
+struct Feed {
+    readers: Vec<Option<CaptureReader>>,
+    maps: Maps,
+    /// Per input: whether it is mapped (its frames are not copied).
+    mapped: Vec<bool>,
+    /// Per input: the point of its current frame.
+    heads: Vec<usize>,
+    heap: BinaryHeap<Reverse<(i64, usize, u64)>>,
+    /// Register every point of a file up to a frame's, in the file's order (the
+    /// file-by-file order's numbering).
+    register_all: bool,
 }
 
 pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) -> Result<Outcome, AnalysisError<O::Error>> {
-    let Analysis { mut inputs, renames, offsets, decode, tcp, correlate, order, keep_flows } = analysis;
+    let Analysis { mut inputs, renames, offsets, decode, tcp, correlate, order, keep_flows, threads } = analysis;
     // Files only named by `point` are read after the inputs given, in the order named.
     for r in &renames {
         let path = std::path::Path::new(&r.file);
@@ -48,130 +92,157 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
     }
     let decoder = Decoder::new(decode);
     let mut reg = Registry::new(offsets, renames);
-    let correlator = match order {
-        Order::Time => {
-            // Estimating reads the start of each input before the merge: only files can.
-            if inputs.len() > 1 && inputs.iter().all(Input::rereadable) {
-                estimate_offsets(&mut inputs, &decoder, &mut reg);
-            }
-            let stream_paths = observer.wants_paths();
-            let opts = CorrelateOptions { list_packets: correlate.list_packets || stream_paths, ..correlate };
-            Some((Correlator::new(opts, Vec::new()), stream_paths))
+    let mut correlator = None;
+    let mut stream_paths = false;
+    if order == Order::Time {
+        // Estimating reads the start of each input before the merge: only files can.
+        if inputs.len() > 1 && inputs.iter().all(Input::rereadable) {
+            estimate_offsets(&mut inputs, &decoder, &mut reg);
         }
-        Order::Files => None,
-    };
+        stream_paths = observer.wants_paths();
+        let opts = CorrelateOptions { list_packets: correlate.list_packets || stream_paths, ..correlate };
+        correlator = Some(Correlator::new(opts, Vec::new()));
+    }
     let names: Vec<String> = inputs.iter().map(Input::name).collect();
-    let mut engine = Engine {
-        stream_paths: correlator.as_ref().is_some_and(|c| c.1),
-        correlator: correlator.map(|c| c.0),
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
+    // With one thread everything runs on the calling thread. With more, the pool has
+    // that many workers for decoding and the TCP shards, and the calling thread feeds
+    // the correlator and the observer beside them (it mostly waits when they are cheap).
+    let pool = (threads > 1).then(|| rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("netcap-{i}")).build().ok()).flatten();
+    let mut front = Front { decoder, tcp: Shards::new(tcp), fingerprint: order == Order::Time };
+    let mut back = Back {
         observer,
-        decoder,
-        tcp: Analyzer::new(tcp),
+        correlator,
+        stream_paths,
         reg,
-        packet: Packet::default(),
         flows: Vec::new(),
         keep_flows: keep_flows || order == Order::Time,
         errors: Vec::new(),
         warnings: Vec::new(),
         frames: 0,
         at: vec![0; inputs.len()],
+        newest: Vec::new(),
+        ids: FxHashMap::default(),
+        next_id: 0,
+        live: 0,
+        peak: 0,
+        karn: Samples::default(),
     };
     match order {
-        Order::Time => engine.merge(&mut inputs)?,
-        Order::Files => engine.each_file(&mut inputs)?,
-    }
-    engine.finish(names)
-}
-
-impl<O: Observer + ?Sized> Engine<'_, O> {
-    /// Every input at once, the next frame of each in a heap ordered by time.
-    fn merge(&mut self, inputs: &mut [Input]) -> Result<(), AnalysisError<O::Error>> {
-        let mut readers: Vec<Option<CaptureReader>> = Vec::with_capacity(inputs.len());
-        for input in inputs.iter_mut() {
-            match input.open() {
-                Ok(r) => readers.push(Some(r)),
-                Err(e) => {
-                    self.error(e);
-                    readers.push(None);
+        Order::Time => {
+            let mut feed = Feed::new(inputs.len(), false);
+            for (i, input) in inputs.iter_mut().enumerate() {
+                match input.open() {
+                    Ok(r) => feed.add(i, r),
+                    Err(e) => back.error(e),
                 }
             }
+            back.start(&mut feed);
+            pipeline(&mut front, &mut back, &mut feed, pool.as_ref())?;
+            back.end(&mut feed);
         }
-        // Per input: the point of its current frame.
-        let mut heads: Vec<usize> = vec![0; readers.len()];
-        let mut heap: BinaryHeap<Reverse<(i64, usize, u64)>> = BinaryHeap::new();
-        for i in 0..readers.len() {
-            if let Some(key) = self.pull(&mut readers, &mut heads, i) {
-                heap.push(Reverse(key));
-            }
-        }
-        while let Some(Reverse((_, i, _))) = heap.pop() {
-            let Some(frame) = readers.get(i).and_then(Option::as_ref).and_then(CaptureReader::current) else { continue };
-            self.deliver(i, heads[i], frame)?;
-            if let Some(key) = self.pull(&mut readers, &mut heads, i) {
-                heap.push(Reverse(key));
-            }
-        }
-        for reader in readers.iter_mut().flatten() {
-            for w in reader.take_warnings() {
-                self.warning(w);
-            }
-        }
-        Ok(())
-    }
-
-    /// Advances input `i` to its next frame; its heap key (time after the point's
-    /// offset, input, frame number), or `None` at its end (or error).
-    fn pull(&mut self, readers: &mut [Option<CaptureReader>], heads: &mut [usize], i: usize) -> Option<(i64, usize, u64)> {
-        let reader = readers.get_mut(i)?.as_mut()?;
-        match reader.advance() {
-            Ok(true) => {}
-            Ok(false) => return None,
-            Err(e) => {
-                self.error(e);
-                return None;
-            }
-        }
-        let frame = reader.current()?;
-        let point = self.reg.point_of(i, reader.points(), frame.point)?;
-        heads[i] = point;
-        Some((frame.ts_ns.saturating_add(self.reg.offsets[point]), i, frame.number))
-    }
-
-    /// Each input to its end, in order; every point of a file up to a frame's is
-    /// registered in the file's order when the frame comes.
-    fn each_file(&mut self, inputs: &mut [Input]) -> Result<(), AnalysisError<O::Error>> {
-        for (i, input) in inputs.iter_mut().enumerate() {
-            let mut reader = match input.open() {
-                Ok(r) => r,
-                Err(e) => {
-                    self.error(e);
-                    continue;
-                }
-            };
-            loop {
-                match reader.advance() {
-                    Ok(true) => {}
-                    Ok(false) => break,
+        Order::Files => {
+            let n = inputs.len();
+            for (i, input) in inputs.iter_mut().enumerate() {
+                let mut feed = Feed::new(n, true);
+                match input.open() {
+                    Ok(r) => feed.add(i, r),
                     Err(e) => {
-                        self.error(e);
-                        break;
+                        back.error(e);
+                        continue;
                     }
                 }
-                let Some(frame) = reader.current() else { break };
-                let mut point = None;
-                for k in 0..=frame.point.0 {
-                    point = self.reg.point_of(i, reader.points(), PointId(k));
-                }
-                let Some(point) = point else { continue };
-                self.deliver(i, point, frame)?;
-            }
-            for w in reader.take_warnings() {
-                self.warning(w);
+                back.start(&mut feed);
+                pipeline(&mut front, &mut back, &mut feed, pool.as_ref())?;
+                back.end(&mut feed);
             }
         }
-        Ok(())
+    }
+    back.finish(&mut front, names)
+}
+
+/// Chunk after chunk until the feed is dry: chunk k+1 is analysed on the pool while
+/// chunk k goes to the observer here and chunk k+2 is read.
+fn pipeline<O: Observer + ?Sized>(front: &mut Front, back: &mut Back<'_, O>, feed: &mut Feed, pool: Option<&rayon::ThreadPool>) -> Result<(), AnalysisError<O::Error>> {
+    let (mut cur, mut next, mut after) = (Chunk::default(), Chunk::default(), Chunk::default());
+    // The mappings live as long as the feed; taken out so that reading can go on
+    // while the frames of earlier chunks are still used.
+    let maps = std::mem::take(&mut feed.maps);
+    let result = chunks(front, back, feed, &maps, pool, [&mut cur, &mut next, &mut after]);
+    feed.maps = maps;
+    result
+}
+
+fn chunks<O: Observer + ?Sized>(
+    front: &mut Front,
+    back: &mut Back<'_, O>,
+    feed: &mut Feed,
+    maps: &Maps,
+    pool: Option<&rayon::ThreadPool>,
+    [cur, next, after]: [&mut Chunk; 3],
+) -> Result<(), AnalysisError<O::Error>> {
+    let (mut cur, mut next, mut after) = (cur, next, after);
+    back.fill(feed, cur);
+    match pool {
+        Some(p) => p.install(|| cur.analyse(&front.decoder, &mut front.tcp, maps, front.fingerprint, true)),
+        None => cur.analyse(&front.decoder, &mut front.tcp, maps, front.fingerprint, false),
+    }
+    back.fill(feed, next);
+    while !cur.is_empty() {
+        match pool {
+            Some(p) => {
+                let delivered = p.in_place_scope(|s| {
+                    if !next.is_empty() {
+                        let (next, front) = (&mut *next, &mut *front);
+                        s.spawn(move |_| next.analyse(&front.decoder, &mut front.tcp, maps, front.fingerprint, true));
+                    }
+                    let delivered = back.deliver(cur, maps);
+                    back.fill(feed, after);
+                    delivered
+                });
+                delivered?;
+            }
+            None => {
+                back.deliver(cur, maps)?;
+                next.analyse(&front.decoder, &mut front.tcp, maps, front.fingerprint, false);
+                back.fill(feed, after);
+            }
+        }
+        std::mem::swap(&mut cur, &mut next);
+        std::mem::swap(&mut next, &mut after);
+        after.clear();
+    }
+    Ok(())
+}
+
+impl Feed {
+    fn new(inputs: usize, register_all: bool) -> Self {
+        Feed {
+            readers: (0..inputs).map(|_| None).collect(),
+            maps: (0..inputs).map(|_| None).collect(),
+            mapped: vec![false; inputs],
+            heads: vec![0; inputs],
+            heap: BinaryHeap::new(),
+            register_all,
+        }
     }
 
+    fn add(&mut self, input: usize, reader: CaptureReader) {
+        #[cfg(target_os = "linux")]
+        if let (Some(m), Some(b)) = (self.maps.get_mut(input), self.mapped.get_mut(input)) {
+            *m = reader.mapping().map(Arc::clone);
+            *b = m.is_some();
+        }
+        if let Some(r) = self.readers.get_mut(input) {
+            *r = Some(reader);
+        }
+    }
+}
+
+impl<O: Observer + ?Sized> Back<'_, O> {
     fn error(&mut self, e: CaptureError) {
         self.observer.error(&e);
         self.errors.push(e);
@@ -182,66 +253,201 @@ impl<O: Observer + ?Sized> Engine<'_, O> {
         self.warnings.push(w);
     }
 
-    /// One frame of input `input`, point `point`: decoded, through the TCP analysis and
-    /// the correlator, to the observer.
-    fn deliver(&mut self, input: usize, point: usize, mut frame: Frame<'_>) -> Result<(), AnalysisError<O::Error>> {
-        self.decoder.decode_into(frame.link_type, frame.data, &mut self.packet);
-        frame.ts_ns = frame.ts_ns.saturating_add(self.reg.offsets[point]);
-        if let Some(p) = self.reg.points.get_mut(point) {
-            p.frames += 1;
-        }
-        self.frames += 1;
-        if let Some(a) = self.at.get_mut(input) {
-            *a = frame.offset;
-        }
-        let point_u32 = u32::try_from(point).unwrap_or(u32::MAX);
-        let segment = self.tcp.segment(point_u32, &frame, &self.packet);
-        let finished = self.tcp.take_finished();
-        if !finished.is_empty() {
-            self.flows_ended(finished)?;
-        }
-        if let Some(c) = self.correlator.as_mut() {
-            c.add(point_u32, &frame, &self.packet);
-        }
-        let points = &self.reg.points;
-        if let Some(point_info) = points.get(point) {
-            let event = FrameEvent { points, point, point_info, frame, packet: &self.packet, segment: segment.as_ref() };
-            self.observer.frame(&event).map_err(AnalysisError::Observer)?;
-            if let Some(s) = &segment {
-                self.observer.segment(&event, s).map_err(AnalysisError::Observer)?;
+    /// The first frame of every input in the heap.
+    fn start(&mut self, feed: &mut Feed) {
+        for i in 0..feed.readers.len() {
+            if let Some(key) = self.pull(feed, i) {
+                feed.heap.push(Reverse(key));
             }
         }
-        if self.stream_paths {
-            if let Some(c) = self.correlator.as_mut() {
-                let paths = c.take_packet_paths();
-                if !paths.is_empty() {
-                    self.observer.paths(&self.reg.points, &paths).map_err(AnalysisError::Observer)?;
+    }
+
+    /// The warnings of every input, once it is read.
+    fn end(&mut self, feed: &mut Feed) {
+        for i in 0..feed.readers.len() {
+            let warnings = feed.readers.get_mut(i).and_then(Option::as_mut).map(CaptureReader::take_warnings).unwrap_or_default();
+            for w in warnings {
+                self.warning(w);
+            }
+        }
+    }
+
+    /// Advances input `i` to its next frame; its heap key (time after the point's
+    /// offset, input, frame number), or `None` at its end (or error).
+    fn pull(&mut self, feed: &mut Feed, i: usize) -> Option<(i64, usize, u64)> {
+        let reader = feed.readers.get_mut(i)?.as_mut()?;
+        match reader.advance() {
+            Ok(true) => {}
+            Ok(false) => return None,
+            Err(e) => {
+                self.error(e);
+                return None;
+            }
+        }
+        let frame = reader.current()?;
+        let point = if feed.register_all {
+            let mut point = None;
+            for k in 0..=frame.point.0 {
+                point = self.reg.point_of(i, reader.points(), PointId(k));
+            }
+            point?
+        } else {
+            self.reg.point_of(i, reader.points(), frame.point)?
+        };
+        if let Some(h) = feed.heads.get_mut(i) {
+            *h = point;
+        }
+        Some((frame.ts_ns.saturating_add(self.reg.offsets[point]), i, frame.number))
+    }
+
+    /// Moves frames from the feed into `chunk`, in time order, until it is full or the
+    /// feed is dry. Frames of mapped inputs stay where they are; the others are copied.
+    fn fill(&mut self, feed: &mut Feed, chunk: &mut Chunk) {
+        while !chunk.is_full() {
+            let Some(Reverse((ts, i, _))) = feed.heap.pop() else { break };
+            let point = feed.heads.get(i).copied().unwrap_or(0);
+            if let Some(reader) = feed.readers.get(i).and_then(Option::as_ref) {
+                if let Some(frame) = reader.current() {
+                    if self.newest.len() <= point {
+                        self.newest.resize(point + 1, i64::MIN);
+                    }
+                    let newest = &mut self.newest[point];
+                    *newest = (*newest).max(ts);
+                    let arena = if feed.mapped.get(i).copied().unwrap_or(false) {
+                        None
+                    } else {
+                        let start = chunk.arena.len();
+                        chunk.arena.extend_from_slice(frame.data);
+                        Some(start)
+                    };
+                    chunk.slots.push(super::chunk::Slot {
+                        input: u32::try_from(i).unwrap_or(u32::MAX),
+                        point: u32::try_from(point).unwrap_or(u32::MAX),
+                        number: frame.number,
+                        ts_ns: ts,
+                        has_timestamp: frame.has_timestamp,
+                        caplen: frame.caplen,
+                        len: frame.len,
+                        offset: frame.offset,
+                        link_type: frame.link_type,
+                        data_offset: reader.data_offset().unwrap_or(0),
+                        arena,
+                        point_newest: *newest,
+                    });
                 }
             }
+            if let Some(key) = self.pull(feed, i) {
+                feed.heap.push(Reverse(key));
+            }
         }
-        if self.frames % PROGRESS_EVERY == 0 {
-            self.observer.progress(&Progress { frames: self.frames, bytes: self.at.iter().sum() });
+    }
+
+    /// The run's id of a shard's flow, given on first sight.
+    fn flow_id(&mut self, shard: u8, local: u64) -> u64 {
+        if let Some(&g) = self.ids.get(&(shard, local)) {
+            return g;
+        }
+        let g = self.next_id;
+        self.next_id += 1;
+        self.ids.insert((shard, local), g);
+        self.live += 1;
+        self.peak = self.peak.max(self.live);
+        g
+    }
+
+    /// A flow that ended: the run's id, its point's name; to the observer, kept.
+    fn flow_ended(&mut self, shard: u8, mut flow: FlowRecord) -> Result<(), AnalysisError<O::Error>> {
+        flow.id = match self.ids.remove(&(shard, flow.id)) {
+            Some(g) => g,
+            None => {
+                let g = self.flow_id(shard, flow.id);
+                self.ids.remove(&(shard, flow.id));
+                g
+            }
+        };
+        self.live = self.live.saturating_sub(1);
+        flow.point = self.reg.points.get(flow.point_index as usize).map(|p| p.name.clone()).unwrap_or_default();
+        self.observer.flow(&self.reg.points, &flow).map_err(AnalysisError::Observer)?;
+        if self.keep_flows {
+            self.flows.push(flow);
         }
         Ok(())
     }
 
-    /// Flow records that ended: named, to the observer, kept.
-    fn flows_ended(&mut self, mut flows: Vec<FlowRecord>) -> Result<(), AnalysisError<O::Error>> {
-        for f in &mut flows {
-            f.point = self.reg.points.get(f.point_index as usize).map(|p| p.name.clone()).unwrap_or_default();
-            self.observer.flow(&self.reg.points, f).map_err(AnalysisError::Observer)?;
+    /// The frames of an analysed chunk, in order: flows that ended, the correlator,
+    /// the observer.
+    fn deliver(&mut self, chunk: &Chunk, maps: &Maps) -> Result<(), AnalysisError<O::Error>> {
+        let mut ended = chunk.finished.iter().peekable();
+        for (i, slot) in chunk.slots.iter().enumerate() {
+            while let Some((_, shard, f)) = ended.next_if(|(at, _, _)| *at <= i) {
+                self.flow_ended(*shard, f.clone())?;
+            }
+            let (Some(frame), Some(packet)) = (chunk.frame(i, maps), chunk.packets.get(i)) else { continue };
+            let segment = match (chunk.segments.get(i).copied().flatten(), chunk.shards.get(i).copied().flatten()) {
+                (Some(mut s), Some(shard)) => {
+                    s.flow = self.flow_id(shard, s.flow);
+                    if let (true, Some(rtt)) = (s.karn, s.ack_rtt_ns) {
+                        self.karn.add(rtt);
+                    }
+                    Some(s)
+                }
+                _ => None,
+            };
+            let point = slot.point as usize;
+            if let Some(p) = self.reg.points.get_mut(point) {
+                p.frames += 1;
+            }
+            self.frames += 1;
+            if let Some(a) = self.at.get_mut(slot.input as usize) {
+                *a = slot.offset;
+            }
+            if let Some(c) = self.correlator.as_mut() {
+                c.add_keyed(slot.point, &frame, packet, chunk.keys.get(i).copied().flatten());
+            }
+            let points = &self.reg.points;
+            if let Some(point_info) = points.get(point) {
+                let event = FrameEvent {
+                    points,
+                    point,
+                    point_info,
+                    frame,
+                    packet,
+                    segment: segment.as_ref(),
+                    input: slot.input as usize,
+                    data_offset: slot.data_offset,
+                };
+                self.observer.frame(&event).map_err(AnalysisError::Observer)?;
+                if let Some(s) = &segment {
+                    self.observer.segment(&event, s).map_err(AnalysisError::Observer)?;
+                }
+            }
+            if self.stream_paths {
+                if let Some(c) = self.correlator.as_mut() {
+                    let paths = c.take_packet_paths();
+                    if !paths.is_empty() {
+                        self.observer.paths(&self.reg.points, &paths).map_err(AnalysisError::Observer)?;
+                    }
+                }
+            }
+            if self.frames % PROGRESS_EVERY == 0 {
+                self.observer.progress(&Progress { frames: self.frames, bytes: self.at.iter().sum() });
+            }
         }
-        if self.keep_flows {
-            self.flows.append(&mut flows);
+        for (_, shard, f) in ended {
+            self.flow_ended(*shard, f.clone())?;
         }
         Ok(())
     }
 
     /// The end of the input: live flows finished, the correlator's last packets and
     /// report.
-    fn finish(mut self, inputs: Vec<String>) -> Result<Outcome, AnalysisError<O::Error>> {
-        let rest = self.tcp.finish();
-        self.flows_ended(rest)?;
+    fn finish(mut self, front: &mut Front, inputs: Vec<String>) -> Result<Outcome, AnalysisError<O::Error>> {
+        let mut rest = front.tcp.finish(&self.newest);
+        // Oldest first, as one flow table drains.
+        rest.sort_by_key(|(shard, f)| (f.last_ts_ns, self.ids.get(&(*shard, f.id)).copied().unwrap_or(u64::MAX)));
+        for (shard, f) in rest {
+            self.flow_ended(shard, f)?;
+        }
         let names = self.reg.names();
         let report = match self.correlator.take() {
             Some(mut c) => {
@@ -255,12 +461,14 @@ impl<O: Observer + ?Sized> Engine<'_, O> {
             None => None,
         };
         self.flows.sort_by_key(|f| f.id);
+        let mut table = front.tcp.table_stats();
+        table.peak = self.peak;
         Ok(Outcome {
             points: self.reg.points,
             report,
             flows: self.flows,
-            table: self.tcp.table_stats(),
-            karn: self.tcp.karn_samples().clone(),
+            table,
+            karn: self.karn,
             inputs,
             errors: self.errors,
             warnings: self.warnings,

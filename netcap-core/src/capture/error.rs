@@ -84,6 +84,12 @@ pub enum CaptureErrorKind {
         /// The cap.
         max: u32,
     },
+    /// The file shrank while it was read (memory-mapped; another process truncated it):
+    /// bytes past its new end read as zeros, so reading stops here.
+    Shrunk {
+        /// The file's size when it was opened.
+        size: u64,
+    },
 }
 
 impl CaptureErrorKind {
@@ -98,6 +104,7 @@ impl CaptureErrorKind {
             CaptureErrorKind::BadBlock { .. } => "bad_block",
             CaptureErrorKind::UnknownInterface { .. } => "unknown_interface",
             CaptureErrorKind::TooManyInterfaces { .. } => "too_many_interfaces",
+            CaptureErrorKind::Shrunk { .. } => "shrunk",
         }
     }
 }
@@ -142,6 +149,11 @@ impl fmt::Display for CaptureErrorKind {
             CaptureErrorKind::TooManyInterfaces { max } => {
                 write!(f, "more than {max} interfaces in one file")
             }
+            CaptureErrorKind::Shrunk { size } => write!(
+                f,
+                "the file shrank below its size when opened ({size} bytes) while it was read: \
+                 another process truncated it"
+            ),
         }
     }
 }

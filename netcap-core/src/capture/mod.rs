@@ -56,6 +56,8 @@ use std::fmt;
 
 mod bytes;
 mod error;
+#[cfg(target_os = "linux")]
+pub(crate) mod mapped;
 mod pcap;
 mod pcapng;
 mod points;

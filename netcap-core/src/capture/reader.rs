@@ -133,14 +133,27 @@ impl CaptureReader {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
         let path = path.as_ref();
         let name = path.to_string_lossy().into_owned();
+        let file = File::open(path).map_err(|e| CaptureError { file: name.clone(), record: None, offset: 0, kind: CaptureErrorKind::Io(e) })?;
+        #[cfg(target_os = "linux")]
+        if let Some(map) = super::mapped::Mapping::new(&file) {
+            if !map.bytes().starts_with(&GZIP_MAGIC) {
+                return Self::from_source(&name, Source::mapped(std::sync::Arc::new(map)), false);
+            }
+        }
+        Self::from_reader(&name, file)
+    }
+
+    /// Opens a capture file like [`CaptureReader::open`], but always through the
+    /// streaming buffer, never memory-mapped (the frames and errors are the same).
+    ///
+    /// # Errors
+    /// As [`CaptureReader::open`].
+    pub fn open_streamed(path: impl AsRef<Path>) -> Result<Self, CaptureError> {
+        let path = path.as_ref();
+        let name = path.to_string_lossy().into_owned();
         match File::open(path) {
             Ok(f) => Self::from_reader(&name, f),
-            Err(e) => Err(CaptureError {
-                file: name,
-                record: None,
-                offset: 0,
-                kind: CaptureErrorKind::Io(e),
-            }),
+            Err(e) => Err(CaptureError { file: name, record: None, offset: 0, kind: CaptureErrorKind::Io(e) }),
         }
     }
 
@@ -178,7 +191,17 @@ impl CaptureReader {
         } else {
             Box::new(rest)
         };
-        let mut src = Source::new(inner);
+        Self::from_source(file, Source::new(inner), compressed)
+    }
+
+    /// Reads the file header out of `src` and makes the reader.
+    fn from_source(file: &str, mut src: Source, compressed: bool) -> Result<Self, CaptureError> {
+        let header_err = |kind| CaptureError {
+            file: file.to_string(),
+            record: None,
+            offset: 0,
+            kind,
+        };
         let have = src
             .fill(4)
             .map_err(|e| header_err(CaptureErrorKind::Io(e)))?;
@@ -254,6 +277,17 @@ impl CaptureReader {
             Mode::Pcap(header) => self.pcap_next(&header),
             Mode::PcapNg { .. } => self.pcapng_next(),
         };
+        if let Ok(Some(found)) = &step {
+            self.src.probe(found.start, found.caplen as usize);
+        }
+        if let Some(size) = self.src.shrunk() {
+            let (record, offset) = match &step {
+                Ok(Some(found)) => (Some(found.number), found.offset),
+                _ => (None, self.src.offset()),
+            };
+            self.finish();
+            return Err(self.error(record, offset, CaptureErrorKind::Shrunk { size }));
+        }
         match step {
             Ok(Some(found)) => {
                 self.records = found.number;
@@ -286,6 +320,27 @@ impl CaptureReader {
             offset: found.offset,
             data: self.src.bytes(found.start, found.caplen as usize),
         })
+    }
+
+    /// The byte offset of the current frame's data in the (decompressed) file:
+    /// [`Frame::offset`] plus the record or block header before the data.
+    pub fn data_offset(&self) -> Option<u64> {
+        self.current.as_ref().map(|f| self.src.file_offset(f.start))
+    }
+
+    /// Whether the file is memory-mapped (a regular, uncompressed file on Linux): its
+    /// frames are slices of the mapping.
+    pub fn is_mapped(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        return self.src.mapping().is_some();
+        #[cfg(not(target_os = "linux"))]
+        return false;
+    }
+
+    /// The mapping of a mapped file (the engine keeps frames as ranges of it).
+    #[cfg(target_os = "linux")]
+    pub(crate) fn mapping(&self) -> Option<&std::sync::Arc<super::mapped::Mapping>> {
+        self.src.mapping()
     }
 
     /// The capture points seen so far; grows as IDBs and LINUX_SLL2 ifindexes appear.

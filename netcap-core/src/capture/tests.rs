@@ -1264,3 +1264,46 @@ fn point_caps_hold() {
         [&WarningKind::TooManyPoints { max: MAX_POINTS }]
     );
 }
+
+/// A pcap file cut by another process while netcap reads it through a memory map:
+/// the frames before the cut, then an error naming the file and the record — not a
+/// crash (SIGBUS) and not zeros taken for frames.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_mapped_file_truncated_while_read_is_an_error_not_a_fault() {
+    let e = Endian::Little;
+    let mut bytes = pcap_header(e, 0xa1b2_c3d4, (2, 4), 65535, 1);
+    let frame = vec![0x5a; 1500];
+    // 2000 records of 1516 bytes: about 3 MiB, many pages.
+    for i in 0..2000u32 {
+        bytes.extend(rec(e, (i, 0), &frame));
+    }
+    let dir = std::env::temp_dir().join(format!("netcap-shrink-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("live.pcap");
+    std::fs::write(&path, &bytes).unwrap();
+    let mut r = CaptureReader::open(&path).unwrap();
+    assert!(r.is_mapped());
+    for n in 1..=10u64 {
+        assert_eq!(r.next_frame().unwrap().unwrap().number, n);
+    }
+    // Cut to 100 records' worth, page-aligned so the pages after it are gone.
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(40 * 4096).unwrap();
+    let mut last = 10;
+    let err = loop {
+        match r.next_frame() {
+            Ok(Some(f)) => {
+                assert_eq!(f.data, &frame[..], "frame {} holds the file's bytes", f.number);
+                last = f.number;
+            }
+            Ok(None) => panic!("a shrunk file must not end quietly"),
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(err.kind, CaptureErrorKind::Shrunk { size } if size == bytes.len() as u64), "{err}");
+    assert!(err.to_string().contains("live.pcap"), "{err}");
+    // The frames wholly before the cut came through (40 pages hold 108 records).
+    assert!((100..=110).contains(&last), "{last}");
+    assert!(r.next_frame().unwrap().is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

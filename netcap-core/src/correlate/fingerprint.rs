@@ -8,9 +8,12 @@ use rustc_hash::FxHasher;
 use crate::decode::{LayerKind, Packet};
 use crate::flow::Endpoint;
 
+/// A frame's fingerprint, NAT fingerprint and identity ([`fingerprints`]).
+pub(crate) type Keys = (u64, u64, Identity);
+
 /// The innermost IP packet's identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(super) struct Identity {
+pub(crate) struct Identity {
     pub(super) src: Endpoint,
     pub(super) dst: Endpoint,
     pub(super) proto: u8,
@@ -34,7 +37,7 @@ pub fn packet_key(packet: &Packet, data: &[u8]) -> Option<(u64, IpAddr, IpAddr)>
 
 /// The full fingerprint, the NAT fingerprint (without addresses, ports and the ICMP
 /// identifier, which NAT rewrites), and the identity of a frame's innermost IP packet.
-pub(super) fn fingerprints(packet: &Packet, data: &[u8]) -> Option<(u64, u64, Identity)> {
+pub(crate) fn fingerprints(packet: &Packet, data: &[u8]) -> Option<Keys> {
     let layers = &packet.layers;
     let ip = layers.iter().rposition(|l| matches!(l.kind, LayerKind::Ipv4 { .. } | LayerKind::Ipv6 { .. }))?;
     // `n` hashes what survives NAT; `h` adds addresses, ports and the ICMP identifier.

@@ -37,7 +37,7 @@ mod paths;
 mod report;
 mod resegment;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use rustc_hash::FxHashMap;
@@ -50,9 +50,10 @@ use crate::findings::loss::Cause;
 use crate::findings::SingleCapture;
 
 pub use fingerprint::packet_key;
+pub(crate) use fingerprint::{fingerprints, Keys};
 pub use report::{DelayReport, Hop, HopSeen, PacketPath, PacketRow, PairReport, PathReport, Report, SeenRow};
 
-use fingerprint::{fingerprints, Identity};
+use fingerprint::Identity;
 use pairs::{GroupAcc, PairAcc, PointAcc, MAX_POINTS};
 use paths::Evidence;
 
@@ -130,7 +131,7 @@ pub struct Correlator {
     created: u64,
     truncated: u64,
     /// Paths learned so far, per direction.
-    paths: HashMap<(IpAddr, IpAddr), Vec<u32>>,
+    paths: FxHashMap<(IpAddr, IpAddr), Vec<u32>>,
     /// Packets of directions without a path yet, with their byte-range sightings.
     deferred: Vec<(PacketState, Vec<Sighting>)>,
     pairs: BTreeMap<(u32, u32), PairAcc>,
@@ -164,7 +165,7 @@ impl Correlator {
             open: Default::default(),
             created: 0,
             truncated: 0,
-            paths: HashMap::new(),
+            paths: FxHashMap::default(),
             deferred: Vec::new(),
             pairs: BTreeMap::new(),
             groups: BTreeMap::new(),
@@ -181,8 +182,14 @@ impl Correlator {
     /// One decoded frame seen at `point`. Frames must come in capture-time order across
     /// points (after the clock offsets), within the window.
     pub fn add(&mut self, point: u32, frame: &Frame<'_>, packet: &Packet) {
+        self.add_keyed(point, frame, packet, fingerprints(packet, frame.data));
+    }
+
+    /// [`Correlator::add`] with the frame's fingerprints computed already (the engine
+    /// computes them on its thread pool).
+    pub(crate) fn add_keyed(&mut self, point: u32, frame: &Frame<'_>, packet: &Packet, keys: Option<Keys>) {
         self.single.add(point, frame, packet);
-        let Some((fp, nat, id)) = fingerprints(packet, frame.data) else { return };
+        let Some((fp, nat, id)) = keys else { return };
         let p = point as usize;
         if p < MAX_POINTS {
             if self.per_point.len() <= p {
@@ -268,7 +275,7 @@ impl Correlator {
         let batch: Vec<usize> = (self.done..upto).collect();
         // Learn the paths of directions first seen in this batch: every packet's
         // sightings (point, time), by direction.
-        let mut evidence: Evidence = HashMap::new();
+        let mut evidence: Evidence = FxHashMap::default();
         {
             let mut note = |p: &PacketState, extra: &[Sighting]| {
                 let dir = (p.id.src.ip, p.id.dst.ip);
@@ -290,21 +297,25 @@ impl Correlator {
             }
         }
         self.learn_paths(&evidence);
-        let mut now = if last { std::mem::take(&mut self.deferred) } else { Vec::new() };
+        // Deferred packets first (at the end), then the batch in order.
+        let deferred = if last { std::mem::take(&mut self.deferred) } else { Vec::new() };
+        for (p, extra) in &deferred {
+            self.account(p, extra);
+        }
+        // Accounting does not touch the packets held: lent out meanwhile, not copied.
+        let packets = std::mem::take(&mut self.packets);
         for &g in &batch {
-            let Some(p) = self.packets.get(g - self.base) else { continue };
-            let extra = covered.get(&g).cloned().unwrap_or_default();
+            let Some(p) = packets.get(g - self.base) else { continue };
+            let extra = covered.get(&g).map_or(&[][..], Vec::as_slice);
             if self.paths.contains_key(&(p.id.src.ip, p.id.dst.ip)) || last {
-                now.push((p.clone(), extra));
+                self.account(p, extra);
             } else if self.deferred.len() < MAX_DEFERRED {
-                self.deferred.push((p.clone(), extra));
+                self.deferred.push((p.clone(), extra.to_vec()));
             } else {
                 self.truncated += 1;
             }
         }
-        for (p, extra) in &now {
-            self.account(p, extra);
-        }
+        self.packets = packets;
         self.done = upto;
         // Keep a window of context before the next batch for byte-range matching.
         let next_first = self.packets.get(self.done - self.base).map_or(i64::MAX, |p| p.first_ts);

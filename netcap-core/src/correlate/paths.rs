@@ -1,7 +1,8 @@
 //! The path of each direction: the points its packets cross, upstream first.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
+
+use rustc_hash::FxHashMap;
 
 use crate::tcp::stats::percentile;
 
@@ -9,7 +10,7 @@ use super::Correlator;
 
 /// Per direction (inner source, destination address), each packet's sightings as
 /// (point, time): what paths are learned from.
-pub(super) type Evidence = HashMap<(IpAddr, IpAddr), Vec<Vec<(u32, i64)>>>;
+pub(super) type Evidence = FxHashMap<(IpAddr, IpAddr), Vec<Vec<(u32, i64)>>>;
 
 impl Correlator {
     /// Paths for the directions in `evidence` (per packet, its sightings).

@@ -19,6 +19,7 @@
 pub mod health;
 pub mod labels;
 pub mod seq;
+pub(crate) mod shards;
 pub mod stats;
 pub mod syn;
 
@@ -205,6 +206,30 @@ impl Analyzer {
             finished.push(c.finish(&k, why, end));
         });
         std::mem::take(&mut self.finished)
+    }
+
+    /// Raises the newest timestamp known at `point` to `ts_ns` (the capture's end as
+    /// the flows of that point see it): a shard of the engine sees only its own frames
+    /// and is told the point's newest time across all of them.
+    pub(crate) fn saw_point_until(&mut self, point: u32, ts_ns: i64) {
+        let p = point as usize;
+        if p < MAX_TRACKED_POINTS {
+            if self.newest.len() <= p {
+                self.newest.resize(p + 1, i64::MIN);
+            }
+            self.newest[p] = self.newest[p].max(ts_ns);
+        }
+    }
+
+    /// Moves capture time on to `ts_ns` without a frame: flows idle past the timeout
+    /// finish ([`Analyzer::take_finished`]).
+    pub(crate) fn advance(&mut self, ts_ns: i64) {
+        let finished = &mut self.finished;
+        let newest = &self.newest;
+        self.table.advance(ts_ns, &mut |k: FlowKey, c: Conn, why| {
+            let end = newest.get(k.point as usize).copied().unwrap_or(i64::MIN);
+            finished.push(c.finish(&k, why, end));
+        });
     }
 
     /// Every Karn-filtered RTT sample seen so far, all flows together.

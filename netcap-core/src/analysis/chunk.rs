@@ -1,0 +1,186 @@
+//! A chunk of frames in the run's order, and the work done on a chunk before the
+//! observer sees it: decoding and checksum verdicts (in parallel, frame by frame), the
+//! TCP analysis (in parallel, shard by shard).
+
+#[cfg(target_os = "linux")]
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::capture::{Frame, LinkType, PointId};
+#[cfg(target_os = "linux")]
+use crate::capture::mapped::Mapping;
+use crate::correlate::{fingerprints, Keys};
+use crate::decode::{Decoder, Packet};
+use crate::tcp::shards::{self, Done, Job, Shards, SHARDS};
+use crate::tcp::{FlowRecord, SegmentInfo};
+
+/// Frames per chunk at most.
+pub(crate) const CHUNK_FRAMES: usize = 2048;
+/// Bytes of frame data per chunk at most (beyond one frame).
+pub(crate) const CHUNK_BYTES: usize = 4 << 20;
+
+/// The mapping of each input that is memory-mapped (`None`: streamed).
+#[cfg(target_os = "linux")]
+pub(crate) type Maps = Vec<Option<Arc<Mapping>>>;
+#[cfg(not(target_os = "linux"))]
+pub(crate) type Maps = Vec<Option<()>>;
+
+/// One frame of a chunk.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slot {
+    pub input: u32,
+    /// The run's point number.
+    pub point: u32,
+    pub number: u64,
+    /// With the point's clock offset.
+    pub ts_ns: i64,
+    pub has_timestamp: bool,
+    pub caplen: u32,
+    pub len: u32,
+    pub offset: u64,
+    pub link_type: LinkType,
+    /// Where the frame's bytes are in the input (decompressed).
+    pub data_offset: u64,
+    /// Where they are in the chunk's arena; `None`: in the input's mapping at
+    /// `data_offset`.
+    pub arena: Option<usize>,
+    /// The newest timestamp of the point up to this frame.
+    pub point_newest: i64,
+}
+
+/// Frames on their way to the observer.
+#[derive(Debug, Default)]
+pub(crate) struct Chunk {
+    pub slots: Vec<Slot>,
+    /// Bytes of the frames of streamed inputs.
+    pub arena: Vec<u8>,
+    pub packets: Vec<Packet>,
+    /// Per slot: its TCP shard and what the analysis says (flow ids of the shard).
+    pub shards: Vec<Option<u8>>,
+    pub segments: Vec<Option<SegmentInfo>>,
+    /// Per slot: the correlator's fingerprints (a time-ordered run).
+    pub keys: Vec<Option<Keys>>,
+    /// Flows that ended: (slot, shard, record), by slot then shard; slot `usize::MAX`
+    /// at the chunk's end.
+    pub finished: Vec<(usize, u8, FlowRecord)>,
+    dones: Vec<Done>,
+}
+
+impl Chunk {
+    pub fn clear(&mut self) {
+        self.slots.clear();
+        self.arena.clear();
+        self.finished.clear();
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.slots.len() >= CHUNK_FRAMES || self.arena.len() >= CHUNK_BYTES
+    }
+
+    /// The frame of slot `i`.
+    pub fn frame<'a>(&'a self, i: usize, maps: &'a Maps) -> Option<Frame<'a>> {
+        let s = self.slots.get(i)?;
+        Some(Frame {
+            number: s.number,
+            point: PointId(s.point),
+            link_type: s.link_type,
+            ts_ns: s.ts_ns,
+            has_timestamp: s.has_timestamp,
+            caplen: s.caplen,
+            len: s.len,
+            offset: s.offset,
+            data: data(s, &self.arena, maps),
+        })
+    }
+
+    /// Decodes every frame (and takes its fingerprints for the correlator when
+    /// `fingerprint`) and runs the TCP analysis of the chunk; in parallel on the
+    /// current rayon pool when `parallel`.
+    pub fn analyse(&mut self, decoder: &Decoder, tcp: &mut Shards, maps: &Maps, fingerprint: bool, parallel: bool) {
+        let Chunk { slots, arena, packets, shards: routes, segments, keys, finished, dones } = self;
+        let n = slots.len();
+        if packets.len() < n {
+            packets.resize_with(n, Packet::default);
+        }
+        keys.clear();
+        keys.resize(n, None);
+        let decode = |((s, p), k): ((&Slot, &mut Packet), &mut Option<Keys>)| {
+            let bytes = data(s, arena, maps);
+            decoder.decode_into(s.link_type, bytes, p);
+            if fingerprint {
+                *k = fingerprints(p, bytes);
+            }
+        };
+        if parallel {
+            slots.par_iter().zip(packets.par_iter_mut()).zip(keys.par_iter_mut()).for_each(decode);
+        } else {
+            slots.iter().zip(packets.iter_mut()).zip(keys.iter_mut()).for_each(decode);
+        }
+        routes.clear();
+        routes.extend(slots.iter().zip(packets.iter()).map(|(s, p)| shards::route(p, s.point)));
+        let mut jobs: Vec<Vec<Job<'_>>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        for (i, (s, route)) in slots.iter().zip(routes.iter()).enumerate() {
+            let Some(r) = route else { continue };
+            let (Some(list), Some(packet)) = (jobs.get_mut(usize::from(*r)), packets.get(i)) else { continue };
+            let frame = Frame {
+                number: s.number,
+                point: PointId(s.point),
+                link_type: s.link_type,
+                ts_ns: s.ts_ns,
+                has_timestamp: s.has_timestamp,
+                caplen: s.caplen,
+                len: s.len,
+                offset: s.offset,
+                data: data(s, arena, maps),
+            };
+            list.push(Job { slot: i, point: s.point, point_newest: s.point_newest, frame, packet });
+        }
+        let chunk_end = slots.iter().map(|s| s.ts_ns).max().unwrap_or(i64::MIN);
+        dones.resize_with(SHARDS, Done::default);
+        let run = |((a, j), d): ((&mut crate::tcp::Analyzer, &Vec<Job<'_>>), &mut Done)| Shards::run(a, j, chunk_end, d);
+        if parallel {
+            tcp.analyzers.par_iter_mut().zip(jobs.par_iter()).zip(dones.par_iter_mut()).for_each(run);
+        } else {
+            tcp.analyzers.iter_mut().zip(jobs.iter()).zip(dones.iter_mut()).for_each(run);
+        }
+        segments.clear();
+        segments.resize(n, None);
+        finished.clear();
+        for (shard, d) in dones.iter_mut().enumerate() {
+            for &(slot, info) in &d.segments {
+                if let Some(x) = segments.get_mut(slot) {
+                    *x = info;
+                }
+            }
+            finished.extend(d.finished.drain(..).map(|(slot, f)| (slot, shard as u8, f)));
+        }
+        // By slot, then shard; a stable sort keeps each shard's own order.
+        finished.sort_by_key(|(slot, shard, _)| (*slot, *shard));
+    }
+}
+
+/// The bytes of a slot's frame.
+fn data<'a>(s: &Slot, arena: &'a [u8], maps: &'a Maps) -> &'a [u8] {
+    let len = s.caplen as usize;
+    match s.arena {
+        Some(start) => arena.get(start..start.saturating_add(len)).unwrap_or(&[]),
+        None => {
+            #[cfg(target_os = "linux")]
+            {
+                let Some(Some(map)) = maps.get(s.input as usize) else { return &[] };
+                let start = usize::try_from(s.data_offset).unwrap_or(usize::MAX);
+                map.bytes().get(start..start.saturating_add(len)).unwrap_or(&[])
+            }
+            #[cfg(not(target_os = "linux"))]
+            {
+                let _ = maps;
+                &[]
+            }
+        }
+    }
+}
