@@ -45,8 +45,6 @@ pub(crate) struct Slot {
     /// Where they are in the chunk's arena; `None`: in the input's mapping at
     /// `data_offset`.
     pub arena: Option<usize>,
-    /// The newest timestamp of the point up to this frame.
-    pub point_newest: i64,
 }
 
 /// Frames on their way to the observer.
@@ -122,11 +120,13 @@ impl Chunk {
             slots.iter().zip(packets.iter_mut()).zip(keys.iter_mut()).for_each(decode);
         }
         routes.clear();
-        routes.extend(slots.iter().zip(packets.iter()).map(|(s, p)| shards::route(p, s.point)));
         let mut jobs: Vec<Vec<Job<'_>>> = (0..SHARDS).map(|_| Vec::new()).collect();
-        for (i, (s, route)) in slots.iter().zip(routes.iter()).enumerate() {
-            let Some(r) = route else { continue };
-            let (Some(list), Some(packet)) = (jobs.get_mut(usize::from(*r)), packets.get(i)) else { continue };
+        for (i, s) in slots.iter().enumerate() {
+            let route = packets.get(i).and_then(|p| shards::route(p, s.point));
+            routes.push(route.map(|r| r.0));
+            let Some((r, analysed)) = route else { continue };
+            let point_newest = if analysed { tcp.saw(s.point, s.ts_ns) } else { tcp.newest.get(s.point as usize).copied().unwrap_or(i64::MIN) };
+            let (Some(list), Some(packet)) = (jobs.get_mut(usize::from(r)), packets.get(i)) else { continue };
             let frame = Frame {
                 number: s.number,
                 point: PointId(s.point),
@@ -138,9 +138,10 @@ impl Chunk {
                 offset: s.offset,
                 data: data(s, arena, maps),
             };
-            list.push(Job { slot: i, point: s.point, point_newest: s.point_newest, frame, packet });
+            list.push(Job { slot: i, point: s.point, point_newest, frame, packet });
         }
-        let chunk_end = slots.iter().map(|s| s.ts_ns).max().unwrap_or(i64::MIN);
+        // Capture time moves on with the analysed segments, as in one analyzer.
+        let chunk_end = jobs.iter().flatten().map(|j| j.point_newest).max().unwrap_or(i64::MIN);
         dones.resize_with(SHARDS, Done::default);
         let run = |((a, j), d): ((&mut crate::tcp::Analyzer, &Vec<Job<'_>>), &mut Done)| Shards::run(a, j, chunk_end, d);
         if parallel {

@@ -57,8 +57,6 @@ struct Back<'o, O: Observer + ?Sized> {
     frames: u64,
     /// Per input: the byte offset reached.
     at: Vec<u64>,
-    /// Per point: the newest timestamp so far (with its offset).
-    newest: Vec<i64>,
     /// (shard, shard's flow id) → the run's flow id, while the flow lives.
     ids: FxHashMap<(u8, u64), u64>,
     next_id: u64,
@@ -124,7 +122,6 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
         warnings: Vec::new(),
         frames: 0,
         at: vec![0; inputs.len()],
-        newest: Vec::new(),
         ids: FxHashMap::default(),
         next_id: 0,
         live: 0,
@@ -308,11 +305,6 @@ impl<O: Observer + ?Sized> Back<'_, O> {
             let point = feed.heads.get(i).copied().unwrap_or(0);
             if let Some(reader) = feed.readers.get(i).and_then(Option::as_ref) {
                 if let Some(frame) = reader.current() {
-                    if self.newest.len() <= point {
-                        self.newest.resize(point + 1, i64::MIN);
-                    }
-                    let newest = &mut self.newest[point];
-                    *newest = (*newest).max(ts);
                     let arena = if feed.mapped.get(i).copied().unwrap_or(false) {
                         None
                     } else {
@@ -332,7 +324,6 @@ impl<O: Observer + ?Sized> Back<'_, O> {
                         link_type: frame.link_type,
                         data_offset: reader.data_offset().unwrap_or(0),
                         arena,
-                        point_newest: *newest,
                     });
                 }
             }
@@ -442,7 +433,7 @@ impl<O: Observer + ?Sized> Back<'_, O> {
     /// The end of the input: live flows finished, the correlator's last packets and
     /// report.
     fn finish(mut self, front: &mut Front, inputs: Vec<String>) -> Result<Outcome, AnalysisError<O::Error>> {
-        let mut rest = front.tcp.finish(&self.newest);
+        let mut rest = front.tcp.finish();
         // Oldest first, as one flow table drains.
         rest.sort_by_key(|(shard, f)| (f.last_ts_ns, self.ids.get(&(*shard, f.id)).copied().unwrap_or(u64::MAX)));
         for (shard, f) in rest {

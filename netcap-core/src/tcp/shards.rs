@@ -30,14 +30,17 @@ use super::{Analyzer, FlowRecord, SegmentInfo, TcpOptions};
 /// Shards of the TCP analysis.
 pub(crate) const SHARDS: usize = 16;
 
-/// The shard of a frame's TCP segment; `None` without one.
-pub(crate) fn route(packet: &Packet, point: u32) -> Option<u8> {
+/// The shard of a frame's TCP segment, and whether the segment is analysed (a whole
+/// TCP header, not a fragment: what moves a point's capture time on for the analysis);
+/// `None` without one.
+pub(crate) fn route(packet: &Packet, point: u32) -> Option<(u8, bool)> {
     let v = FlowView::of(packet).filter(|v| v.proto == 6)?;
+    let analysed = !v.fragmented && matches!(packet.layers.get(v.layer).map(|l| &l.kind), Some(crate::decode::LayerKind::Tcp { .. }));
     let (key, _) = v.key(point);
     let mut h = FxHasher::default();
     (key.point, key.proto, key.a, key.b).hash(&mut h);
     // The high bits: FxHash mixes them best.
-    Some((h.finish() >> 56) as u8 % SHARDS as u8)
+    Some(((h.finish() >> 56) as u8 % SHARDS as u8, analysed))
 }
 
 /// One frame of a shard's work.
@@ -46,8 +49,8 @@ pub(crate) struct Job<'a> {
     /// Its index in the chunk.
     pub slot: usize,
     pub point: u32,
-    /// The newest timestamp of its point up to and including this frame, across all
-    /// shards.
+    /// The newest timestamp of an analysed segment at its point up to and including
+    /// this frame, across all shards (what one analyzer takes for the capture's end).
     pub point_newest: i64,
     pub frame: Frame<'a>,
     pub packet: &'a Packet,
@@ -67,12 +70,14 @@ pub(crate) struct Done {
 #[derive(Debug)]
 pub(crate) struct Shards {
     pub analyzers: Vec<Analyzer>,
+    /// Per point: the newest timestamp of an analysed segment so far.
+    pub newest: Vec<i64>,
 }
 
 impl Shards {
     pub fn new(opts: TcpOptions) -> Self {
         let per = FlowLimits { max_flows: opts.limits.max_flows.div_ceil(SHARDS).max(1), ..opts.limits };
-        Shards { analyzers: (0..SHARDS).map(|_| Analyzer::new(TcpOptions { limits: per })).collect() }
+        Shards { analyzers: (0..SHARDS).map(|_| Analyzer::new(TcpOptions { limits: per })).collect(), newest: Vec::new() }
     }
 
     /// Runs one shard's jobs, in order, then moves its capture time to `chunk_end`.
@@ -85,14 +90,30 @@ impl Shards {
             done.segments.push((job.slot, info));
             done.finished.extend(analyzer.take_finished().into_iter().map(|f| (job.slot, f)));
         }
-        analyzer.advance(chunk_end);
+        if chunk_end > i64::MIN {
+            analyzer.advance(chunk_end);
+        }
         done.finished.extend(analyzer.take_finished().into_iter().map(|f| (usize::MAX, f)));
+    }
+
+    /// The newest time of an analysed segment at `point`, after one at `ts_ns`.
+    pub fn saw(&mut self, point: u32, ts_ns: i64) -> i64 {
+        let p = point as usize;
+        if p >= 1 << 20 {
+            return ts_ns;
+        }
+        if self.newest.len() <= p {
+            self.newest.resize(p + 1, i64::MIN);
+        }
+        self.newest[p] = self.newest[p].max(ts_ns);
+        self.newest[p]
     }
 
     /// The end of the input: every live flow of every shard, each shard told the
     /// newest time of every point.
-    pub fn finish(&mut self, newest: &[i64]) -> Vec<(u8, FlowRecord)> {
+    pub fn finish(&mut self) -> Vec<(u8, FlowRecord)> {
         let mut out = Vec::new();
+        let newest = std::mem::take(&mut self.newest);
         for (s, a) in self.analyzers.iter_mut().enumerate() {
             for (p, &ts) in newest.iter().enumerate() {
                 a.saw_point_until(u32::try_from(p).unwrap_or(u32::MAX), ts);

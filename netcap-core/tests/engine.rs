@@ -1,0 +1,129 @@
+//! The engine ([`netcap_core::analysis`]) against the building blocks it runs: on every
+//! corpus file (`../shared/corpus`, skipped where absent) and on the lab captures, a run
+//! of the engine — chunks, a thread pool, the TCP analysis in shards — must say what
+//! one [`Analyzer`] fed frame by frame says: the same label, RTT and flow id for every
+//! frame, the same flow records, the same points. Where the TCP segments of a capture
+//! span more than the flow timeout, a flow may sit idle past it, and the two sweep
+//! idle flows at other moments (the engine per shard and per chunk:
+//! docs/architecture.md): such files are counted, not compared.
+
+mod common;
+
+use std::convert::Infallible;
+use std::error::Error;
+use std::path::Path;
+
+use netcap_core::analysis::{Analysis, FrameEvent, Observer, Order};
+use netcap_core::capture::CaptureReader;
+use netcap_core::decode::{Decoder, Packet};
+use netcap_core::tcp::{Analyzer, FlowRecord, SegmentInfo, TcpOptions};
+
+/// Per frame, (frame number, segment) as the engine delivers them.
+#[derive(Default)]
+struct Segments(Vec<(u64, Option<SegmentInfo>)>);
+
+impl Observer for Segments {
+    type Error = Infallible;
+    fn frame(&mut self, e: &FrameEvent<'_>) -> Result<(), Infallible> {
+        self.0.push((e.frame.number, e.segment.copied()));
+        Ok(())
+    }
+}
+
+/// What one analyzer says, frame by frame, and the time its segments span; `None` when
+/// the file cannot be read.
+fn reference(path: &Path) -> Option<(Vec<(u64, Option<SegmentInfo>)>, Vec<FlowRecord>, i64)> {
+    let mut reader = CaptureReader::open(path).ok()?;
+    let decoder = Decoder::new(Default::default());
+    let mut tcp = Analyzer::new(TcpOptions::default());
+    let mut packet = Packet::default();
+    let mut segments = Vec::new();
+    let mut flows = Vec::new();
+    let (mut first, mut last) = (i64::MAX, i64::MIN);
+    // In file order the engine numbers a file's points as the reader does.
+    while let Ok(Some(frame)) = reader.next_frame() {
+        decoder.decode_into(frame.link_type, frame.data, &mut packet);
+        let s = tcp.segment(frame.point.0, &frame, &packet);
+        if s.is_some() {
+            (first, last) = (first.min(frame.ts_ns), last.max(frame.ts_ns));
+        }
+        segments.push((frame.number, s));
+        flows.append(&mut tcp.take_finished());
+    }
+    flows.append(&mut tcp.finish());
+    flows.sort_by_key(|f| f.id);
+    Some((segments, flows, last.saturating_sub(first)))
+}
+
+fn compare(path: &Path) -> Result<Option<String>, String> {
+    let Some((want, want_flows, span)) = reference(path) else { return Ok(None) };
+    let mut got = Segments::default();
+    let outcome = Analysis::new().file(path).order(Order::Files).threads(3).run(&mut got).map_err(|e| e.to_string())?;
+    if span > TcpOptions::default().limits.idle_timeout_ns {
+        return Ok(Some(format!("{}: TCP segments over {} s; not compared", path.display(), span / 1_000_000_000)));
+    }
+    if got.0.len() != want.len() {
+        return Err(format!("{}: {} frames, reference {}", path.display(), got.0.len(), want.len()));
+    }
+    for ((n, a), (_, b)) in got.0.iter().zip(&want) {
+        if a != b {
+            return Err(format!("{}: frame {n}: engine {a:?}, one analyzer {b:?}", path.display()));
+        }
+    }
+    let mut want_flows = want_flows;
+    for f in &mut want_flows {
+        f.point = outcome.points.get(f.point_index as usize).map(|p| p.name.clone()).unwrap_or_default();
+    }
+    let json = |f: &FlowRecord| serde_json::to_string(f).unwrap_or_default();
+    if outcome.flows.len() != want_flows.len() {
+        return Err(format!("{}: {} flows, reference {}", path.display(), outcome.flows.len(), want_flows.len()));
+    }
+    for (a, b) in outcome.flows.iter().zip(&want_flows) {
+        if json(a) != json(b) {
+            return Err(format!("{}: flow records differ:\n  engine   {}\n  analyzer {}", path.display(), json(a), json(b)));
+        }
+    }
+    Ok(None)
+}
+
+#[test]
+fn the_engine_says_what_one_analyzer_says_on_every_corpus_file() -> Result<(), Box<dyn Error>> {
+    let Some((root, manifest)) = common::corpus_manifest("engine vs analyzer") else {
+        return Ok(());
+    };
+    let rows = common::read_manifest(&manifest)?;
+    let results = common::for_each_file(&root, &rows, 2, |path, _| compare(path));
+    let (mut failures, mut skipped, mut compared) = (Vec::new(), Vec::new(), 0);
+    for r in results {
+        match r {
+            Ok(None) => compared += 1,
+            Ok(Some(note)) => skipped.push(note),
+            Err(e) => failures.push(e),
+        }
+    }
+    println!("engine vs analyzer: {compared} files compared, {} spanning more than the flow timeout not compared", skipped.len());
+    assert!(compared > rows.len() * 9 / 10, "{compared} of {} compared", rows.len());
+    common::assert_no_disagreements(&failures);
+    Ok(())
+}
+
+#[test]
+fn the_engine_says_what_one_analyzer_says_on_the_lab_captures() -> Result<(), Box<dyn Error>> {
+    let lab = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/lab");
+    let mut n = 0;
+    for scenario in std::fs::read_dir(&lab)? {
+        let scenario = scenario?.path();
+        if !scenario.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(&scenario)? {
+            let f = f?.path();
+            if f.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
+                assert_eq!(compare(&f)?, None, "{}", f.display());
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 20, "{n} lab captures");
+    Ok(())
+}
