@@ -25,7 +25,7 @@ fn many_connections(path: &Path, n: u32) {
     out.extend(65535u32.to_le_bytes());
     out.extend(1u32.to_le_bytes());
     let mut ts_us: u64 = 1_700_000_000_000_000;
-    let mut record = |out: &mut Vec<u8>, ts_us: u64, frame: &[u8]| {
+    let record = |out: &mut Vec<u8>, ts_us: u64, frame: &[u8]| {
         out.extend(((ts_us / 1_000_000) as u32).to_le_bytes());
         out.extend(((ts_us % 1_000_000) as u32).to_le_bytes());
         out.extend((frame.len() as u32).to_le_bytes());
@@ -95,10 +95,13 @@ fn unquote_threads(bytes: &[u8], t: &str) -> Vec<u8> {
     out
 }
 
+/// stdout, then (path, bytes) of every file written.
+type Written = (Vec<u8>, Vec<(String, Vec<u8>)>);
+
 /// Runs `args` with each thread count; the outputs (stdout, and the files the command
 /// writes under `out`, `{out}` standing for it in `args`) must be equal.
 fn same_for_every_thread_count(label: &str, args: &[&str], dir: &Path) {
-    let mut first: Option<(Vec<u8>, Vec<(String, Vec<u8>)>)> = None;
+    let mut first: Option<Written> = None;
     for t in THREADS {
         // One path for every run: the command line it appears in is compared too.
         let out = dir.join(label);

@@ -20,7 +20,7 @@ use netcap_core::tcp::{Analyzer, FlowRecord, SegmentInfo, TcpOptions};
 
 /// Per frame, (frame number, segment) as the engine delivers them.
 #[derive(Default)]
-struct Segments(Vec<(u64, Option<SegmentInfo>)>);
+struct Segments(PerFrame);
 
 impl Observer for Segments {
     type Error = Infallible;
@@ -30,9 +30,12 @@ impl Observer for Segments {
     }
 }
 
+/// Per frame: its number and what the TCP analysis says.
+type PerFrame = Vec<(u64, Option<SegmentInfo>)>;
+
 /// What one analyzer says, frame by frame, and the time its segments span; `None` when
 /// the file cannot be read.
-fn reference(path: &Path) -> Option<(Vec<(u64, Option<SegmentInfo>)>, Vec<FlowRecord>, i64)> {
+fn reference(path: &Path) -> Option<(PerFrame, Vec<FlowRecord>, i64)> {
     let mut reader = CaptureReader::open(path).ok()?;
     let decoder = Decoder::new(Default::default());
     let mut tcp = Analyzer::new(TcpOptions::default());
