@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use netcap_core::analysis::{Analysis, FrameEvent, Observer, Order, PointInfo, Progress};
 use netcap_core::capture::{CaptureError, CaptureWarning};
 use netcap_core::correlate::{CorrelateOptions, PacketPath};
-use netcap_core::decode::DecodeOptions;
+use netcap_core::decode::{DecodeOptions, Decoder};
 use netcap_core::flow::table::FlowLimits;
 use netcap_core::tcp::{FlowRecord, SegmentInfo, TcpOptions};
 
@@ -34,9 +34,8 @@ fn parse_duration(s: &str) -> Option<i64> {
 }
 
 impl Common {
-    /// The run over FILE arguments (`-` is standard input) with the decoding and TCP
-    /// options, in `order`.
-    pub fn analysis(&self, order: Order) -> Analysis {
+    /// The decoding options: the default ports plus `--vxlan-port`, `--geneve-port`.
+    pub fn decode_options(&self) -> DecodeOptions {
         let mut decode = DecodeOptions::default();
         for &p in &self.vxlan_ports {
             if !decode.vxlan_ports.contains(&p) {
@@ -48,6 +47,18 @@ impl Common {
                 decode.geneve_ports.push(p);
             }
         }
+        decode
+    }
+
+    /// The decoder the run uses (to decode a logged frame again).
+    pub fn decoder(&self) -> Decoder {
+        Decoder::new(self.decode_options())
+    }
+
+    /// The run over FILE arguments (`-` is standard input) with the decoding and TCP
+    /// options, in `order`.
+    pub fn analysis(&self, order: Order) -> Analysis {
+        let decode = self.decode_options();
         let limits = FlowLimits { max_flows: self.max_flows, idle_timeout_ns: self.flow_timeout.saturating_mul(1_000_000_000) };
         let mut a = Analysis::new().order(order).decode_options(decode).tcp_options(TcpOptions { limits }).threads(self.threads);
         for f in &self.files {
@@ -98,18 +109,11 @@ impl AnalysisArgs {
 pub struct Messages<O> {
     pub inner: O,
     progress: crate::ui::Progress,
-    /// Print nothing (a second run over files whose messages were printed).
-    quiet: bool,
 }
 
 impl<O> Messages<O> {
     pub fn new(files: &[PathBuf], inner: O) -> Self {
-        Messages { inner, progress: crate::ui::Progress::new(files), quiet: false }
-    }
-
-    /// No messages and no progress bar.
-    pub fn quiet(inner: O) -> Self {
-        Messages { inner, progress: crate::ui::Progress::new(&[]), quiet: true }
+        Messages { inner, progress: crate::ui::Progress::new(files) }
     }
 }
 
@@ -137,16 +141,12 @@ impl<O: Observer> Observer for Messages<O> {
     }
 
     fn error(&mut self, error: &CaptureError) {
-        if !self.quiet {
-            crate::ui::error(error);
-        }
+        crate::ui::error(error);
         self.inner.error(error);
     }
 
     fn warning(&mut self, warning: &CaptureWarning) {
-        if !self.quiet {
-            crate::ui::warn(warning);
-        }
+        crate::ui::warn(warning);
         self.inner.warning(warning);
     }
 

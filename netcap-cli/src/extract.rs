@@ -2,13 +2,14 @@
 //! of frame numbers selects, each with a comment saying why it is there
 //! (`docs/extract.md` has the command, the selectors and the comment wording).
 //!
-//! Two passes over the files, both through [`correlate::analyze`] (so points, flows and
-//! findings are numbered exactly as `netcap correlate` numbers them): the first finds
-//! the findings, the flows' SYN attempts and, when a flow or frame selector needs it,
-//! every packet's sightings; the second writes the selected frames in merged time order
-//! as they stream by, with their original (not offset-adjusted) timestamps. From
-//! standard input only the second pass runs: `--finding` is refused, and the comments
-//! lack what the first pass knows (attempt totals, points that did not see a packet).
+//! One pass over the files, through the engine (so points, flows and findings are
+//! numbered exactly as `netcap correlate` numbers them): while the run goes, every
+//! SYN is numbered (its attempt), the frames a `--flow` or `--frames` selector names are
+//! marked, and every frame is logged ([`crate::spill`]). Then the findings are known,
+//! and the log is replayed in the run's order: the frames that may be selected are read
+//! again (from the capture file at their offset, or from the spilled bytes of standard
+//! input), and those selected are written with their original (not offset-adjusted)
+//! timestamps. Standard input works as a file does.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -26,8 +27,10 @@ use netcap_core::flow::{Endpoint, FlowView};
 use netcap_core::tcp::SegmentInfo;
 
 use netcap_core::analysis::{AnalysisError, FrameEvent, Observer, Outcome, PointInfo};
+use netcap_core::correlate::PacketPath;
 
 use crate::correlate::Messages;
+use crate::spill::{FrameLog, Logged};
 use crate::AnalysisArgs;
 
 /// Write only the frames a finding, a flow or a frame list selects to an evidence
@@ -146,7 +149,7 @@ struct Cited {
 const MAX_SYN_CONNECTIONS: usize = 1 << 20;
 const MAX_SYNS_PER_CONNECTION: usize = 64;
 
-/// The second pass: picks the frames, writes them with their comments.
+/// After the run: picks the frames, writes them with their comments.
 struct Extractor<'a, W: Write> {
     args: &'a ExtractArgs,
     known: &'a Known,
@@ -156,8 +159,6 @@ struct Extractor<'a, W: Write> {
     /// Frames written per selector, in the order `--finding`, `--flow`, `--frames`.
     hits: Vec<u64>,
     written: u64,
-    /// (client, server) → SYN fingerprints in order of first sighting (attempt k = k-th).
-    syns: HashMap<(Endpoint, Endpoint), Vec<u64>>,
     /// Per cited packet ([`Cited::seen`]): the points that did not see it, once known.
     missing_by_packet: HashMap<usize, Vec<String>>,
 }
@@ -183,26 +184,6 @@ impl<W: Write> Extractor<'_, W> {
         }
         self.interfaces[point] = Some(id);
         Ok(id)
-    }
-
-    /// The SYN attempt number of this SYN (1-based) of its connection, counting
-    /// distinct SYN packets in the order they were first seen at any point.
-    fn syn_attempt(&mut self, packet: &Packet, data: &[u8], client: Endpoint, server: Endpoint) -> Option<usize> {
-        let (fp, _, _) = packet_key(packet, data)?;
-        let full = self.syns.len() >= MAX_SYN_CONNECTIONS;
-        let list = match self.syns.get_mut(&(client, server)) {
-            Some(l) => l,
-            None if full => return None,
-            None => self.syns.entry((client, server)).or_default(),
-        };
-        if let Some(i) = list.iter().position(|&x| x == fp) {
-            return Some(i + 1);
-        }
-        if list.len() >= MAX_SYNS_PER_CONNECTION {
-            return None;
-        }
-        list.push(fp);
-        Some(list.len())
     }
 
     /// Why the frame is wanted (empty: it is not).
@@ -317,38 +298,124 @@ fn tcp_flags_of(packet: &Packet, v: &FlowView) -> Option<u16> {
     }
 }
 
-impl<W: Write> Observer for Extractor<'_, W> {
-    type Error = WriteError;
-
-    fn frame(&mut self, e: &FrameEvent<'_>) -> Result<(), WriteError> {
-        let (points, point, frame, packet, segment) = (e.points, e.point, &e.frame, e.packet, e.segment);
-        let row = e.point_info;
+impl<W: Write> Extractor<'_, W> {
+    /// One frame of the run, again: written with its comment when a selector wants it.
+    fn frame(&mut self, points: &[PointInfo], point: usize, frame: &Frame<'_>, packet: &Packet, segment: Option<&SegmentInfo>, attempt: u16) -> Result<(), WriteError> {
+        let Some(row) = points.get(point) else { return Ok(()) };
         let view = FlowView::of(packet);
-        // Number every SYN of every connection, selected or not: a selected later
-        // attempt needs the earlier ones counted.
-        let mut attempt = None;
-        if let Some(v) = &view {
-            if tcp_flags_of(packet, v).is_some_and(|f| f & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN) {
-                attempt = self.syn_attempt(packet, frame.data, v.src, v.dst).map(|k| (k, v.src, v.dst));
-            }
-        }
+        let attempt = match &view {
+            Some(v) if attempt > 0 => Some((usize::from(attempt), v.src, v.dst)),
+            _ => None,
+        };
         let why = self.reasons(&row.name, frame, packet, segment, view.as_ref());
         if why.is_empty() {
             return Ok(());
         }
         let comment = self.comment(&row.name, frame, packet, segment, view.as_ref(), attempt, &why);
-        let result = self.interface(points, point).and_then(|interface| {
-            self.writer.write_packet(&netcap_core::export::pcapng::Packet {
-                interface,
-                // The analysis added the point's clock offset: write the original time.
-                ts_ns: frame.ts_ns.saturating_sub(row.clock_offset_ns),
-                orig_len: frame.len,
-                data: frame.data,
-                comment: Some(&comment),
-            })
-        });
-        result?;
+        let interface = self.interface(points, point)?;
+        self.writer.write_packet(&netcap_core::export::pcapng::Packet {
+            interface,
+            // The analysis added the point's clock offset: write the original time.
+            ts_ns: frame.ts_ns.saturating_sub(row.clock_offset_ns),
+            orig_len: frame.len,
+            data: frame.data,
+            comment: Some(&comment),
+        })?;
         self.written += 1;
+        Ok(())
+    }
+
+    /// Whether the frame of `rec` can be selected: marked while the run went (`--flow`,
+    /// `--frames`), cited by a selected finding, or, for a finding about a connection
+    /// without frames of its own, a SYN, RST or retransmission. Only these are read again.
+    fn may_select(&self, rec: &Logged, name: &str) -> bool {
+        if rec.selected || self.known.finding_frames.contains_key(&(name.to_string(), rec.number)) {
+            return true;
+        }
+        let frameless = self.known.findings.iter().any(|(_, f)| f.frames.is_empty());
+        frameless
+            && (rec.tcp.is_some_and(|t| t.flags & (tcp_flags::SYN | tcp_flags::RST) != 0)
+                || rec.segment.is_some_and(|s| s.analysis.is_retransmission()))
+    }
+}
+
+/// The run's observer: numbers the SYNs, marks what `--flow` and `--frames` select,
+/// keeps the points of a packet's path that did not see it (`--flow`, `--frames`), logs
+/// every frame.
+struct Gather<'a> {
+    args: &'a ExtractArgs,
+    log: FrameLog,
+    /// (client, server) → SYN fingerprints in order of first sighting (attempt k = k-th).
+    syns: HashMap<(Endpoint, Endpoint), Vec<u64>>,
+    /// (point, frame) → the points of the packet's path that did not see it (only
+    /// non-empty lists; with `--flow` or `--frames`).
+    missing: HashMap<(String, u64), Vec<String>>,
+}
+
+impl Gather<'_> {
+    /// The SYN attempt number of this SYN (1-based) of its connection, counting
+    /// distinct SYN packets in the order they were first seen at any point.
+    fn syn_attempt(&mut self, packet: &Packet, data: &[u8], client: Endpoint, server: Endpoint) -> Option<usize> {
+        let (fp, _, _) = packet_key(packet, data)?;
+        let full = self.syns.len() >= MAX_SYN_CONNECTIONS;
+        let list = match self.syns.get_mut(&(client, server)) {
+            Some(l) => l,
+            None if full => return None,
+            None => self.syns.entry((client, server)).or_default(),
+        };
+        if let Some(i) = list.iter().position(|&x| x == fp) {
+            return Some(i + 1);
+        }
+        if list.len() >= MAX_SYNS_PER_CONNECTION {
+            return None;
+        }
+        list.push(fp);
+        Some(list.len())
+    }
+
+}
+
+impl Observer for Gather<'_> {
+    type Error = io::Error;
+
+    fn frame(&mut self, e: &FrameEvent<'_>) -> io::Result<()> {
+        let view = FlowView::of(e.packet);
+        // Number every SYN of every connection, selected or not: a selected later
+        // attempt needs the earlier ones counted.
+        let mut attempt = 0u16;
+        if let Some(v) = &view {
+            if tcp_flags_of(e.packet, v).is_some_and(|f| f & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN) {
+                attempt = self.syn_attempt(e.packet, e.frame.data, v.src, v.dst).map_or(0, |k| u16::try_from(k).unwrap_or(u16::MAX));
+            }
+        }
+        let name = e.point_info.name.as_str();
+        let selected = self.args.flows.iter().any(|spec| match spec {
+            FlowSpec::Id(id) => e.segment.is_some_and(|s| s.flow == *id),
+            FlowSpec::Connection(a, b) => view.is_some_and(|v| {
+                let (s, d) = (sock(v.src), sock(v.dst));
+                (s == *a && d == *b) || (s == *b && d == *a)
+            }),
+        }) || self.args.frames.iter().any(|spec| spec.point == name && spec.ranges.iter().any(|&(a, b)| (a..=b).contains(&e.frame.number)));
+        self.log.add(e, attempt, selected)
+    }
+
+    fn wants_paths(&self) -> bool {
+        !self.args.flows.is_empty() || !self.args.frames.is_empty()
+    }
+
+    fn paths(&mut self, points: &[PointInfo], paths: &[PacketPath]) -> io::Result<()> {
+        let name = |p: u32| points.get(p as usize).map_or(String::new(), |x| x.name.clone());
+        for path in paths {
+            let missing: Vec<String> = path.hops.iter().filter(|h| h.seen.is_none()).map(|h| name(h.point)).collect();
+            if missing.is_empty() {
+                continue;
+            }
+            for h in &path.hops {
+                if let Some(s) = h.seen {
+                    self.missing.entry((name(h.point), s.frame)).or_insert_with(|| missing.clone());
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -487,13 +554,6 @@ fn learn(analysis: &Outcome, asked: &[u64]) -> Result<Known, String> {
         }
         known.findings.push((m, f.clone()));
     }
-    if let Some(rows) = &report.packets {
-        for row in rows {
-            for s in &row.seen {
-                known.missing.entry((s.point.clone(), s.frame)).or_insert_with(|| row.missing.clone());
-            }
-        }
-    }
     for f in &analysis.flows {
         let e = known.attempts.entry((f.client, f.server)).or_insert(0);
         *e = (*e).max(f.syn.attempts);
@@ -527,12 +587,8 @@ enum Failure {
 }
 
 fn extract(args: &ExtractArgs, stdout: &mut dyn Write) -> Result<bool, Failure> {
-    let files = &args.analysis.common.files;
-    let from_stdin = files.iter().any(|f| f.as_os_str() == "-");
-    if from_stdin && !args.findings.is_empty() {
-        return Err(Failure::Message(
-            "--finding reads the files twice (to find, then to extract), and standard input can be read only once: save it to a file first".to_string(),
-        ));
+    if !args.analysis.has_inputs() {
+        return Err(Failure::Message("no capture files given".to_string()));
     }
     let sink = if args.output.as_os_str() == "-" {
         if io::stdout().is_terminal() {
@@ -549,29 +605,27 @@ fn extract(args: &ExtractArgs, stdout: &mut dyn Write) -> Result<bool, Failure> 
         Destination::File { tmp, path: out.clone() }
     };
 
-    // First pass: findings, flows, and (for flow and frame selectors) every packet's
-    // sightings for the "not seen at" part of the comments.
-    let mut known = Known::default();
-    let mut failed = false;
-    if !from_stdin {
-        let rows = !args.flows.is_empty() || !args.frames.is_empty();
-        let analysis = args.analysis.analysis(rows).map_err(Failure::Message)?;
-        let mut messages = Messages::new(&args.analysis.progress_files(), ());
-        let first = analysis.run(&mut messages).map_err(|e| Failure::Message(e.to_string()))?;
-        failed |= first.failed();
-        if first.points.is_empty() {
-            return Err(Failure::Message("no frame could be read; nothing written".to_string()));
-        }
-        known = learn(&first, &args.findings).map_err(Failure::Message)?;
-        // Every point of the run gets its IDB up front (interface id = point number).
-        let points = first.points;
-        return second_pass(args, &known, sink, stdout, Some(&points)).map(|f| f || failed);
+    // The run: findings, flows, SYN numbers, what --flow and --frames select, the log.
+    let analysis = args.analysis.analysis(false).map_err(Failure::Message)?;
+    let log = FrameLog::new().map_err(|e| Failure::Message(format!("temporary file: {e}")))?;
+    let gather = Gather { args, log, syns: HashMap::new(), missing: HashMap::new() };
+    let mut messages = Messages::new(&args.analysis.progress_files(), gather);
+    let outcome = match analysis.run(&mut messages) {
+        Ok(o) => o,
+        Err(AnalysisError::Observer(e)) => return Err(Failure::Message(format!("temporary file: {e}"))),
+        Err(e) => return Err(Failure::Message(e.to_string())),
+    };
+    let Gather { log, missing, .. } = messages.inner;
+    if outcome.points.is_empty() {
+        return Err(Failure::Message("no frame could be read; nothing written".to_string()));
     }
-    second_pass(args, &known, sink, stdout, None).map(|f| f || failed)
+    let mut known = learn(&outcome, &args.findings).map_err(Failure::Message)?;
+    known.missing = missing;
+    write(args, &known, &outcome, log, sink, stdout).map(|f| f || outcome.failed())
 }
 
-
-fn second_pass(args: &ExtractArgs, known: &Known, sink: Destination, stdout: &mut dyn Write, points: Option<&[PointInfo]>) -> Result<bool, Failure> {
+/// Writes the selected frames, replaying the run's log.
+fn write(args: &ExtractArgs, known: &Known, outcome: &Outcome, log: FrameLog, sink: Destination, stdout: &mut dyn Write) -> Result<bool, Failure> {
     let selectors = args.findings.len() + args.flows.len() + args.frames.len();
     let user_appl = format!("netcap {}", env!("CARGO_PKG_VERSION"));
     let comment = crate::command_line();
@@ -599,49 +653,34 @@ fn second_pass(args: &ExtractArgs, known: &Known, sink: Destination, stdout: &mu
             return Err(io_failure(e, &target, &sink));
         }
     };
-    let mut ex = Extractor {
-        args,
-        known,
-        writer,
-        interfaces: Vec::new(),
-        hits: vec![0; selectors],
-        written: 0,
-        syns: HashMap::new(),
-        missing_by_packet: HashMap::new(),
-    };
-    if let Some(points) = points {
+    let mut ex = Extractor { args, known, writer, interfaces: Vec::new(), hits: vec![0; selectors], written: 0, missing_by_packet: HashMap::new() };
+    let points = &outcome.points;
+    let names = outcome.point_names();
+    let decoder = args.analysis.common.decoder();
+    let mut packet = Packet::default();
+    let written = (|| -> Result<(), WriteError> {
+        // Every point of the run gets its IDB up front (interface id = point number).
         for p in 0..points.len() {
-            if let Err(e) = ex.interface(points, p) {
-                cleanup(&sink);
-                return Err(io_failure(e, &target, &sink));
+            ex.interface(points, p)?;
+        }
+        let (records, mut fetch) = log.replay(&outcome.inputs)?;
+        for rec in records {
+            let rec = rec?;
+            let point = rec.point as usize;
+            if !ex.may_select(&rec, names.get(point).map_or("", String::as_str)) {
+                continue;
             }
+            let bytes = fetch.bytes(&rec)?;
+            let frame = rec.frame(&bytes);
+            decoder.decode_into(frame.link_type, frame.data, &mut packet);
+            ex.frame(points, point, &frame, &packet, rec.segment.as_ref(), rec.attempt)?;
         }
+        Ok(())
+    })();
+    if let Err(e) = written {
+        cleanup(&sink);
+        return Err(io_failure(e, &target, &sink));
     }
-    // After a first pass its messages were printed already.
-    let analysis = match args.analysis.analysis(false) {
-        Ok(a) => a,
-        Err(m) => {
-            cleanup(&sink);
-            return Err(Failure::Message(m));
-        }
-    };
-    let mut messages = match points {
-        Some(_) => Messages::quiet(ex),
-        None => Messages::new(&args.analysis.progress_files(), ex),
-    };
-    let result = analysis.run(&mut messages);
-    let ex = messages.inner;
-    let analysis = match result {
-        Ok(a) => a,
-        Err(AnalysisError::Observer(e)) => {
-            cleanup(&sink);
-            return Err(io_failure(e, &target, &sink));
-        }
-        Err(e) => {
-            cleanup(&sink);
-            return Err(Failure::Message(e.to_string()));
-        }
-    };
     let mut w = ex.writer.into_inner();
     if let Err(e) = w.flush() {
         drop(w);
@@ -664,7 +703,7 @@ fn second_pass(args: &ExtractArgs, known: &Known, sink: Destination, stdout: &mu
     if !unmatched.is_empty() {
         cleanup(&sink);
         let names: Vec<&str> = unmatched.iter().map(|s| s.as_str()).collect();
-        let points: HashSet<&str> = analysis.points.iter().map(|p| p.name.as_str()).collect();
+        let points: HashSet<&str> = outcome.points.iter().map(|p| p.name.as_str()).collect();
         let mut msg = format!("{} matched no frame; nothing written", names.join(", "));
         for f in &args.frames {
             if !points.contains(f.point.as_str()) {
@@ -682,7 +721,7 @@ fn second_pass(args: &ExtractArgs, known: &Known, sink: Destination, stdout: &mu
         }
     }
     crate::ui::note(format_args!("wrote {} frame{} to {target}", ex.written, if ex.written == 1 { "" } else { "s" }));
-    Ok(analysis.failed())
+    Ok(false)
 }
 
 /// A write error: on standard output an I/O error for `main` (a closed pipe is quiet),

@@ -10,6 +10,7 @@ mod evidence;
 mod export;
 mod extract;
 mod report;
+mod spill;
 mod text;
 mod ui;
 

@@ -3,16 +3,16 @@
 //! verdicts, RTT and retransmissions, and the command that produced it. Markdown for
 //! tickets and chat, or one self-contained HTML file (inline CSS and SVG plots).
 //!
-//! Two passes over the files: the first is the analysis of `netcap correlate` (plus
-//! the tallies and samples the tables and plots need); the second, over the same files
-//! with the same points and flow ids, describes the frames the findings cite and traces
-//! the flow drawn in the time-sequence graph. From standard input there is no second
-//! pass: the evidence tables then give frame numbers only and the flow plots are left
-//! out, which the report says.
+//! One pass over the files: the analysis of `netcap correlate`, plus the tallies and
+//! samples the tables and plots need, plus a log of every frame on disk
+//! ([`crate::spill`]). Afterwards the log is replayed: the frames the findings cite are
+//! read again (from the capture file at their offset, or from the spilled bytes of
+//! standard input) and described, and the flow drawn in the time-sequence graph is
+//! traced from the log alone. Standard input gives the same report as a file.
 //!
 //! Memory: the tallies are per point and layer; SYN sightings, delay samples and the
 //! traced flow's segments are capped (`MAX_*` below); the analysis itself is bounded as
-//! `netcap correlate` is (docs/correlation.md).
+//! `netcap correlate` is (docs/correlation.md); the log is on disk (120 bytes a frame).
 
 mod html;
 mod markdown;
@@ -31,15 +31,16 @@ use netcap_core::capture::Frame;
 use netcap_core::checksum::Status;
 use netcap_core::correlate::{packet_key, PairReport, PathReport};
 use netcap_core::findings::Finding;
-use netcap_core::decode::{flag_names, tcp_flags, LayerKind, Packet};
+use netcap_core::decode::{flag_names, tcp_flags, Decoder, LayerKind, Packet};
 use netcap_core::flow::{Endpoint, FlowView};
 use netcap_core::tcp::health::{Health, HealthReport};
 use netcap_core::tcp::labels::Labels;
 use netcap_core::tcp::{FlowRecord, SegmentInfo};
 
-use netcap_core::analysis::{Analysis, FrameEvent, Observer, Outcome, PointInfo};
+use netcap_core::analysis::{AnalysisError, FrameEvent, Observer, Outcome, PointInfo};
 
 use crate::correlate::Messages;
+use crate::spill::FrameLog;
 use crate::AnalysisArgs;
 
 #[derive(Debug, Args)]
@@ -273,22 +274,39 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
     Ok(doc.failed)
 }
 
-/// Runs `analysis` through `observer`; `Err` is a message for the user.
-fn run_quietly<O: Observer<Error = Infallible>>(analysis: Analysis, observer: O, files: Option<&[PathBuf]>) -> Result<(Outcome, O), String> {
-    let mut messages = match files {
-        Some(f) => Messages::new(f, observer),
-        None => Messages::quiet(observer),
-    };
-    let outcome = analysis.run(&mut messages).map_err(|e| e.to_string())?;
-    Ok((outcome, messages.inner))
+/// The run's observer: the report's own tallies, and the frame log the evidence
+/// tables and the traced flow are taken from afterwards (`crate::spill`).
+struct Gather {
+    collect: Collect,
+    log: FrameLog,
 }
 
-/// Both passes; `Err` is a usage error for the user.
+impl Observer for Gather {
+    type Error = io::Error;
+
+    fn frame(&mut self, e: &FrameEvent<'_>) -> io::Result<()> {
+        let Ok(()) = self.collect.frame(e);
+        self.log.add(e, 0, false)
+    }
+}
+
+/// The analysis, read once; `Err` is a usage error for the user.
 fn build(args: &ReportArgs) -> Result<io::Result<Doc>, String> {
     if !args.analysis.has_inputs() {
         return Err("no capture files given".to_string());
     }
-    let (analysis, first) = run_quietly(args.analysis.analysis(false)?, Collect::default(), Some(&args.analysis.progress_files()))?;
+    let run = args.analysis.analysis(false)?;
+    let log = match FrameLog::new() {
+        Ok(l) => l,
+        Err(e) => return Ok(Err(e)),
+    };
+    let mut messages = Messages::new(&args.analysis.progress_files(), Gather { collect: Collect::default(), log });
+    let analysis = match run.run(&mut messages) {
+        Ok(a) => a,
+        Err(AnalysisError::Observer(e)) => return Ok(Err(e)),
+        Err(e) => return Err(e.to_string()),
+    };
+    let Gather { collect: first, log } = messages.inner;
     let report = analysis.report.as_ref().ok_or("no correlation")?;
     let mut omissions = Vec::new();
     let chosen = match args.flow {
@@ -298,14 +316,10 @@ fn build(args: &ReportArgs) -> Result<io::Result<Doc>, String> {
         },
         None => worst_flow(&analysis.flows, &report.paths).cloned(),
     };
-    let rereadable = analysis.inputs.iter().all(|f| f != "-") && !analysis.inputs.is_empty();
     let mut second = Trace::new(&report.findings, chosen.as_ref());
-    if rereadable {
-        second = run_quietly(args.analysis.analysis(false)?, second, None)?.1;
-    } else {
-        omissions.push(
-            "Read from standard input, which cannot be read twice: the evidence tables give frame numbers only, and the time-sequence and RTT plots are left out.".to_string(),
-        );
+    let names = analysis.point_names();
+    if let Err(e) = second.replay(log, &analysis.inputs, &names, &args.analysis.common.decoder()) {
+        return Ok(Err(e));
     }
     if first.sightings_full {
         omissions.push(format!(
@@ -315,7 +329,7 @@ fn build(args: &ReportArgs) -> Result<io::Result<Doc>, String> {
     if first.syns.len() >= MAX_SYNS {
         omissions.push(format!("The SYN timelines cover the first {MAX_SYNS} SYNs."));
     }
-    Ok(Ok(assemble(analysis, first, second, chosen, rereadable, omissions)))
+    Ok(Ok(assemble(analysis, first, second, chosen, omissions)))
 }
 
 /// The connection in most trouble, seen from the point nearest the sender of its data
@@ -350,7 +364,6 @@ fn assemble(
     first: Collect,
     second: Trace,
     chosen: Option<FlowRecord>,
-    rereadable: bool,
     mut omissions: Vec<String>,
 ) -> Doc {
     let failed = analysis.failed();
@@ -422,11 +435,7 @@ fn assemble(
             second.segments.len() as u64 + second.dropped
         ));
     }
-    let trace = if rereadable {
-        chosen.map(|flow| FlowTrace { flow, segments: second.segments })
-    } else {
-        None
-    };
+    let trace = chosen.map(|flow| FlowTrace { flow, segments: second.segments });
     Doc {
         command: crate::command_line(),
         version: env!("CARGO_PKG_VERSION"),
@@ -538,7 +547,7 @@ impl Observer for Collect {
     }
 }
 
-/// The second pass: describes the cited frames, keeps the chosen flow's segments.
+/// After the run: describes the cited frames, keeps the chosen flow's segments.
 #[derive(Debug)]
 struct Trace {
     /// Point name → frame numbers the findings cite.
@@ -548,7 +557,8 @@ struct Trace {
     lost: HashSet<(String, u64)>,
     /// (point, frame) → (time, description).
     found: HashMap<(String, u64), (i64, String)>,
-    flow: Option<(u64, Endpoint)>,
+    /// The traced flow's id, and whether its client is the lower endpoint.
+    flow: Option<(u64, bool)>,
     segments: Vec<Segment>,
     dropped: u64,
 }
@@ -570,44 +580,48 @@ impl Trace {
             wanted,
             lost,
             found: HashMap::new(),
-            flow: flow.map(|f| (f.id, f.client)),
+            flow: flow.map(|f| (f.id, f.client <= f.server)),
             segments: Vec::new(),
             dropped: 0,
         }
     }
-}
 
-impl Observer for Trace {
-    type Error = Infallible;
-
-    fn frame(&mut self, e: &FrameEvent<'_>) -> Result<(), Infallible> {
-        let (frame, packet, segment) = (&e.frame, e.packet, e.segment);
-        let name = e.point_info.name.as_str();
-        if self.wanted.get(name).is_some_and(|s| s.contains(&frame.number)) {
-            self.found.insert((name.to_string(), frame.number), (frame.ts_ns, describe(frame, packet, segment)));
-        }
-        let (Some((id, client)), Some(seg)) = (self.flow, segment) else { return Ok(()) };
-        if seg.flow != id {
-            return Ok(());
-        }
-        if self.segments.len() >= MAX_SEGMENTS {
-            self.dropped += 1;
-            return Ok(());
-        }
-        let Some(v) = FlowView::of(packet) else { return Ok(()) };
-        if let Some(LayerKind::Tcp { seq, ack, flags, payload_len, .. }) = packet.layers.get(v.layer).map(|l| &l.kind) {
-            self.segments.push(Segment {
-                ts_ns: frame.ts_ns,
-                c2s: v.src == client,
-                seq: *seq,
-                ack: *ack,
-                flags: *flags,
-                len: *payload_len,
-                labels: seg.analysis,
-                ack_rtt_ns: seg.ack_rtt_ns,
-                karn: seg.karn,
-                lost: !self.lost.is_empty() && self.lost.contains(&(name.to_string(), frame.number)),
-            });
+    /// Goes over the run's frames once more from its log: the cited ones are read
+    /// again and described, the traced flow's segments come from the log alone.
+    fn replay(&mut self, log: FrameLog, inputs: &[String], names: &[String], decoder: &Decoder) -> io::Result<()> {
+        let (records, mut fetch) = log.replay(inputs)?;
+        let mut packet = Packet::default();
+        for rec in records {
+            let rec = rec?;
+            let name = names.get(rec.point as usize).map_or("", String::as_str);
+            if self.wanted.get(name).is_some_and(|s| s.contains(&rec.number)) {
+                let bytes = fetch.bytes(&rec)?;
+                let frame = rec.frame(&bytes);
+                decoder.decode_into(frame.link_type, frame.data, &mut packet);
+                self.found.insert((name.to_string(), rec.number), (rec.ts_ns, describe(&frame, &packet, rec.segment.as_ref())));
+            }
+            let (Some((id, client_low)), Some(seg)) = (self.flow, rec.segment) else { continue };
+            if seg.flow != id {
+                continue;
+            }
+            if self.segments.len() >= MAX_SEGMENTS {
+                self.dropped += 1;
+                continue;
+            }
+            if let Some(t) = rec.tcp {
+                self.segments.push(Segment {
+                    ts_ns: rec.ts_ns,
+                    c2s: t.from_low == client_low,
+                    seq: t.seq,
+                    ack: t.ack,
+                    flags: t.flags,
+                    len: t.payload_len,
+                    labels: seg.analysis,
+                    ack_rtt_ns: seg.ack_rtt_ns,
+                    karn: seg.karn,
+                    lost: !self.lost.is_empty() && self.lost.contains(&(name.to_string(), rec.number)),
+                });
+            }
         }
         Ok(())
     }

@@ -45,6 +45,9 @@ pub(crate) struct Slot {
     /// Where they are in the chunk's arena; `None`: in the input's mapping at
     /// `data_offset`.
     pub arena: Option<usize>,
+    /// Whether the input is a regular, uncompressed file: the bytes can be read again
+    /// at `data_offset`.
+    pub seekable: bool,
 }
 
 /// Frames on their way to the observer.

@@ -33,6 +33,11 @@ impl Input {
         matches!(self, Input::Path(_))
     }
 
+    /// Whether the input is a regular file (not a pipe, a device, standard input).
+    pub fn is_regular_file(&self) -> bool {
+        matches!(self, Input::Path(p) if std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+    }
+
     /// Opens the input.
     ///
     /// # Errors

@@ -32,9 +32,12 @@ pub struct FrameEvent<'a> {
     /// The index of the frame's input ([`super::Outcome::inputs`]).
     pub input: usize,
     /// Where the frame's bytes start in its input (decompressed):
-    /// [`crate::capture::CaptureReader::data_offset`]. With `frame.caplen`, enough to
-    /// read the frame again from a file ([`crate::capture::read_frame_bytes`]).
+    /// [`crate::capture::CaptureReader::data_offset`].
     pub data_offset: u64,
+    /// Whether the input is a regular, uncompressed file: its `frame.caplen` bytes at
+    /// `data_offset` of the file [`PointInfo::file`] are the frame's, to read again
+    /// after the run (evidence cut from the original capture).
+    pub seekable: bool,
 }
 
 /// How far the run has come ([`Observer::progress`]).

@@ -71,6 +71,8 @@ struct Feed {
     maps: Maps,
     /// Per input: whether it is mapped (its frames are not copied).
     mapped: Vec<bool>,
+    /// Per input: whether it is a regular, uncompressed file.
+    seekable: Vec<bool>,
     /// Per input: the point of its current frame.
     heads: Vec<usize>,
     heap: BinaryHeap<Reverse<(i64, usize, u64)>>,
@@ -133,7 +135,7 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
             let mut feed = Feed::new(inputs.len(), false);
             for (i, input) in inputs.iter_mut().enumerate() {
                 match input.open() {
-                    Ok(r) => feed.add(i, r),
+                    Ok(r) => feed.add(i, r, input.is_regular_file()),
                     Err(e) => back.error(e),
                 }
             }
@@ -146,7 +148,7 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
             for (i, input) in inputs.iter_mut().enumerate() {
                 let mut feed = Feed::new(n, true);
                 match input.open() {
-                    Ok(r) => feed.add(i, r),
+                    Ok(r) => feed.add(i, r, input.is_regular_file()),
                     Err(e) => {
                         back.error(e);
                         continue;
@@ -221,13 +223,17 @@ impl Feed {
             readers: (0..inputs).map(|_| None).collect(),
             maps: (0..inputs).map(|_| None).collect(),
             mapped: vec![false; inputs],
+            seekable: vec![false; inputs],
             heads: vec![0; inputs],
             heap: BinaryHeap::new(),
             register_all,
         }
     }
 
-    fn add(&mut self, input: usize, reader: CaptureReader) {
+    fn add(&mut self, input: usize, reader: CaptureReader, seekable: bool) {
+        if let Some(s) = self.seekable.get_mut(input) {
+            *s = seekable && !reader.compressed();
+        }
         #[cfg(target_os = "linux")]
         if let (Some(m), Some(b)) = (self.maps.get_mut(input), self.mapped.get_mut(input)) {
             *m = reader.mapping().map(Arc::clone);
@@ -324,6 +330,7 @@ impl<O: Observer + ?Sized> Back<'_, O> {
                         link_type: frame.link_type,
                         data_offset: reader.data_offset().unwrap_or(0),
                         arena,
+                        seekable: feed.seekable.get(i).copied().unwrap_or(false),
                     });
                 }
             }
@@ -406,6 +413,7 @@ impl<O: Observer + ?Sized> Back<'_, O> {
                     segment: segment.as_ref(),
                     input: slot.input as usize,
                     data_offset: slot.data_offset,
+                    seekable: slot.seekable,
                 };
                 self.observer.frame(&event).map_err(AnalysisError::Observer)?;
                 if let Some(s) = &segment {

@@ -92,6 +92,16 @@ impl Labels {
         self.has(Label::Retransmission) || self.has(Label::FastRetransmission) || self.has(Label::SpuriousRetransmission)
     }
 
+    /// The set as bits: bit `n` is the `n`-th label of [`Label::ALL`].
+    pub fn bits(self) -> u32 {
+        self.0
+    }
+
+    /// The set of `bits` ([`Labels::bits`]); bits that name no label are dropped.
+    pub fn from_bits(bits: u32) -> Self {
+        Labels(bits & ((1 << Label::ALL.len()) - 1))
+    }
+
     /// The labels set, in [`Label::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = Label> {
         Label::ALL.into_iter().filter(move |l| self.has(*l))
