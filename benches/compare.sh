@@ -1,33 +1,31 @@
 #!/usr/bin/env bash
-# netcap vs tshark on a generated bulk capture, plus netcap's memory at two file sizes
-# and a one-core decode + checksum pass. See docs/performance.md.
+# Every netcap command side by side with `cat` of the same files (from the page cache)
+# and with tshark doing the same work, on generated TCP-in-VXLAN captures: one capture
+# with 0.5 % of its packets missing, and two captures of one stream as two points (the
+# second 40 µs later with 0.5 % lost). Wall time, ratios, the scaling from 1 to 2
+# threads, peak RSS, and peak RSS at three sizes. See docs/performance.md.
 #
-# usage: benches/compare.sh [--size SIZE] [--small-size SIZE] [--runs N] [--no-tshark]
-#                           [--payload text|random]
-#   --size        the capture timed against tshark (default 1G = 1 GiB; at least 1 GB
-#                 for the published figure)
-#   --small-size  the second size for the memory comparison (default 256M)
-#   --runs        netcap runs per file, the median is reported (default 3; tshark runs once)
-#   --no-tshark   skip tshark (netcap figures only)
-#   --payload     what the frames carry (default text; random makes tshark's Thrift
-#                 heuristic reassemble without end: hours for 1 GiB, see the doc)
+# usage: benches/compare.sh [--size SIZE] [--mem-sizes "S1 S2 S3"] [--runs N] [--no-tshark]
+#   --size       the captures timed (default 1600M: each of the two files; ≥ 1.5 GB)
+#   --mem-sizes  the sizes of the memory table (default "512M 1600M 4G")
+#   --runs       runs per netcap measurement, the median is reported (default 3)
+#   --no-tshark  skip tshark
 # Sizes take K/M/G (powers of 1024) or KB/MB/GB (powers of 1000). The captures go to a
-# temporary directory under ${TMPDIR:-/tmp}, deleted at the end.
+# temporary directory under ${TMPDIR:-/tmp} (about 2 × SIZE + the largest mem size),
+# deleted at the end.
 set -euo pipefail
 
-SIZE=1G
-SMALL_SIZE=256M
+SIZE=1600M
+MEM_SIZES="512M 1600M 4G"
 RUNS=3
 TSHARK=1
-PAYLOAD=text
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE=$2; shift 2 ;;
-    --small-size) SMALL_SIZE=$2; shift 2 ;;
+    --mem-sizes) MEM_SIZES=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --no-tshark) TSHARK=0; shift ;;
-    --payload) PAYLOAD=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -36,142 +34,136 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
 # ---- tools -------------------------------------------------------------------------
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-apt_install() {
-  echo "== installing $* (apt-get)"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! as_root apt-get install -y --no-install-recommends "$@"; then
-    as_root apt-get update
-    as_root apt-get install -y --no-install-recommends "$@"
-  fi
-}
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 [ -x /usr/bin/time ] || missing+=(time)
 if [ "$TSHARK" = 1 ] && ! command -v tshark >/dev/null; then missing+=(tshark); fi
-if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
-PIN=()
-if command -v taskset >/dev/null; then PIN=(taskset -c 0); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]} (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq && as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
 echo "== build"
-cargo build --release -p netcap-cli -p netcap-benches
+cargo build --release -q -p netcap-cli -p netcap-benches
 BIN=${CARGO_TARGET_DIR:-target}/release
 NETCAP=$BIN/netcap
 
-# ---- helpers -----------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/netcap-compare.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
-# Seconds from GNU time's "h:mm:ss" or "m:ss.ss".
+# ---- helpers -----------------------------------------------------------------------
 wall_seconds() {
   awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0;
     for (i = 1; i <= n; i++) s = s * 60 + t[i]; printf "%.2f\n", s }' "$1"
 }
 max_rss_kb() { awk -F': ' '/Maximum resident set size/ { print $2 }' "$1"; }
-cpu_seconds() {
-  awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 } END { printf "%.2f\n", u + s }' "$1"
-}
-# Median of the numbers on standard input.
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-gbps() { awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.2f", b / s / 1e9; else print "inf" }'; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
-warm() { cat "$1" >/dev/null; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+warm() { cat "$@" >/dev/null; }
 
-# Runs netcap summary on $1 RUNS times; sets NC_WALL (median), NC_RSS (max), NC_CPU.
-time_netcap() {
-  local file=$1 tag=$2 walls=() rss=0 cpu=0 i
-  warm "$file"
+# measure TAG CMD...: median wall of RUNS runs into WALL, the largest peak RSS (KiB)
+# into RSS; the output of the last run in $WORK/TAG.out.
+measure() {
+  local tag=$1; shift
+  local walls=() rss=0 i r
   for i in $(seq 1 "$RUNS"); do
-    /usr/bin/time -v -o "$WORK/$tag.$i.time" "$NETCAP" summary "$file" >"$WORK/$tag.out"
-    walls+=("$(wall_seconds "$WORK/$tag.$i.time")")
-    local r; r=$(max_rss_kb "$WORK/$tag.$i.time")
-    [ "$r" -gt "$rss" ] && rss=$r
-    cpu=$(cpu_seconds "$WORK/$tag.$i.time")
-    echo "   run $i: wall ${walls[-1]} s, cpu $cpu s, max RSS $(mib "$r") MiB"
+    rm -rf "$WORK/export"
+    /usr/bin/time -v -o "$WORK/$tag.time" "$@" >"$WORK/$tag.out" 2>"$WORK/$tag.err" || {
+      echo "compare.sh: $tag failed:" >&2; cat "$WORK/$tag.err" >&2; exit 1; }
+    walls+=("$(wall_seconds "$WORK/$tag.time")")
+    r=$(max_rss_kb "$WORK/$tag.time"); [ "$r" -gt "$rss" ] && rss=$r
   done
-  NC_WALL=$(printf '%s\n' "${walls[@]}" | median)
-  NC_RSS=$rss
-  NC_CPU=$cpu
+  WALL=$(printf '%s\n' "${walls[@]}" | median)
+  RSS=$rss
+}
+
+# The commands, as "name|arguments" (FILES stands for the inputs).
+COMMANDS=(
+  "summary|summary FILES"
+  "flows|flows FILES"
+  "correlate|correlate FILES"
+  "export|export -o $WORK/export FILES"
+  "report|report -o $WORK/report.html FILES"
+)
+# run_netcap NAME THREADS FILES...: measure one command.
+run_netcap() {
+  local name=$1 threads=$2; shift 2
+  local spec args=()
+  for spec in "${COMMANDS[@]}"; do [ "${spec%%|*}" = "$name" ] && break; done
+  for a in ${spec#*|}; do
+    if [ "$a" = FILES ]; then args+=("$@"); else args+=("$a"); fi
+  done
+  measure "$name-$threads" "$NETCAP" "${args[@]}" --threads "$threads"
 }
 
 # ---- captures ----------------------------------------------------------------------
-echo "== generate ($SIZE and $SMALL_SIZE, full-size TCP-in-VXLAN/8472, $PAYLOAD payload) into $WORK"
-"$BIN/gen-bulk" --size "$SIZE" --payload "$PAYLOAD" --out "$WORK/bulk.pcap" 2>&1 | tee "$WORK/gen.out" | sed 's/^/   /'
-"$BIN/gen-bulk" --size "$SMALL_SIZE" --payload "$PAYLOAD" --out "$WORK/small.pcap" 2>&1 | sed 's/^/   /'
-FRAMES=$(awk '{ print $2 }' "$WORK/gen.out")
-BYTES=$(stat -c %s "$WORK/bulk.pcap")
-SMALL_BYTES=$(stat -c %s "$WORK/small.pcap")
+echo "== generate two points of one stream, $SIZE each (TCP in VXLAN/8472, 4 connections)"
+"$BIN/gen-bulk" --size "$SIZE" --out "$WORK/a.pcap" 2>&1 | sed 's/^/   /'
+"$BIN/gen-bulk" --size "$SIZE" --loss 0.5 --delay-us 40 --out "$WORK/b.pcap" 2>&1 | sed 's/^/   /'
+A=$WORK/a.pcap B=$WORK/b.pcap
+BYTES_B=$(stat -c %s "$B") BYTES_AB=$(( $(stat -c %s "$A") + BYTES_B ))
 
 echo "== machine"
-echo "   $(lscpu | awk -F': *' '/^Model name/ { print $2 }'), $(nproc) CPUs, $(free -g | awk '/^Mem/ { print $2 }') GiB RAM"
+echo "   $(lscpu | awk -F': *' '/^Model name/ { print $2 }'), $(nproc) CPUs, $(free -g | awk '/^Mem/ { print $2 }') GiB RAM, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "   netcap $($NETCAP --version | awk '{ print $2 }')$( [ "$TSHARK" = 1 ] && echo ", $(tshark --version 2>/dev/null | head -1)")"
 
-# ---- netcap ------------------------------------------------------------------------
-echo "== netcap summary, $BYTES bytes ($RUNS runs, page cache warm)"
-time_netcap "$WORK/bulk.pcap" netcap-big
-BIG_WALL=$NC_WALL BIG_RSS=$NC_RSS BIG_CPU=$NC_CPU
-sed -n '/^Encapsulations/,$p' "$WORK/netcap-big.out" | sed 's/^/   | /'
-if [ "$(awk 'NR == 1 { print $1 }' "$WORK/netcap-big.out")" != "$FRAMES" ]; then
-  echo "compare.sh: netcap did not count the $FRAMES frames written" >&2
-  exit 1
-fi
-if grep -qE '^ +[a-z0-9]+@[0-9]+ +(bad|partial|absent|illegal_zero|unverifiable)' "$WORK/netcap-big.out"; then
-  echo "compare.sh: netcap reported a non-good checksum on the generated capture" >&2
-  exit 1
-fi
+# ---- cat ---------------------------------------------------------------------------
+warm "$A" "$B"
+measure cat-b cat "$B"; CAT_B=$WALL
+measure cat-ab cat "$A" "$B"; CAT_AB=$WALL
+echo "== cat: $CAT_B s for one capture ($BYTES_B B), $CAT_AB s for both ($BYTES_AB B)"
 
-echo "== netcap summary, $SMALL_BYTES bytes ($RUNS runs)"
-time_netcap "$WORK/small.pcap" netcap-small
-SMALL_WALL=$NC_WALL SMALL_RSS=$NC_RSS
-
-echo "== one core: decode + every checksum (decode-pass, ${PIN[*]:-no taskset})"
-warm "$WORK/bulk.pcap"
-"${PIN[@]}" "$BIN/decode-pass" "$WORK/bulk.pcap" --repeat "$RUNS" | tee "$WORK/pass.out" | sed 's/^/   /'
-PASS_GBPS=$(awk '{ for (i = 1; i < NF; i++) if ($i == "GB/s") print $(i + 1) }' "$WORK/pass.out" | median)
-echo "== one core: netcap summary (${PIN[*]:-no taskset})"
-/usr/bin/time -v -o "$WORK/pinned.time" "${PIN[@]}" "$NETCAP" summary "$WORK/bulk.pcap" >/dev/null
-PINNED_WALL=$(wall_seconds "$WORK/pinned.time")
-echo "   wall $PINNED_WALL s, $(gbps "$BYTES" "$PINNED_WALL") GB/s"
+# ---- the facts the runs must show --------------------------------------------------
+"$NETCAP" correlate --format json "$A" "$B" >"$WORK/facts.json"
+LOST=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(p["lost"] for p in d["pairs"]))' "$WORK/facts.json" 2>/dev/null || echo "?")
+echo "== correlate of the two points: $LOST packets lost between them (the generator left out 0.5 %)"
 
 # ---- tshark ------------------------------------------------------------------------
-# Runs the tshark command once on $1; sets TS_WALL, TS_RSS, TS_CPU.
-time_tshark() {
-  local file=$1 tag=$2
-  warm "$file"
-  /usr/bin/time -v -o "$WORK/$tag.time" tshark -n -q -r "$file" -z conv,tcp \
-    -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE \
-    -d udp.port==8472,vxlan >"$WORK/$tag.out" 2>"$WORK/$tag.err"
-  TS_WALL=$(wall_seconds "$WORK/$tag.time")
-  TS_RSS=$(max_rss_kb "$WORK/$tag.time")
-  TS_CPU=$(cpu_seconds "$WORK/$tag.time")
-}
+TS_ONE=- TS_BOTH=- TS_ONE_RSS=-
 if [ "$TSHARK" = 1 ]; then
-  echo "== tshark, $SMALL_BYTES bytes (1 run, page cache warm)"
-  time_tshark "$WORK/small.pcap" tshark-small
-  TS_SMALL_RSS=$TS_RSS
-  echo "   wall $TS_WALL s, cpu $TS_CPU s, max RSS $(mib "$TS_RSS") MiB"
-  echo "== tshark, $BYTES bytes (1 run, page cache warm)"
-  time_tshark "$WORK/bulk.pcap" tshark-big
-  sed -n '/<->/p' "$WORK/tshark-big.out" | sed 's/^/   | /'
-  echo "   wall $TS_WALL s, cpu $TS_CPU s, max RSS $(mib "$TS_RSS") MiB"
+  tshark_run() {
+    /usr/bin/time -v -o "$WORK/tshark.time" tshark -n -q -r "$1" -z conv,tcp -z expert \
+      -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE \
+      -o tcp.analyze_sequence_numbers:TRUE -d udp.port==8472,vxlan >/dev/null 2>&1
+  }
+  warm "$B"; tshark_run "$B"; TS_ONE=$(wall_seconds "$WORK/tshark.time"); TS_ONE_RSS=$(max_rss_kb "$WORK/tshark.time")
+  warm "$A"; tshark_run "$A"; TS_A=$(wall_seconds "$WORK/tshark.time")
+  TS_BOTH=$(awk -v a="$TS_A" -v b="$TS_ONE" 'BEGIN { printf "%.2f", a + b }')
+  echo "== tshark (conversations, expert info, TCP analysis, 3 checksums): $TS_ONE s / $(mib "$TS_ONE_RSS") MiB for one capture, $TS_BOTH s for both"
 fi
 
-# ---- results -----------------------------------------------------------------------
+# ---- netcap ------------------------------------------------------------------------
 echo
-echo "== results"
-printf '%-34s %10s %10s %12s %10s\n' "" "wall s" "GB/s" "max RSS MiB" "cpu s"
-printf '%-34s %10s %10s %12s %10s\n' "netcap summary ($BYTES B)" "$BIG_WALL" \
-  "$(gbps "$BYTES" "$BIG_WALL")" "$(mib "$BIG_RSS")" "$BIG_CPU"
-if [ "$TSHARK" = 1 ]; then
-  printf '%-34s %10s %10s %12s %10s\n' "tshark conv,tcp + checksums" "$TS_WALL" \
-    "$(gbps "$BYTES" "$TS_WALL")" "$(mib "$TS_RSS")" "$TS_CPU"
-  echo "speed ratio (tshark wall / netcap wall): $(awk -v t="$TS_WALL" -v n="$BIG_WALL" \
-    'BEGIN { if (n > 0) printf "%.1fx", t / n; else print "inf" }')"
-fi
-echo "netcap peak RSS: $(mib "$SMALL_RSS") MiB at $SMALL_BYTES B, $(mib "$BIG_RSS") MiB at $BYTES B" \
-  "(wall $SMALL_WALL s / $BIG_WALL s)"
-if [ "$TSHARK" = 1 ]; then
-  echo "tshark peak RSS: $(mib "$TS_SMALL_RSS") MiB at $SMALL_BYTES B, $(mib "$TS_RSS") MiB at $BYTES B"
-fi
-echo "one core: decode-pass $PASS_GBPS GB/s (median), netcap summary $(gbps "$BYTES" "$PINNED_WALL") GB/s"
+echo "== netcap, page cache warm, median of $RUNS runs"
+printf '%-10s %-6s %8s %8s %8s %8s %8s %9s\n' command input "2 thr s" "1 thr s" "1→2" "÷cat" "÷tshark" "RSS MiB"
+row() { # name input files...
+  local name=$1 input=$2; shift 2
+  run_netcap "$name" 2 "$@"; local w2=$WALL r2=$RSS
+  run_netcap "$name" 1 "$@"; local w1=$WALL
+  local cat=$CAT_B ts=$TS_ONE
+  [ "$input" = "a+b" ] && cat=$CAT_AB ts=$TS_BOTH
+  printf '%-10s %-6s %8s %8s %8s %8s %8s %9s\n' "$name" "$input" "$w2" "$w1" "$(ratio "$w1" "$w2")x" \
+    "$(ratio "$w2" "$cat")" "$(ratio "$w2" "$ts")" "$(mib "$r2")"
+}
+warm "$A" "$B"
+for c in summary flows correlate export report; do row "$c" b "$B"; done
+for c in correlate export report; do row "$c" a+b "$A" "$B"; done
+
+# ---- memory at three sizes ---------------------------------------------------------
+echo
+echo "== peak RSS (MiB) by capture size, one capture with 0.5 % loss, 2 threads"
+printf '%-10s' command; for s in $MEM_SIZES; do printf ' %10s' "$s"; done; echo
+for s in $MEM_SIZES; do
+  "$BIN/gen-bulk" --size "$s" --loss 0.5 --delay-us 40 --out "$WORK/m-$s.pcap" >/dev/null 2>&1
+done
+for c in summary flows correlate export report; do
+  printf '%-10s' "$c"
+  for s in $MEM_SIZES; do
+    warm "$WORK/m-$s.pcap"
+    RUNS_SAVED=$RUNS; RUNS=1; run_netcap "$c" 2 "$WORK/m-$s.pcap"; RUNS=$RUNS_SAVED
+    printf ' %10s' "$(mib "$RSS")"
+  done
+  echo
+done

@@ -82,6 +82,7 @@ impl std::fmt::Display for Status {
 /// The verdict on one checksum field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct Verdict {
+    /// How the stored value compares with the bytes it covers.
     pub status: Status,
     /// The value in the field, as captured.
     pub stored: u16,
@@ -100,7 +101,11 @@ pub enum Kind {
     /// UDP over IPv4: 0 means absent.
     UdpV4,
     /// UDP over IPv6: 0 is illegal unless `tunnel` (RFC 6935/6936), where it is absent.
-    UdpV6 { tunnel: bool },
+    UdpV6 {
+        /// The datagram carries a tunnel (the decoder sets it for the VXLAN and Geneve
+        /// destination ports): a stored 0 is then absent, not illegal.
+        tunnel: bool,
+    },
 }
 
 /// Unfolded ones'-complement accumulator. Add byte runs that each start at an even

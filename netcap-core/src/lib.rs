@@ -28,6 +28,8 @@
 //! - RFC 1071 / 1624 (Internet checksum), RFC 6935 / 6936 (zero UDP checksums in tunnels)
 //! - RFC 7348 (VXLAN), RFC 8926 (Geneve), RFC 2784 / 2890 (GRE), RFC 2003 / 4213 (IP-in-IP)
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 pub mod capture;
 pub mod checksum;

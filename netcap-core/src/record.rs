@@ -17,11 +17,15 @@ pub struct PacketRecord<'a> {
     /// Capture time, nanoseconds since the Unix epoch (UTC); `None` for a pcapng Simple
     /// Packet Block, which carries no timestamp.
     pub ts_ns: Option<i64>,
+    /// Bytes captured (the length of the frame's data).
     pub caplen: u32,
+    /// Bytes on the wire (the record's original length).
     pub len: u32,
+    /// Link type of the frame's capture point.
     pub link_type: LinkType,
     /// Outermost first.
     pub layers: &'a [Layer],
+    /// Whether a Linux receiver would accept the frame ([`Packet::receiver_accepts`]).
     pub receiver_accepts: bool,
     /// Why a Linux receiver drops the frame, when it does.
     pub drop: Option<Drop>,
@@ -33,6 +37,8 @@ pub struct PacketRecord<'a> {
 }
 
 impl<'a> PacketRecord<'a> {
+    /// The record of `frame`, decoded as `packet`, at the point named `point`; `tcp` is
+    /// `None` until the caller sets it.
     pub fn new(point: &'a str, frame: &Frame<'_>, packet: &'a Packet) -> Self {
         PacketRecord {
             point,

@@ -36,10 +36,15 @@ pub const MAX_STOP_VALUES: usize = 32;
 /// One capture point's totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PointStats {
+    /// The capture point's name ([`CapturePoint::name`]).
     pub name: String,
+    /// The file it was read from, as given (`-` for standard input).
     pub file: String,
+    /// The pcapng `if_name`, if any.
     pub interface: Option<String>,
+    /// Link type of the point's frames.
     pub link_type: LinkType,
+    /// Frames of this point folded so far.
     pub frames: u64,
     /// Captured bytes (sum of caplen).
     pub bytes: u64,
@@ -47,14 +52,21 @@ pub struct PointStats {
     pub wire_bytes: u64,
     /// Frames whose captured length is shorter than the original (snaplen).
     pub snaplen_cut: u64,
+    /// Earliest capture timestamp of the point, in ns since the Unix epoch; `None` while
+    /// no frame with a timestamp was seen (pcapng Simple Packet Blocks have none).
     pub first_ts_ns: Option<i64>,
+    /// Latest capture timestamp of the point, in ns since the Unix epoch; `None` as for
+    /// `first_ts_ns`.
     pub last_ts_ns: Option<i64>,
 }
 
 /// A count with the first frames it counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Tally {
+    /// Frames counted.
     pub count: u64,
+    /// The first frames counted, up to the limit given to [`Summary::new`]; none are kept
+    /// for `good` checksum verdicts.
     pub first_frames: Vec<FrameRef>,
 }
 
@@ -70,29 +82,39 @@ impl Tally {
 /// Checksum verdicts of one layer at one depth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ChecksumKey {
+    /// The layer's protocol name (`ipv4`, `udp`, `tcp`, …).
     pub proto: &'static str,
+    /// The layer's tunnel depth (0: the outermost headers).
     pub depth: u8,
+    /// The verdict's status.
     pub status: Status,
 }
 
 /// Frames a receiver drops, by the failing layer and the kernel counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DropKey {
+    /// Protocol name of the outermost layer whose checksum fails.
     pub layer: &'static str,
+    /// That layer's tunnel depth.
     pub depth: u8,
+    /// The kernel counter that counts the drop, as `nstat` names it (`UdpInCsumErrors`,
+    /// …).
     pub counter: &'static str,
 }
 
 /// Why decoding stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StopKey {
+    /// The layer decoding stopped at ([`crate::decode::Stop::layer`]).
     pub layer: &'static str,
+    /// Why decoding stopped there.
     pub reason: StopReason,
 }
 
 /// Stops of one kind, with the values not understood (for `unsupported`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StopTally {
+    /// Frames that stopped this way, with the first of them.
     pub tally: Tally,
     /// Value → frames, for at most [`MAX_STOP_VALUES`] distinct values.
     pub values: BTreeMap<u32, u64>,
@@ -102,13 +124,18 @@ pub struct StopTally {
 #[derive(Debug, Clone)]
 pub struct Summary {
     keep: usize,
+    /// Per-point totals, indexed by the number [`Summary::add_point`] returned.
     pub points: Vec<PointStats>,
     /// Encapsulation path hash → (path, frames); at most [`MAX_PATHS`] paths.
     paths: HashMap<u64, (Vec<&'static str>, u64)>,
     /// Frames whose path was not tracked because [`MAX_PATHS`] was reached.
     pub other_paths: u64,
+    /// Checksum verdicts by (layer, depth, status).
     pub checksums: BTreeMap<ChecksumKey, Tally>,
+    /// Frames a Linux receiver drops, by the outermost failing layer, its depth and the
+    /// kernel counter.
     pub drops: BTreeMap<DropKey, Tally>,
+    /// Frames whose decoding stopped early, by (layer, reason).
     pub stops: BTreeMap<StopKey, StopTally>,
     /// Frames of link types netcap does not decode, by link type.
     pub skipped_link_types: BTreeMap<LinkType, u64>,
@@ -251,16 +278,31 @@ impl Summary {
 /// `docs/output.md`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// Frames over all points.
     pub frames: u64,
+    /// Captured bytes over all points.
     pub bytes: u64,
+    /// Earliest capture timestamp over all points, in ns since the Unix epoch; `None`
+    /// without any timestamp.
     pub first_ts_ns: Option<i64>,
+    /// Latest capture timestamp over all points, in ns since the Unix epoch; `None`
+    /// without any timestamp.
     pub last_ts_ns: Option<i64>,
+    /// `last_ts_ns - first_ts_ns`, in ns; `None` without any timestamp.
     pub duration_ns: Option<i64>,
+    /// Per-point totals, in the order the points were added.
     pub points: Vec<PointStats>,
+    /// Encapsulation paths by frames, most frequent first; past [`MAX_PATHS`] paths, the
+    /// remaining frames in one `(other)` row at the end.
     pub encapsulations: Vec<PathRow>,
+    /// Checksum verdicts per layer, depth and status.
     pub checksums: Vec<ChecksumRow>,
+    /// Frames a Linux receiver drops, per outermost failing layer, depth and kernel
+    /// counter.
     pub receiver_drops: Vec<DropRow>,
+    /// Why decoding stopped, per layer and reason.
     pub stops: Vec<StopRow>,
+    /// Frames of link types netcap does not decode, per link type.
     pub skipped_link_types: Vec<LinkTypeRow>,
     /// TCP health (filled by the caller that ran the TCP analysis).
     pub tcp: Option<crate::tcp::health::HealthReport>,
@@ -269,48 +311,80 @@ pub struct Report {
     pub findings: Vec<Finding>,
 }
 
+/// One encapsulation path and its frames (`encapsulations` in the JSON).
 #[derive(Debug, Clone, Serialize)]
 pub struct PathRow {
+    /// The layer stack joined with `/` (`eth/ipv4/udp/vxlan/eth/ipv4/tcp`); `(none)` when
+    /// no layer was decoded, `(other)` for the frames past [`MAX_PATHS`] paths.
     pub path: String,
+    /// Frames with this path.
     pub frames: u64,
 }
 
+/// Checksum verdicts of one layer at one depth with one status (`checksums` in the JSON).
 #[derive(Debug, Clone, Serialize)]
 pub struct ChecksumRow {
+    /// The layer's protocol name (`ipv4`, `udp`, `tcp`, …).
     pub proto: &'static str,
+    /// The layer's tunnel depth (0: the outermost headers).
     pub depth: u8,
+    /// The verdict's status.
     pub status: Status,
+    /// Verdicts with this status.
     pub count: u64,
+    /// The first frames with this status, up to the summary's example limit (none for
+    /// `good`).
     pub first_frames: Vec<FrameRef>,
 }
 
+/// Frames a Linux receiver drops for one failing layer (`receiver_drops` in the JSON).
 #[derive(Debug, Clone, Serialize)]
 pub struct DropRow {
+    /// Protocol name of the outermost layer whose checksum fails.
     pub layer: &'static str,
+    /// That layer's tunnel depth.
     pub depth: u8,
+    /// The kernel counter that counts the drop, as `nstat` names it (`UdpInCsumErrors`,
+    /// …).
     pub counter: &'static str,
+    /// Frames dropped.
     pub count: u64,
+    /// The first frames dropped, up to the summary's example limit.
     pub first_frames: Vec<FrameRef>,
 }
 
+/// Frames whose decoding stopped at one layer for one reason (`stops` in the JSON).
 #[derive(Debug, Clone, Serialize)]
 pub struct StopRow {
+    /// The layer decoding stopped at ([`crate::decode::Stop::layer`]).
     pub layer: &'static str,
+    /// Why decoding stopped there.
     pub reason: StopReason,
+    /// Frames that stopped this way.
     pub count: u64,
+    /// The stops' values (the EtherType, IP protocol or link type not understood; the IP
+    /// protocol of a fragment) with their frames, in ascending order; at most
+    /// [`MAX_STOP_VALUES`] distinct values.
     pub values: Vec<ValueRow>,
+    /// The first frames that stopped this way, up to the summary's example limit.
     pub first_frames: Vec<FrameRef>,
 }
 
+/// One value of a [`StopRow`] and the frames that stopped on it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ValueRow {
+    /// The value ([`crate::decode::Stop::value`]).
     pub value: u32,
+    /// Frames that stopped on it.
     pub frames: u64,
 }
 
+/// Frames of one link type netcap does not decode (`skipped_link_types` in the JSON).
 #[derive(Debug, Clone, Serialize)]
 pub struct LinkTypeRow {
+    /// The link type (LINKTYPE_* value) netcap does not decode.
     pub link_type: LinkType,
+    /// Frames of that link type.
     pub frames: u64,
 }
 

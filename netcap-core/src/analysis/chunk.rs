@@ -122,6 +122,24 @@ impl Chunk {
         } else {
             slots.iter().zip(packets.iter_mut()).zip(keys.iter_mut()).for_each(decode);
         }
+        // Map the pages the next chunks will be read from, here on the pool, not on the
+        // thread that reads the records.
+        #[cfg(target_os = "linux")]
+        {
+            let mut ends: Vec<(u32, u64)> = Vec::new();
+            for s in slots.iter().filter(|s| s.arena.is_none()) {
+                let end = s.data_offset.saturating_add(u64::from(s.caplen));
+                match ends.iter_mut().find(|(i, _)| *i == s.input) {
+                    Some(e) => e.1 = e.1.max(end),
+                    None => ends.push((s.input, end)),
+                }
+            }
+            for (input, end) in ends {
+                if let Some(Some(map)) = maps.get(input as usize) {
+                    map.prefetch(usize::try_from(end).unwrap_or(usize::MAX), 3 * CHUNK_BYTES);
+                }
+            }
+        }
         routes.clear();
         let mut jobs: Vec<Vec<Job<'_>>> = (0..SHARDS).map(|_| Vec::new()).collect();
         for (i, s) in slots.iter().enumerate() {

@@ -294,7 +294,9 @@ impl Outcome {
 #[derive(Debug, Clone, Copy, Serialize)]
 #[non_exhaustive]
 pub struct Correlation<'a> {
+    /// The capture points, by number (`points` in the JSON).
     pub points: &'a [PointInfo],
+    /// The report, its fields at the top level of the JSON.
     #[serde(flatten)]
     pub report: &'a Report,
 }

@@ -20,6 +20,7 @@ pub struct PointInfo {
     pub file: String,
     /// The pcapng `if_name`, if any.
     pub interface: Option<String>,
+    /// The link type of the point's frames.
     pub link_type: LinkType,
     /// Frames of this point the run delivered.
     pub frames: u64,

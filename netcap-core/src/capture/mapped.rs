@@ -86,6 +86,19 @@ impl Mapping {
         &self.map
     }
 
+    /// Reads one byte of every page of `len` bytes at `offset`, so that the page
+    /// faults happen on the calling thread (a worker of the engine's pool) rather than
+    /// on the thread that parses the records there next.
+    pub(crate) fn prefetch(&self, offset: usize, len: usize) {
+        let Some(len) = self.clamp(offset, len) else { return };
+        let bytes = &self.map[offset..offset + len];
+        let mut at = 0;
+        while at < bytes.len() {
+            std::hint::black_box(bytes[at]);
+            at += 4096;
+        }
+    }
+
     /// Drops `len` bytes at `offset` from the process's page tables: memory stays
     /// bounded by what is read, not by the file's size. The pages stay in the page
     /// cache, and reading them again maps them again: the bytes are the file's.

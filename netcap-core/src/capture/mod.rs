@@ -80,15 +80,30 @@ pub use reader::CaptureReader;
 pub struct LinkType(pub u16);
 
 impl LinkType {
+    /// LINKTYPE_NULL (0): BSD loopback, a 4-byte address family in the capturing host's
+    /// byte order, then the packet.
     pub const NULL: LinkType = LinkType(0);
+    /// LINKTYPE_ETHERNET (1): IEEE 802.3 Ethernet.
     pub const ETHERNET: LinkType = LinkType(1);
+    /// Raw IP (no link-layer header) under link type 12, libpcap's DLT_RAW on every OS
+    /// but OpenBSD.
     pub const RAW_12: LinkType = LinkType(12);
+    /// Raw IP (no link-layer header) under link type 14, OpenBSD's DLT_RAW.
     pub const RAW_14: LinkType = LinkType(14);
+    /// LINKTYPE_RAW (101): raw IP, IPv4 or IPv6 by the version nibble, no link-layer
+    /// header.
     pub const RAW: LinkType = LinkType(101);
+    /// LINKTYPE_LOOP (108): OpenBSD loopback, a 4-byte address family in network byte
+    /// order, then the packet.
     pub const LOOP: LinkType = LinkType(108);
+    /// LINKTYPE_LINUX_SLL (113): Linux cooked capture v1, a 16-byte pseudo-header.
     pub const LINUX_SLL: LinkType = LinkType(113);
+    /// LINKTYPE_IPV4 (228): raw IPv4, no link-layer header.
     pub const IPV4: LinkType = LinkType(228);
+    /// LINKTYPE_IPV6 (229): raw IPv6, no link-layer header.
     pub const IPV6: LinkType = LinkType(229);
+    /// LINKTYPE_LINUX_SLL2 (276): Linux cooked capture v2, a 20-byte pseudo-header with
+    /// the interface index.
     pub const LINUX_SLL2: LinkType = LinkType(276);
 }
 

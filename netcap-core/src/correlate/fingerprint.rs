@@ -30,7 +30,7 @@ pub(crate) struct Identity {
 }
 
 /// The fingerprint of a frame's innermost IP packet and its inner source and
-/// destination addresses (what [`clock::ClockEstimator`] needs).
+/// destination addresses (what [`crate::correlate::clock::ClockEstimator`] needs).
 pub fn packet_key(packet: &Packet, data: &[u8]) -> Option<(u64, IpAddr, IpAddr)> {
     fingerprints(packet, data).map(|(fp, _, id)| (fp, id.src.ip, id.dst.ip))
 }

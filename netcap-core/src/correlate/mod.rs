@@ -6,7 +6,8 @@
 //! [`Report`]: the path of each direction, per pair of adjacent points the matched,
 //! lost, appeared, duplicated and reordered packets and the one-way delay, and the
 //! **findings** — named diagnoses with their evidence frames. [`clock`] estimates clock
-//! offsets between hosts; [`single`] has the findings one capture is enough for.
+//! offsets between hosts; [`crate::findings::single`] has the findings one capture is
+//! enough for.
 //!
 //! # Matching
 //! A packet is identified by a fingerprint of its **innermost IP packet** built from
@@ -87,9 +88,12 @@ impl Default for CorrelateOptions {
 /// One sighting of a packet at a point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Sighting {
+    /// The point's number, as passed to [`Correlator::add`].
     #[serde(skip)]
     pub point: u32,
+    /// The frame's number in its file.
     pub frame: u64,
+    /// Its capture time, the point's clock offset added.
     pub ts_ns: i64,
     /// The outer UDP checksum verdict and values, when the frame carried one that was
     /// not good (the flannel signature is `bad` with stored 0xffff).
@@ -271,7 +275,9 @@ impl Correlator {
     /// Packets of a direction without a path yet wait (up to [`MAX_DEFERRED`]) until
     /// the end.
     fn process(&mut self, upto: usize, last: bool) {
-        let covered = self.byte_range_sightings(self.done, upto);
+        // With one point so far, every packet was seen where it could be: no bytes to
+        // match elsewhere.
+        let covered = if self.per_point.len() > 1 { self.byte_range_sightings(self.done, upto) } else { FxHashMap::default() };
         let batch: Vec<usize> = (self.done..upto).collect();
         // Learn the paths of directions first seen in this batch: every packet's
         // sightings (point, time), by direction.

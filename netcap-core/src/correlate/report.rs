@@ -35,6 +35,7 @@ pub struct Hop {
 /// A sighting in a [`Hop`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HopSeen {
+    /// The frame's number in the point's file (1-based, as tshark numbers it).
     pub frame: u64,
     /// With the point's clock offset applied.
     pub ts_ns: i64,
@@ -45,30 +46,49 @@ pub struct HopSeen {
 /// One-way delay between two points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DelayReport {
+    /// Shortest delay of the matched packets (downstream time minus upstream time, clock
+    /// offsets applied), in ns; exact; `None` without a matched packet.
     pub min: Option<i64>,
+    /// Median delay (nearest rank; exact up to 1024 samples, then over a reservoir of
+    /// that size), in ns; `None` without a matched packet.
     pub p50: Option<i64>,
+    /// 99th percentile delay (nearest rank, as `p50`), in ns; `None` without a matched
+    /// packet.
     pub p99: Option<i64>,
+    /// Longest delay, in ns; exact; `None` without a matched packet.
     pub max: Option<i64>,
 }
 
 /// Counts for one pair of adjacent points (upstream `from`, downstream `to`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PairReport {
+    /// Name of the upstream point.
     pub from: String,
+    /// Name of the downstream point.
     pub to: String,
+    /// Packets seen at both points (byte-range sightings of re-segmented TCP included).
     pub matched: u64,
+    /// Packets whose last sighting on their path was at `from`: lost between the two
+    /// points.
     pub lost: u64,
+    /// Packets seen at `to` but not at `from` (a capture started late, or a capture
+    /// drop).
     pub appeared: u64,
+    /// Extra sightings of a packet at a point that had already seen it; all of a packet's
+    /// duplicates are counted on the first pair of its path.
     pub duplicated: u64,
     /// Packets that reached the downstream point before one that left the upstream
     /// point earlier (counted on the later-leaving one).
     pub reordered: u64,
+    /// One-way delay of the matched packets, `to` minus `from`.
     pub delay_ns: DelayReport,
 }
 
 /// One packet: where it was seen on its path, and where not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PacketRow {
+    /// The packet's flow, `client:port > server:port` as in findings
+    /// (`10.244.1.2:55406 > 10.244.2.3:80`).
     pub flow: String,
     /// Path order.
     pub seen: Vec<SeenRow>,
@@ -79,8 +99,11 @@ pub struct PacketRow {
 /// One sighting in a [`PacketRow`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SeenRow {
+    /// Name of the point that saw the packet.
     pub point: String,
+    /// The frame's number in the point's file (1-based, as tshark numbers it).
     pub frame: u64,
+    /// Capture time, in ns since the Unix epoch, with the point's clock offset applied.
     pub ts_ns: i64,
     /// `fingerprint`, or `bytes` when the point saw the packet's TCP bytes re-segmented.
     pub by: &'static str,
@@ -91,6 +114,7 @@ pub struct SeenRow {
 pub struct PathReport {
     /// Inner source and destination address.
     pub direction: String,
+    /// Names of the points the direction's packets cross, upstream first.
     pub points: Vec<String>,
 }
 
@@ -100,7 +124,11 @@ pub struct PathReport {
 pub struct Report {
     /// The inferred path of each direction.
     pub paths: Vec<PathReport>,
+    /// Each pair of adjacent points on the paths, ordered by point number, with its
+    /// counts and delays.
     pub pairs: Vec<PairReport>,
+    /// The findings: lost packets located between two points first, then the
+    /// single-capture findings those do not cover, then those from the TCP flow records.
     pub findings: Vec<Finding>,
     /// Distinct packets (fingerprints within the window) kept.
     pub packet_count: u64,

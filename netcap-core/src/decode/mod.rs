@@ -108,10 +108,12 @@ pub struct Decoder {
 }
 
 impl Decoder {
+    /// A decoder that decodes with `opts`.
     pub fn new(opts: DecodeOptions) -> Self {
         Decoder { opts }
     }
 
+    /// The options this decoder decodes with.
     pub fn options(&self) -> &DecodeOptions {
         &self.opts
     }

@@ -92,6 +92,8 @@ pub struct SectionHeader<'a> {
 /// One Interface Description Block. Timestamps are always nanoseconds (`if_tsresol` 9).
 #[derive(Debug, Clone, Copy)]
 pub struct Interface<'a> {
+    /// The IDB's link type: the LINKTYPE_* value of the frames written for this
+    /// interface.
     pub link_type: LinkType,
     /// 0: no limit.
     pub snaplen: u32,
@@ -110,6 +112,8 @@ pub struct Packet<'a> {
     pub ts_ns: i64,
     /// Original length on the wire (the captured length is `data.len()`).
     pub orig_len: u32,
+    /// The captured bytes, written as the EPB's packet data; the captured length is
+    /// `data.len()`.
     pub data: &'a [u8],
     /// `opt_comment`: why the frame is there.
     pub comment: Option<&'a str>,
@@ -122,11 +126,23 @@ pub enum WriteError {
     /// The sink failed.
     Io(io::Error),
     /// A packet for an interface id that no [`PcapngWriter::add_interface`] returned.
-    UnknownInterface { interface: u32, interfaces: u32 },
+    UnknownInterface {
+        /// The interface id the packet named.
+        interface: u32,
+        /// Interfaces described so far: valid ids are below it.
+        interfaces: u32,
+    },
     /// The block would exceed [`MAX_BLOCK_LEN`] bytes.
-    TooLarge { block_len: usize },
+    TooLarge {
+        /// Bytes the block would have taken: its Block Total Length (for packet data of
+        /// 4 GiB or more, its body without the 12 bytes of type and lengths).
+        block_len: usize,
+    },
     /// The EPB timestamp is an unsigned count of ticks since 1970.
-    BeforeEpoch { ts_ns: i64 },
+    BeforeEpoch {
+        /// The negative timestamp given, in ns since the Unix epoch.
+        ts_ns: i64,
+    },
 }
 
 impl fmt::Display for WriteError {

@@ -29,7 +29,9 @@ pub use single::SingleCapture;
 /// A frame named by its capture point and its 1-based number in its file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FrameRef {
+    /// The capture point's name.
     pub point: String,
+    /// 1-based number of the frame in its file, as tshark numbers it.
     pub frame: u64,
 }
 

@@ -36,6 +36,10 @@ pub struct SingleCapture {
 }
 
 impl SingleCapture {
+    /// Folds one decoded frame of point `point` (an index into the names later given to
+    /// [`SingleCapture::findings`]): a frame a Linux receiver drops joins its (point,
+    /// flow, layer, depth) group (a new group past [`MAX_GROUPS`] is only counted), a
+    /// frame with a `partial` checksum its point's offload count.
     pub fn add(&mut self, point: u32, frame: &Frame<'_>, packet: &Packet) {
         if let Some(d) = packet.drop {
             let flow = frame_flow(packet).unwrap_or_else(|| "(no transport header)".to_string());

@@ -24,7 +24,9 @@ use crate::decode::{LayerKind, Packet};
 /// One side of a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Endpoint {
+    /// The address, from the innermost IP header.
     pub ip: IpAddr,
+    /// The TCP or UDP port.
     pub port: u16,
 }
 
@@ -44,7 +46,9 @@ pub enum EncapHop {
     Vlan(u16),
     /// An outer IP header: (source, destination) in the frame's direction.
     Ip(IpAddr, IpAddr),
+    /// A VXLAN header with its 24-bit VNI.
     Vxlan(u32),
+    /// A Geneve header with its 24-bit VNI.
     Geneve(u32),
     /// A GRE header with its key, if any.
     Gre(Option<u32>),
@@ -202,6 +206,8 @@ impl EncapPath {
         })
     }
 
+    /// Whether the path has no hop: no VLAN tag, outer IP header or tunnel header
+    /// around the innermost IP packet.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -291,7 +297,9 @@ impl Serialize for EncapPath {
 /// endpoint to its `b` endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
+    /// From the key's `a` endpoint to its `b` endpoint.
     AtoB,
+    /// From the key's `b` endpoint to its `a` endpoint.
     BtoA,
 }
 
@@ -304,6 +312,7 @@ impl Direction {
         }
     }
 
+    /// The other direction.
     pub fn reverse(self) -> Self {
         match self {
             Direction::AtoB => Direction::BtoA,
@@ -320,16 +329,24 @@ pub struct FlowKey {
     pub point: u32,
     /// IP protocol number of the innermost transport (6 for TCP).
     pub proto: u8,
+    /// The lower endpoint (address, then port).
     pub a: Endpoint,
+    /// The higher endpoint (equal to `a` for a frame from a socket to itself).
     pub b: Endpoint,
+    /// The encapsulation path as a frame from `a` to `b` carries it.
     pub encap: EncapPath,
 }
 
 /// What one frame says about its flow, in the frame's direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowView {
+    /// IP protocol number of the innermost transport: 6 TCP, 17 UDP.
     pub proto: u8,
+    /// Where the frame came from: the innermost IP source address and transport source
+    /// port.
     pub src: Endpoint,
+    /// Where the frame goes: the innermost IP destination address and transport
+    /// destination port.
     pub dst: Endpoint,
     /// The encapsulation path as a frame from the lower endpoint carries it (the
     /// canonical orientation of [`FlowKey::encap`]): for a frame from the higher

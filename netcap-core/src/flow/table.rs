@@ -48,9 +48,14 @@ pub enum Exit {
 /// Counters of what happened to the table.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TableStats {
+    /// Flows inserted, a new connection that replaced an old one included.
     pub created: u64,
+    /// Flows finished after idling past [`FlowLimits::idle_timeout_ns`]
+    /// ([`Exit::Expired`]).
     pub expired: u64,
+    /// Flows pushed out because the table was full ([`Exit::Evicted`]).
     pub evicted: u64,
+    /// Flows ended by a new connection on the same key ([`Exit::Replaced`]).
     pub replaced: u64,
     /// Most flows live at once.
     pub peak: u64,
@@ -90,6 +95,8 @@ pub struct FlowTable<T> {
 }
 
 impl<T> FlowTable<T> {
+    /// An empty table with `limits`; a `max_flows` or `idle_timeout_ns` below 1 is raised
+    /// to 1.
     pub fn new(limits: FlowLimits) -> Self {
         let limits = FlowLimits { max_flows: limits.max_flows.max(1), idle_timeout_ns: limits.idle_timeout_ns.max(1) };
         FlowTable {
@@ -104,10 +111,12 @@ impl<T> FlowTable<T> {
         }
     }
 
+    /// The limits in effect (after [`FlowTable::new`] raised any below 1).
     pub fn limits(&self) -> FlowLimits {
         self.limits
     }
 
+    /// What happened to the table so far.
     pub fn stats(&self) -> TableStats {
         self.stats
     }
@@ -117,6 +126,7 @@ impl<T> FlowTable<T> {
         self.slots.len() - self.free.len()
     }
 
+    /// Whether no flow is live.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -66,6 +66,7 @@ struct Hole {
 /// Per-direction counters: `c2s` and `s2c` of a flow record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct DirStats {
+    /// Segments sent in this direction.
     pub packets: u64,
     /// Sum of the frames' original lengths.
     pub bytes: u64,
@@ -76,11 +77,14 @@ pub struct DirStats {
     /// Segments labelled `retransmission`, `fast_retransmission` or
     /// `spurious_retransmission` (the count the sender's kernel calls RetransSegs).
     pub retransmissions: u64,
+    /// Payload bytes of those retransmissions.
     pub retransmitted_bytes: u64,
+    /// Segments labelled `fast_retransmission` (a subset of `retransmissions`).
     pub fast_retransmissions: u64,
     /// Retransmissions of data already acknowledged or SACKed, plus those a D-SACK
     /// (RFC 2883) later reported as duplicates.
     pub spurious_retransmissions: u64,
+    /// Segments labelled `out_of_order` (not counted as retransmissions).
     pub out_of_order: u64,
     /// Gaps in the sequence space (`lost_segment`: previous segment not captured).
     pub lost_segments: u64,
@@ -154,6 +158,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The snake_case name used in JSON and text output (`refused`, `timed_out`,
+    /// `mid_stream`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Refused => "refused",
@@ -179,6 +185,7 @@ pub struct SynReport {
     pub attempts: u32,
     /// Each attempt's time after the first (the first is 0); at most 32 kept.
     pub offsets_ns: Vec<i64>,
+    /// The backoff schedule the gaps between attempts follow.
     pub schedule: Schedule,
     /// `established`, `refused`, `timed_out`, `unanswered`, or null without a SYN.
     pub outcome: Option<Outcome>,
@@ -206,14 +213,19 @@ pub struct RttReport {
 /// A value per side.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Sides<T> {
+    /// The client's value (from its SYN); `None` when absent or no SYN from it was seen.
     pub client: Option<T>,
+    /// The server's value (from its SYN/ACK); `None` when absent or no SYN/ACK was seen.
     pub server: Option<T>,
 }
 
 /// Options the SYN and SYN/ACK carried.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Negotiated {
+    /// Maximum segment size option of each side's SYN (the server's SYN/ACK), in bytes.
     pub mss: Sides<u16>,
+    /// Window scale shift of each side's SYN (the server's SYN/ACK); `None`: that side
+    /// offered no scaling.
     pub window_scale: Sides<u8>,
     /// Both SYNs offered SACK.
     pub sack_permitted: bool,
@@ -224,6 +236,8 @@ pub struct Negotiated {
 /// Everything netcap knows about one flow when it ends (`netcap flows --format json`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FlowRecord {
+    /// The flow's id: unique within the run, in order of first frame (the `flow` of its
+    /// frames' [`SegmentInfo`]).
     pub id: u64,
     /// The capture point's name (filled in by the caller, which knows the names).
     pub point: String,
@@ -232,6 +246,7 @@ pub struct FlowRecord {
     pub point_index: u32,
     /// The SYN sender; else the receiver of a SYN/ACK; else the first sender.
     pub client: Endpoint,
+    /// The other endpoint.
     pub server: Endpoint,
     /// Outer headers, outermost first, as a client → server frame carries them.
     pub encapsulation: EncapPath,
@@ -239,19 +254,28 @@ pub struct FlowRecord {
     /// travel different paths (a VLAN tag one way only, a VNI per direction, mirrored
     /// traffic); null when the server's frames carry `encapsulation` mirrored.
     pub encapsulation_s2c: Option<EncapPath>,
+    /// How the connection ended up.
     pub outcome: Outcome,
     /// Both the SYN and the SYN/ACK were seen.
     pub handshake: bool,
     /// Why the record was written: `end` of input, `expired` (idle), `evicted` (table
     /// full) or `replaced` (a new connection on the same ports).
     pub exit: Exit,
+    /// Capture time of the flow's first frame, in ns since the Unix epoch.
     pub first_ts_ns: i64,
+    /// Capture time of the flow's newest frame, in ns since the Unix epoch.
     pub last_ts_ns: i64,
+    /// `last_ts_ns - first_ts_ns`, in ns.
     pub duration_ns: i64,
+    /// Counters of the client to server direction.
     pub c2s: DirStats,
+    /// Counters of the server to client direction.
     pub s2c: DirStats,
+    /// The client's SYN attempts, their schedule and outcome.
     pub syn: SynReport,
+    /// RTT samples of the flow and the handshake's split.
     pub rtt: RttReport,
+    /// Options the SYN and SYN/ACK carried.
     pub negotiated: Negotiated,
 }
 
@@ -284,6 +308,8 @@ impl FlowRecord {
         (class, weight)
     }
 
+    /// Whether the flow is in trouble: a failed handshake, a reset, SYN retries,
+    /// retransmissions or lost segments (a [`FlowRecord::trouble`] class above 0).
     pub fn in_trouble(&self) -> bool {
         self.trouble().0 > 0
     }

@@ -31,13 +31,22 @@ pub struct Health {
 /// One line of the worst-flows list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WorstFlow {
+    /// The flow's id ([`FlowRecord::id`]).
     pub id: u64,
+    /// The capture point's name.
     pub point: String,
+    /// The client as `ip:port` (`[ip]:port` for IPv6).
     pub client: String,
+    /// The server as `ip:port` (`[ip]:port` for IPv6).
     pub server: String,
+    /// How the connection ended up (`refused`, `reset`, …).
     pub outcome: &'static str,
+    /// Retransmitted segments, both directions.
     pub retransmissions: u64,
+    /// SYNs the client sent with the connection's ISN.
     pub syn_attempts: u32,
+    /// First SYN to the SYN/ACK the client answered, in ns; `None` when the handshake did
+    /// not complete or no SYN was seen.
     pub connect_delay_ns: Option<i64>,
 }
 
@@ -51,8 +60,11 @@ pub struct HealthReport {
     pub outcomes: BTreeMap<&'static str, u64>,
     /// Retransmitted segments over segments that carried payload, SYN or FIN.
     pub retransmission_rate: Option<f64>,
+    /// Retransmitted segments of every flow, both directions.
     pub retransmissions: u64,
+    /// Payload bytes of those retransmissions.
     pub retransmitted_bytes: u64,
+    /// TCP payload bytes of every flow, both directions, retransmissions included.
     pub payload_bytes: u64,
     /// Karn-filtered `ack_rtt` samples of every flow.
     pub rtt: Summary,
@@ -74,6 +86,8 @@ impl Health {
         self.flows
     }
 
+    /// Folds one finished flow: its outcome, counters, initial RTT and SYN retries, and,
+    /// if it is in trouble, a place among the [`WORST`] flows.
     pub fn add(&mut self, f: &FlowRecord) {
         self.flows += 1;
         *self.outcomes.entry(f.outcome.as_str()).or_default() += 1;

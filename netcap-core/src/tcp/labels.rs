@@ -12,24 +12,54 @@ pub struct Labels(u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Label {
+    /// `retransmission`: a segment with payload, SYN or FIN resending sequence space
+    /// already sent (seen here, or lost before this point), neither fast nor spurious
+    /// (R12, R13).
     Retransmission,
+    /// `fast_retransmission`: a retransmission the other side asked for with at least two
+    /// duplicate ACKs for exactly its start (R13, Wireshark's rule).
     FastRetransmission,
+    /// `spurious_retransmission`: payload the other side had already acknowledged (R11)
+    /// or SACKed (R13).
     SpuriousRetransmission,
+    /// `out_of_order`: a segment that fills a hole at this point and was reordered
+    /// upstream, not sent again (R13: TCP timestamps, else less than the handshake RTT
+    /// since the hole appeared).
     OutOfOrder,
+    /// `lost_segment`: the segment starts beyond `nextseq`, so the data before it was not
+    /// captured (R4).
     LostSegment,
+    /// `ack_lost_segment`: an ACK for data of the other direction that was never seen
+    /// (R10).
     AckLostSegment,
+    /// `duplicate_ack`: no payload, at `nextseq`, the same window (not 0) and
+    /// acknowledgement number as this direction's last segment, no SYN, FIN or RST (R9).
     DuplicateAck,
+    /// `zero_window`: advertises a window of 0, without SYN, FIN or RST (R3).
     ZeroWindow,
+    /// `zero_window_probe`: 1 byte at `nextseq` while the other side's window is 0 (R2).
     ZeroWindowProbe,
+    /// `zero_window_probe_ack`: an unchanged ACK with window 0 answering a zero-window
+    /// probe (R8).
     ZeroWindowProbeAck,
+    /// `window_full`: payload reaching exactly the edge of the other side's advertised
+    /// window (R7).
     WindowFull,
+    /// `window_update`: no payload, at `nextseq`, the same acknowledgement number, only
+    /// the window changed (and not to 0) (R6).
     WindowUpdate,
+    /// `keep_alive`: 0 or 1 byte at `nextseq - 1`, without SYN, FIN or RST (R5).
     KeepAlive,
+    /// `keep_alive_ack`: an unchanged ACK with a non-zero window answering a keep-alive
+    /// (R8).
     KeepAliveAck,
+    /// `reused_ports`: a SYN with another initial sequence number on a key in use, which
+    /// starts a new connection (R1).
     ReusedPorts,
 }
 
 impl Label {
+    /// Every label, in bit order: bit `n` of [`Labels::bits`] is `ALL[n]`.
     pub const ALL: [Label; 15] = [
         Label::Retransmission,
         Label::FastRetransmission,
@@ -75,14 +105,17 @@ impl Label {
 }
 
 impl Labels {
+    /// Adds `l` to the set.
     pub fn set(&mut self, l: Label) {
         self.0 |= l.bit();
     }
 
+    /// Whether `l` is in the set.
     pub fn has(self, l: Label) -> bool {
         self.0 & l.bit() != 0
     }
 
+    /// Whether no label is set.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }

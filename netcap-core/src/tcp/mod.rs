@@ -51,6 +51,7 @@ pub struct SegmentInfo {
     /// `tcp.analysis.ack_rtt` / `acks_frame`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ack_rtt_ns: Option<i64>,
+    /// The frame whose segment this one acknowledges (see `ack_rtt_ns`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acks_frame: Option<u64>,
     /// Whether `ack_rtt_ns` is a Karn sample (no copy of the acknowledged range was
@@ -68,6 +69,8 @@ pub struct SegmentInfo {
     /// For a `duplicate_ack`: its number (1, 2, …) and the frame it duplicates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dupack_num: Option<u32>,
+    /// For a `duplicate_ack`: the frame of this direction's last segment whose
+    /// acknowledgement number moved (Wireshark's `tcp.analysis.duplicate_ack_frame`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dupack_frame: Option<u64>,
 }
@@ -78,6 +81,7 @@ const MAX_TRACKED_POINTS: usize = 1 << 20;
 /// The analyzer's limits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TcpOptions {
+    /// Flow table limits: most live flows and the idle timeout.
     pub limits: FlowLimits,
 }
 
@@ -96,6 +100,7 @@ pub struct Analyzer {
 }
 
 impl Analyzer {
+    /// An analyzer without flows whose flow table has `opts.limits`.
     pub fn new(opts: TcpOptions) -> Self {
         Analyzer { table: FlowTable::new(opts.limits), next_id: 0, finished: Vec::new(), newest: Vec::new(), skipped_fragments: 0, karn_all: Samples::default() }
     }
@@ -237,10 +242,14 @@ impl Analyzer {
         &self.karn_all
     }
 
+    /// What happened to the flow table so far: flows created, expired, evicted and
+    /// replaced, and the peak.
     pub fn table_stats(&self) -> TableStats {
         self.table.stats()
     }
 
+    /// The flow table's limits in effect (a `max_flows` or `idle_timeout_ns` below 1
+    /// raised to 1).
     pub fn limits(&self) -> FlowLimits {
         self.table.limits()
     }

@@ -19,18 +19,22 @@ impl Seq {
         self.0.wrapping_sub(other.0) as i32
     }
 
+    /// Whether `self` comes before `other` in sequence space (modulo 2^32).
     pub fn lt(self, other: Seq) -> bool {
         self.diff(other) < 0
     }
 
+    /// Whether `self` comes before `other` in sequence space, or equals it.
     pub fn le(self, other: Seq) -> bool {
         self.diff(other) <= 0
     }
 
+    /// Whether `self` comes after `other` in sequence space (modulo 2^32).
     pub fn gt(self, other: Seq) -> bool {
         self.diff(other) > 0
     }
 
+    /// Whether `self` comes after `other` in sequence space, or equals it.
     pub fn ge(self, other: Seq) -> bool {
         self.diff(other) >= 0
     }
@@ -78,6 +82,7 @@ impl SeqRanges {
     /// Most disjoint ranges kept per direction.
     pub const MAX: usize = 32;
 
+    /// Whether no range is held.
     pub fn is_empty(&self) -> bool {
         self.ranges.is_empty()
     }

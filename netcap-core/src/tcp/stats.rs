@@ -20,10 +20,15 @@ pub struct Samples {
 /// What [`Samples::summary`] reports; every field but `count` is null without samples.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
+    /// Samples added (exact, not only those kept).
     pub count: u64,
+    /// Smallest sample, in ns (exact).
     pub min_ns: Option<i64>,
+    /// Median (nearest rank) of the kept samples, in ns.
     pub p50_ns: Option<i64>,
+    /// 95th percentile (nearest rank) of the kept samples, in ns.
     pub p95_ns: Option<i64>,
+    /// Largest sample, in ns (exact).
     pub max_ns: Option<i64>,
 }
 
@@ -31,6 +36,8 @@ impl Samples {
     /// Samples kept for percentiles per set.
     pub const KEEP: usize = 1024;
 
+    /// Adds one sample (ns). Past [`Samples::KEEP`] samples it replaces a kept one with
+    /// probability `KEEP / count` (reservoir sampling).
     pub fn add(&mut self, v: i64) {
         if self.count == 0 {
             self.min = v;
@@ -51,10 +58,12 @@ impl Samples {
         }
     }
 
+    /// Samples added so far (not only those kept).
     pub fn count(&self) -> u64 {
         self.count
     }
 
+    /// Count, min, p50, p95 and max of the samples; see [`Summary`].
     pub fn summary(&self) -> Summary {
         if self.count == 0 {
             return Summary::default();

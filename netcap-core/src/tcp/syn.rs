@@ -21,11 +21,14 @@ pub enum Schedule {
     /// Gaps 1, 1, … (at least two), then 2, 4 … s.
     #[serde(rename = "linux-linear")]
     LinuxLinear,
+    /// Gaps that fit neither Linux schedule (for example a 3 s initial RTO, RFC 1122).
     #[serde(rename = "other")]
     Other,
 }
 
 impl Schedule {
+    /// The name used in JSON and text output (`none`, `linux-classic`, `linux-linear`,
+    /// `other`).
     pub fn as_str(self) -> &'static str {
         match self {
             Schedule::None => "none",

@@ -194,6 +194,7 @@ impl Default for Flows {
 }
 
 impl Flows {
+    /// Appends one flow record's row.
     pub fn append(&mut self, f: &FlowRecord) {
         self.rows += 1;
         self.id.append_value(f.id);

@@ -11,9 +11,12 @@
 //! A [`Dataset`] writes one table: rows are appended to the builder of their
 //! partition, turned into a record batch every [`BATCH_ROWS`] rows and handed to the
 //! parquet writer, which closes a row group at [`ROW_GROUP_ROWS`] rows or
-//! [`ROW_GROUP_BYTES`] bytes (estimated, encoded), whichever comes first. Memory is
-//! bounded by one batch and one row group per open partition, and at most
-//! [`MAX_OPEN_WRITERS`] partitions are open at once.
+//! [`ROW_GROUP_BYTES`] bytes (estimated, encoded), whichever comes first. The parquet
+//! writers of a dataset run on a thread of their own: encoding and compressing a
+//! table's batches happens beside the analysis that fills them, in the order they were
+//! made (the files are the same, byte for byte). Memory is bounded by one batch and one
+//! row group per open partition, [`QUEUED_BATCHES`] batches on their way to the writer
+//! thread, and at most [`MAX_OPEN_WRITERS`] partitions are open at once.
 //!
 //! # Layout
 //! Without a split a table is one file, `DIR/<table>.parquet`. With [`Split`] by
@@ -81,11 +84,18 @@ pub const ROW_GROUP_BYTES: usize = 32 << 20;
 /// row group bound on memory in the worst case).
 pub const MAX_OPEN_WRITERS: usize = 16;
 
+/// Batches of a dataset waiting for its writer thread at most; a fuller queue makes
+/// the analysis wait.
+pub const QUEUED_BATCHES: usize = 4;
+
 /// One column of a batch: its name, values and whether it may hold nulls.
 #[derive(Debug)]
 pub struct Column {
+    /// The column's name in the schema (docs/parquet.md).
     pub name: &'static str,
+    /// Its values, one per row of the batch.
     pub values: ArrayRef,
+    /// Whether the schema lets it hold nulls.
     pub nullable: bool,
 }
 
@@ -107,6 +117,7 @@ pub trait Table: Default {
     /// Rows appended since the last [`Table::columns`].
     fn len(&self) -> usize;
 
+    /// Whether no row was appended since the last [`Table::columns`].
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -181,6 +192,7 @@ pub struct Split {
 }
 
 impl Split {
+    /// Whether the table is split at all (a directory, not one file).
     pub fn any(self) -> bool {
         self.point || self.hour
     }
@@ -190,15 +202,21 @@ impl Split {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct ExportError {
+    /// The file or directory concerned.
     pub path: PathBuf,
+    /// What went wrong with it.
     pub kind: ExportErrorKind,
 }
 
+/// What went wrong in an [`ExportError`].
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ExportErrorKind {
+    /// Creating, writing, syncing or removing the file or directory failed.
     Io(io::Error),
+    /// The parquet writer failed (encoding, writing a row group or the footer).
     Parquet(ParquetError),
+    /// Building a record batch failed (a column of the wrong length: a bug).
     Arrow(ArrowError),
     /// The output exists and overwriting was not asked for.
     Exists,
@@ -226,18 +244,97 @@ fn err(path: &Path, kind: ExportErrorKind) -> ExportError {
 /// timestamp), each present when the table is split by it.
 type Key = (Option<String>, Option<Option<i64>>);
 
-/// One open partition file.
+/// One open partition file; its parquet writer is on the writer thread, under `id`.
 struct Part<T> {
     key: Key,
     path: PathBuf,
     table: T,
-    writer: ArrowWriter<BufWriter<File>>,
+    id: usize,
     used: u64,
+}
+
+/// A partition file's parquet writer.
+type Writer = Box<ArrowWriter<BufWriter<File>>>;
+
+/// What the writer thread does.
+enum Job {
+    Open(usize, PathBuf, Writer),
+    Write(usize, RecordBatch),
+    Close(usize),
+}
+
+/// A dataset's writer thread: parquet writers by part id, fed in order.
+struct Encoder {
+    jobs: Option<std::sync::mpsc::SyncSender<Job>>,
+    thread: Option<std::thread::JoinHandle<Result<(), ExportError>>>,
+}
+
+impl Encoder {
+    fn start(root: &Path) -> Result<Self, ExportError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED_BATCHES);
+        let thread = std::thread::Builder::new()
+            .name("netcap-parquet".to_string())
+            .spawn(move || {
+                let mut writers: HashMap<usize, (PathBuf, Writer)> = HashMap::new();
+                for job in rx {
+                    match job {
+                        Job::Open(id, path, w) => {
+                            writers.insert(id, (path, w));
+                        }
+                        Job::Write(id, batch) => {
+                            if let Some((path, w)) = writers.get_mut(&id) {
+                                w.write(&batch).map_err(|e| err(path, ExportErrorKind::Parquet(e)))?;
+                            }
+                        }
+                        Job::Close(id) => {
+                            if let Some((path, w)) = writers.remove(&id) {
+                                let inner = w.into_inner().map_err(|e| err(&path, ExportErrorKind::Parquet(e)))?;
+                                let file = inner.into_inner().map_err(|e| err(&path, ExportErrorKind::Io(e.into_error())))?;
+                                file.sync_all().map_err(|e| err(&path, ExportErrorKind::Io(e)))?;
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| err(root, ExportErrorKind::Io(e)))?;
+        Ok(Encoder { jobs: Some(tx), thread: Some(thread) })
+    }
+
+    /// Hands a job to the thread; if the thread stopped at an error, that error.
+    fn send(&mut self, job: Job, path: &Path) -> Result<(), ExportError> {
+        let sent = self.jobs.as_ref().is_some_and(|tx| tx.send(job).is_ok());
+        if sent {
+            return Ok(());
+        }
+        self.jobs = None;
+        match self.join() {
+            Err(e) => Err(e),
+            Ok(()) => Err(err(path, ExportErrorKind::Io(io::Error::other("the parquet writer thread stopped")))),
+        }
+    }
+
+    /// Waits for every job to be done; the first error.
+    fn join(&mut self) -> Result<(), ExportError> {
+        self.jobs = None;
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(err(Path::new(""), ExportErrorKind::Io(io::Error::other("the parquet writer thread panicked")))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        let _ = self.join();
+    }
 }
 
 /// What a [`Dataset`] wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Written {
+    /// Rows appended, every file together.
     pub rows: u64,
     /// Every file, in the order opened.
     pub files: Vec<PathBuf>,
@@ -256,6 +353,8 @@ pub struct Dataset<T: Table> {
     next_part: HashMap<PathBuf, u32>,
     tick: u64,
     written: Written,
+    encoder: Encoder,
+    next_id: usize,
 }
 
 impl<T: Table> fmt::Debug for Dataset<T> {
@@ -287,6 +386,7 @@ impl<T: Table> Dataset<T> {
         if split.any() {
             std::fs::create_dir_all(&root).map_err(|e| err(&root, ExportErrorKind::Io(e)))?;
         }
+        let encoder = Encoder::start(&root)?;
         Ok(Dataset {
             root,
             split,
@@ -297,6 +397,8 @@ impl<T: Table> Dataset<T> {
             next_part: HashMap::new(),
             tick: 0,
             written: Written::default(),
+            encoder,
+            next_id: 0,
         })
     }
 
@@ -313,7 +415,7 @@ impl<T: Table> Dataset<T> {
         part.used = self.tick;
         row(&mut part.table);
         if part.table.len() >= BATCH_ROWS {
-            write_batch(part)?;
+            write_batch(part, &mut self.encoder)?;
         }
         Ok(())
     }
@@ -332,7 +434,7 @@ impl<T: Table> Dataset<T> {
         if self.parts.len() >= MAX_OPEN_WRITERS {
             let lru = self.parts.iter().enumerate().min_by_key(|(_, p)| p.used).map_or(0, |(i, _)| i);
             let part = self.parts.swap_remove(lru);
-            close(part)?;
+            close(part, &mut self.encoder)?;
         }
         let key: Key = (self.split.point.then(|| point.to_string()), hour);
         let path = if self.split.any() {
@@ -355,7 +457,10 @@ impl<T: Table> Dataset<T> {
         let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 16, file), self.schema.clone(), Some(self.props.clone()))
             .map_err(|e| err(&path, ExportErrorKind::Parquet(e)))?;
         self.written.files.push(path.clone());
-        self.parts.push(Part { key, path, table: T::default(), writer, used: self.tick });
+        let id = self.next_id;
+        self.next_id += 1;
+        self.encoder.send(Job::Open(id, path.clone(), Box::new(writer)), &path)?;
+        self.parts.push(Part { key, path, table: T::default(), id, used: self.tick });
         self.last = self.parts.len() - 1;
         Ok(self.last)
     }
@@ -371,9 +476,10 @@ impl<T: Table> Dataset<T> {
             self.part("", None)?;
         }
         for part in std::mem::take(&mut self.parts) {
-            close(part)?;
+            close(part, &mut self.encoder)?;
         }
-        Ok(self.written)
+        self.encoder.join()?;
+        Ok(std::mem::take(&mut self.written))
     }
 }
 
@@ -396,18 +502,16 @@ pub fn clear_output(dir: &Path, name: &str, overwrite: bool) -> Result<(), Expor
     Ok(())
 }
 
-fn write_batch<T: Table>(part: &mut Part<T>) -> Result<(), ExportError> {
+fn write_batch<T: Table>(part: &mut Part<T>, encoder: &mut Encoder) -> Result<(), ExportError> {
     let b = batch(&mut part.table).map_err(|e| err(&part.path, ExportErrorKind::Arrow(e)))?;
-    part.writer.write(&b).map_err(|e| err(&part.path, ExportErrorKind::Parquet(e)))
+    encoder.send(Job::Write(part.id, b), &part.path)
 }
 
-fn close<T: Table>(mut part: Part<T>) -> Result<(), ExportError> {
+fn close<T: Table>(mut part: Part<T>, encoder: &mut Encoder) -> Result<(), ExportError> {
     if !part.table.is_empty() {
-        write_batch(&mut part)?;
+        write_batch(&mut part, encoder)?;
     }
-    let path = part.path;
-    let inner = part.writer.into_inner().map_err(|e| err(&path, ExportErrorKind::Parquet(e)))?;
-    inner.into_inner().map_err(|e| err(&path, ExportErrorKind::Io(e.into_error())))?.sync_all().map_err(|e| err(&path, ExportErrorKind::Io(e)))
+    encoder.send(Job::Close(part.id), &part.path)
 }
 
 /// Hive's name for a missing partition value (a frame without a timestamp, an empty

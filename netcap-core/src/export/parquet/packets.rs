@@ -19,6 +19,7 @@ use crate::tcp::SegmentInfo;
 /// One frame to append.
 #[derive(Debug, Clone, Copy)]
 pub struct PacketRow<'a> {
+    /// The point's name.
     pub point: &'a str,
     /// The file the point is in.
     pub file: &'a str,
@@ -27,7 +28,9 @@ pub struct PacketRow<'a> {
     /// Offset added to the point's timestamps to bring it onto the first point's
     /// clock (`netcap correlate`'s `clock_offset_ns`).
     pub clock_offset_ns: i64,
+    /// The frame decoded: its layers, checksum verdicts, stop, drop.
     pub packet: &'a Packet,
+    /// What the TCP analysis said about the frame's segment, if it holds one.
     pub tcp: Option<&'a SegmentInfo>,
 }
 
@@ -127,6 +130,7 @@ impl Default for Packets {
 }
 
 impl Packets {
+    /// Appends one frame's row.
     pub fn append(&mut self, r: &PacketRow<'_>) {
         let (frame, packet) = (r.frame, r.packet);
         let layers = &packet.layers;
