@@ -20,7 +20,7 @@ use crate::capture::{CapturePoint, Frame, LinkType};
 use crate::checksum::Status;
 use crate::decode::{Packet, StopReason};
 use crate::analysis::{FrameEvent, Observer, Outcome, PointInfo};
-use crate::findings::{flow_findings, Finding, FrameRef, SingleCapture};
+use crate::findings::{self, flow_findings, Finding, SingleCapture};
 use crate::tcp::health::Health;
 use crate::tcp::FlowRecord;
 
@@ -67,11 +67,11 @@ pub struct Tally {
     pub count: u64,
     /// The first frames counted, up to the limit given to [`Summary::new`]; none are kept
     /// for `good` checksum verdicts.
-    pub first_frames: Vec<FrameRef>,
+    pub first_frames: Vec<findings::FrameRef>,
 }
 
 impl Tally {
-    fn add(&mut self, keep: usize, at: impl FnOnce() -> FrameRef) {
+    fn add(&mut self, keep: usize, at: impl FnOnce() -> findings::FrameRef) {
         self.count += 1;
         if self.first_frames.len() < keep {
             self.first_frames.push(at());
@@ -217,7 +217,7 @@ impl Summary {
         }
         let keep = *keep;
         let name = &p.name;
-        let at = || FrameRef { point: name.clone(), frame: frame.number };
+        let at = || findings::FrameRef { point: name.clone(), frame: frame.number };
 
         add_path(paths, other_paths, packet);
         for l in &packet.layers {
@@ -334,7 +334,7 @@ pub struct ChecksumRow {
     pub count: u64,
     /// The first frames with this status, up to the summary's example limit (none for
     /// `good`).
-    pub first_frames: Vec<FrameRef>,
+    pub first_frames: Vec<findings::FrameRef>,
 }
 
 /// Frames a Linux receiver drops for one failing layer (`receiver_drops` in the JSON).
@@ -350,7 +350,7 @@ pub struct DropRow {
     /// Frames dropped.
     pub count: u64,
     /// The first frames dropped, up to the summary's example limit.
-    pub first_frames: Vec<FrameRef>,
+    pub first_frames: Vec<findings::FrameRef>,
 }
 
 /// Frames whose decoding stopped at one layer for one reason (`stops` in the JSON).
@@ -367,7 +367,7 @@ pub struct StopRow {
     /// [`MAX_STOP_VALUES`] distinct values.
     pub values: Vec<ValueRow>,
     /// The first frames that stopped this way, up to the summary's example limit.
-    pub first_frames: Vec<FrameRef>,
+    pub first_frames: Vec<findings::FrameRef>,
 }
 
 /// One value of a [`StopRow`] and the frames that stopped on it.
@@ -451,6 +451,11 @@ impl Summary {
         }
     }
 }
+
+/// Moved to [`crate::findings::FrameRef`]; kept here so that code written against
+/// netcap-core 0.1 still builds.
+#[deprecated(since = "0.1.0", note = "use netcap_core::findings::FrameRef")]
+pub type FrameRef = crate::findings::FrameRef;
 
 /// Flows in trouble kept for the findings of [`Summarize`].
 pub const MAX_TROUBLED: usize = 10_000;

@@ -51,6 +51,19 @@ use crate::findings::loss::Cause;
 use crate::findings::SingleCapture;
 
 pub use fingerprint::packet_key;
+
+/// Moved to [`crate::findings::Finding`]; kept here so that code written against
+/// netcap-core 0.1 still builds.
+#[deprecated(since = "0.1.0", note = "use netcap_core::findings::Finding")]
+pub type Finding = crate::findings::Finding;
+
+/// Moved to [`crate::findings`] (`single` and `flows`); kept here so that code written
+/// against netcap-core 0.1 still builds.
+#[deprecated(since = "0.1.0", note = "use netcap_core::findings")]
+pub mod single {
+    pub use crate::findings::flows::{flow_findings, STORM_MIN, STORM_RATE};
+    pub use crate::findings::single::{SingleCapture, MAX_GROUPS};
+}
 pub(crate) use fingerprint::{fingerprints, Keys};
 pub use report::{DelayReport, Hop, HopSeen, PacketPath, PacketRow, PairReport, PathReport, Report, SeenRow};
 
