@@ -90,20 +90,6 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
             inputs.push(Input::Path(path.to_path_buf()));
         }
     }
-    let decoder = Decoder::new(decode);
-    let mut reg = Registry::new(offsets, renames);
-    let mut correlator = None;
-    let mut stream_paths = false;
-    if order == Order::Time {
-        // Estimating reads the start of each input before the merge: only files can.
-        if inputs.len() > 1 && inputs.iter().all(Input::rereadable) {
-            estimate_offsets(&mut inputs, &decoder, &mut reg);
-        }
-        stream_paths = observer.wants_paths();
-        let opts = CorrelateOptions { list_packets: correlate.list_packets || stream_paths, ..correlate };
-        correlator = Some(Correlator::new(opts, Vec::new()));
-    }
-    let names: Vec<String> = inputs.iter().map(Input::name).collect();
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
@@ -112,6 +98,20 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
     // that many workers for decoding and the TCP shards, and the calling thread feeds
     // the correlator and the observer beside them (it mostly waits when they are cheap).
     let pool = (threads > 1).then(|| rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("netcap-{i}")).build().ok()).flatten();
+    let decoder = Decoder::new(decode);
+    let mut reg = Registry::new(offsets, renames);
+    let mut correlator = None;
+    let mut stream_paths = false;
+    if order == Order::Time {
+        // Estimating reads the start of each input before the merge: only files can.
+        if inputs.len() > 1 && inputs.iter().all(Input::rereadable) {
+            estimate_offsets(&mut inputs, &decoder, &mut reg, pool.as_ref());
+        }
+        stream_paths = observer.wants_paths();
+        let opts = CorrelateOptions { list_packets: correlate.list_packets || stream_paths, ..correlate };
+        correlator = Some(Correlator::new(opts, Vec::new()));
+    }
+    let names: Vec<String> = inputs.iter().map(Input::name).collect();
     let mut front = Front { decoder, tcp: Shards::new(tcp), fingerprint: order == Order::Time };
     let mut back = Back {
         observer,

@@ -57,19 +57,47 @@ impl Correlator {
         // (src, dst, point) → (relative start, end, ts, frame), relative to the first
         // data sequence number seen for (src, dst).
         let mut base: FxHashMap<(Endpoint, Endpoint), u32> = FxHashMap::default();
-        let mut ranges: FxHashMap<(Endpoint, Endpoint, u32), Vec<Seg>> = FxHashMap::default();
         let mut points_of: FxHashMap<(Endpoint, Endpoint), Vec<u32>> = FxHashMap::default();
         for p in &self.packets {
-            let Some((seq, len)) = p.id.tcp_data else { continue };
-            let b = *base.entry((p.id.src, p.id.dst)).or_insert(seq);
-            let start = u64::from(seq.wrapping_sub(b));
+            let Some((seq, _)) = p.id.tcp_data else { continue };
+            base.entry((p.id.src, p.id.dst)).or_insert(seq);
+            let pts = points_of.entry((p.id.src, p.id.dst)).or_default();
             for s in &p.sightings {
-                let seg = Seg { start, end: start + u64::from(len), ts: s.ts_ns, frame: s.frame, ip_id: p.id.ip_id, tsval: p.id.tsval };
-                ranges.entry((p.id.src, p.id.dst, s.point)).or_default().push(seg);
-                let pts = points_of.entry((p.id.src, p.id.dst)).or_default();
                 if !pts.contains(&s.point) {
                     pts.push(s.point);
                 }
+            }
+        }
+        // Only the (direction, point) pairs where a packet of the batch was not seen
+        // are searched: their segments alone are collected.
+        let mut needed: rustc_hash::FxHashSet<(Endpoint, Endpoint, u32)> = Default::default();
+        for i in from..upto {
+            let Some(p) = self.packets.get(i.wrapping_sub(self.base)) else { continue };
+            if p.id.tcp_data.is_none() {
+                continue;
+            }
+            let Some(path) = points_of.get(&(p.id.src, p.id.dst)) else { continue };
+            for &pt in path {
+                if !p.sightings.iter().any(|s| s.point == pt) {
+                    needed.insert((p.id.src, p.id.dst, pt));
+                }
+            }
+        }
+        if needed.is_empty() {
+            return FxHashMap::default();
+        }
+        let mut ranges: FxHashMap<(Endpoint, Endpoint, u32), Vec<Seg>> = FxHashMap::default();
+        for p in &self.packets {
+            let Some((seq, len)) = p.id.tcp_data else { continue };
+            let b = base.get(&(p.id.src, p.id.dst)).copied().unwrap_or(seq);
+            let start = u64::from(seq.wrapping_sub(b));
+            for s in &p.sightings {
+                let key = (p.id.src, p.id.dst, s.point);
+                if !needed.contains(&key) {
+                    continue;
+                }
+                let seg = Seg { start, end: start + u64::from(len), ts: s.ts_ns, frame: s.frame, ip_id: p.id.ip_id, tsval: p.id.tsval };
+                ranges.entry(key).or_default().push(seg);
             }
         }
         for v in ranges.values_mut() {
