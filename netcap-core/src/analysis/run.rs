@@ -1,11 +1,12 @@
 //! The run: inputs opened, frames read in the run's order in chunks, each chunk decoded
 //! and TCP-analysed on the thread pool while the previous one goes through the
-//! correlator to the observer on the calling thread; the end of the run.
+//! correlator to the observer on the calling thread and the next one is read; the end
+//! of the run.
 //!
 //! ```text
-//!   calling thread:  fill k+1 | correlate + observe chunk k ........ | fill k+2 | …
-//!   pool:                     | decode chunk k+1 (frames in parallel) |
-//!                             | TCP chunk k+1 (shards in parallel)    |
+//!   calling thread:  correlate + observe chunk k, then read chunk k+2  | …
+//!   pool:            decode chunk k+1 (frames in parallel),            | …
+//!                    then its TCP analysis (shards in parallel)
 //! ```
 //!
 //! Everything a chunk's analysis computes depends only on the frames and their order,

@@ -79,6 +79,7 @@ pub struct Packets {
     cs_values: usize,
     /// Scratch text, reused row after row.
     text: String,
+    addresses: AddressText,
 }
 
 impl Default for Packets {
@@ -125,6 +126,7 @@ impl Default for Packets {
             cs_expected: UInt16Builder::new(),
             cs_values: 0,
             text: String::new(),
+            addresses: AddressText::default(),
         }
     }
 }
@@ -162,14 +164,14 @@ impl Packets {
         };
         let inner = layers.iter().enumerate().rev().find_map(ip);
         let outer = layers.iter().enumerate().find_map(ip).filter(|o| inner.is_some_and(|i| i.0 != o.0));
-        append_ip(&mut self.outer_src, &mut self.text, outer.map(|o| o.1));
-        append_ip(&mut self.outer_dst, &mut self.text, outer.map(|o| o.2));
+        append_ip(&mut self.outer_src, &mut self.addresses, outer.map(|o| o.1));
+        append_ip(&mut self.outer_dst, &mut self.addresses, outer.map(|o| o.2));
         self.vni.append_option(layers.iter().find_map(|l| match l.kind {
             LayerKind::Vxlan { vni, .. } | LayerKind::Geneve { vni, .. } => Some(vni),
             _ => None,
         }));
-        append_ip(&mut self.src, &mut self.text, inner.map(|i| i.1));
-        append_ip(&mut self.dst, &mut self.text, inner.map(|i| i.2));
+        append_ip(&mut self.src, &mut self.addresses, inner.map(|i| i.1));
+        append_ip(&mut self.dst, &mut self.addresses, inner.map(|i| i.2));
         self.ip_proto.append_option(inner.map(|i| i.3));
         let transport = inner.and_then(|i| layers.get(i.0 + 1)).map(|l| &l.kind);
         let (ports, tcp, payload) = match transport {
@@ -219,13 +221,30 @@ impl Packets {
     }
 }
 
-fn append_ip(b: &mut StringBuilder, text: &mut String, ip: Option<IpAddr>) {
-    match ip {
-        Some(ip) => {
-            text.clear();
-            let _ = write!(text, "{ip}");
-            b.append_value(&*text);
+/// Addresses as text, kept for the next rows: a capture repeats few addresses, and
+/// formatting one is most of a row's cost.
+#[derive(Debug, Default)]
+pub(crate) struct AddressText(rustc_hash::FxHashMap<IpAddr, String>);
+
+/// Addresses kept at most; past it the cache starts over.
+const ADDRESS_TEXTS: usize = 4096;
+
+impl AddressText {
+    fn get(&mut self, ip: IpAddr) -> &str {
+        if self.0.len() >= ADDRESS_TEXTS && !self.0.contains_key(&ip) {
+            self.0.clear();
         }
+        self.0.entry(ip).or_insert_with(|| {
+            let mut text = String::new();
+            let _ = write!(text, "{ip}");
+            text
+        })
+    }
+}
+
+fn append_ip(b: &mut StringBuilder, texts: &mut AddressText, ip: Option<IpAddr>) {
+    match ip {
+        Some(ip) => b.append_value(texts.get(ip)),
         None => b.append_null(),
     }
 }
