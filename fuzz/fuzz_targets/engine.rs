@@ -2,7 +2,9 @@
 //! (`netcap_core::analysis`): points, the time-ordered merge, chunks on a thread pool,
 //! the TCP analysis in shards, the correlator, findings — and file by file.
 //!
-//! The first byte splits the rest in two inputs (at `len * byte / 256`). Each run must
+//! The bytes are the first input, and their first `len * last byte / 256` bytes the
+//! second: a capture and the same capture cut short, as two points that saw the same
+//! packets (so the correlator matches them, and seed files work as they are). Each run must
 //! end (no panic), deliver every frame once, number flows 0..n in order of first frame,
 //! and give the same outcome with 1 and 3 threads: the same points, flows, report and
 //! frames seen, in the same order.
@@ -60,9 +62,8 @@ fn run(a: &[u8], b: &[u8], order: Order, threads: usize) -> (Seen, String) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&split, rest)) = data.split_first() else { return };
-    let at = rest.len() * usize::from(split) / 256;
-    let (a, b) = rest.split_at(at);
+    let Some(&cut) = data.last() else { return };
+    let (a, b) = (data, &data[..data.len() * usize::from(cut) / 256]);
     for order in [Order::Time, Order::Files] {
         let one = run(a, b, order, 1);
         let three = run(a, b, order, 3);

@@ -41,7 +41,7 @@ pub struct ExtractArgs {
     #[command(flatten)]
     analysis: AnalysisArgs,
     /// The N-th finding (1-based) as `netcap correlate` on the same files lists it,
-    /// with the findings it follows from (`related`). Needs files (read twice).
+    /// with the findings it follows from (`related`).
     #[arg(long = "finding", value_name = "N", group = "selector", value_parser = parse_finding)]
     findings: Vec<u64>,
     /// A TCP flow by its id (as `netcap flows` / `netcap packets` show it; for several
@@ -115,7 +115,7 @@ impl FlowSpec {
     }
 }
 
-/// What the first pass learned, for the selection and the comments.
+/// What the run learned, for the selection and the comments.
 #[derive(Debug, Default)]
 struct Known {
     /// (point name, frame) → where selected findings cite it.
@@ -444,8 +444,8 @@ impl<W: Write> Extractor<'_, W> {
 }
 
 impl<W: Write> Extractor<'_, W> {
-    /// The points of the packet's path that did not see it: from the first pass's
-    /// packet rows, else, for a frame a finding cites, the path of the packet's
+    /// The points of the packet's path that did not see it: from the run's packet
+    /// paths (with `--flow` or `--frames`), else, for a frame a finding cites, the path of the packet's
     /// direction without the points the finding lists for it. The direction is taken
     /// from the packet's first sighting (frames come in time order) and kept for the
     /// others: after a NAT the addresses differ, the packet does not.
@@ -519,7 +519,7 @@ fn addresses(packet: &Packet) -> String {
         .unwrap_or_default()
 }
 
-/// What the first pass learned that the selection and the comments need.
+/// What the run learned that the selection and the comments need.
 fn learn(analysis: &Outcome, asked: &[u64]) -> Result<Known, String> {
     let Some(report) = &analysis.report else { return Ok(Known::default()) };
     let mut known = Known::default();

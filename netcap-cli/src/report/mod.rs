@@ -139,11 +139,12 @@ pub struct EvidenceRow {
     pub packet: usize,
     pub point: String,
     pub frame: u64,
-    /// Capture time (offset applied); `None` without a second pass.
+    /// Capture time (offset applied); `None` if the frame was not found in the run's
+    /// log (a finding cites only frames the run read, so it always is).
     pub ts_ns: Option<i64>,
     /// The frame's length, TCP flags and sequence, checksum verdicts that are not good,
-    /// the receiver's drop counter and the TCP analysis labels; empty without a second
-    /// pass.
+    /// the receiver's drop counter and the TCP analysis labels; empty when `ts_ns` is
+    /// `None`.
     pub value: String,
 }
 
@@ -478,7 +479,7 @@ struct SynSeen {
 /// A frame's innermost IP packet seen at a point: (fingerprint, direction, point, time).
 type Sighting = (u64, u16, u16, i64);
 
-/// The first pass's own tallies, next to the analysis.
+/// The report's own tallies, gathered during the run next to the analysis.
 #[derive(Debug, Default)]
 struct Collect {
     /// Per point: first and last timestamp.

@@ -50,6 +50,23 @@ pub(crate) struct Slot {
     pub seekable: bool,
 }
 
+impl Slot {
+    /// The frame, with `data` its bytes.
+    fn frame<'a>(&self, data: &'a [u8]) -> Frame<'a> {
+        Frame {
+            number: self.number,
+            point: PointId(self.point),
+            link_type: self.link_type,
+            ts_ns: self.ts_ns,
+            has_timestamp: self.has_timestamp,
+            caplen: self.caplen,
+            len: self.len,
+            offset: self.offset,
+            data,
+        }
+    }
+}
+
 /// Frames on their way to the observer.
 #[derive(Debug, Default)]
 pub(crate) struct Chunk {
@@ -86,17 +103,7 @@ impl Chunk {
     /// The frame of slot `i`.
     pub fn frame<'a>(&'a self, i: usize, maps: &'a Maps) -> Option<Frame<'a>> {
         let s = self.slots.get(i)?;
-        Some(Frame {
-            number: s.number,
-            point: PointId(s.point),
-            link_type: s.link_type,
-            ts_ns: s.ts_ns,
-            has_timestamp: s.has_timestamp,
-            caplen: s.caplen,
-            len: s.len,
-            offset: s.offset,
-            data: data(s, &self.arena, maps),
-        })
+        Some(s.frame(data(s, &self.arena, maps)))
     }
 
     /// Decodes every frame (and takes its fingerprints for the correlator when
@@ -148,18 +155,7 @@ impl Chunk {
             let Some((r, analysed)) = route else { continue };
             let point_newest = if analysed { tcp.saw(s.point, s.ts_ns) } else { tcp.newest.get(s.point as usize).copied().unwrap_or(i64::MIN) };
             let (Some(list), Some(packet)) = (jobs.get_mut(usize::from(r)), packets.get(i)) else { continue };
-            let frame = Frame {
-                number: s.number,
-                point: PointId(s.point),
-                link_type: s.link_type,
-                ts_ns: s.ts_ns,
-                has_timestamp: s.has_timestamp,
-                caplen: s.caplen,
-                len: s.len,
-                offset: s.offset,
-                data: data(s, arena, maps),
-            };
-            list.push(Job { slot: i, point: s.point, point_newest, frame, packet });
+            list.push(Job { slot: i, point: s.point, point_newest, frame: s.frame(data(s, arena, maps)), packet });
         }
         // Capture time moves on with the analysed segments, as in one analyzer.
         let chunk_end = jobs.iter().flatten().map(|j| j.point_newest).max().unwrap_or(i64::MIN);
