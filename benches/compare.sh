@@ -63,6 +63,11 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 warm() { cat "$@" >/dev/null; }
 
+# The files read back into the page cache before every run: this machine's kernel
+# reclaims page cache within seconds (DAMON), so "from the page cache" holds only right
+# after a read.
+WARM=()
+
 # measure TAG CMD...: median wall of RUNS runs into WALL, the largest peak RSS (KiB)
 # into RSS; the output of the last run in $WORK/TAG.out.
 measure() {
@@ -70,12 +75,14 @@ measure() {
   local walls=() rss=0 i r
   for i in $(seq 1 "$RUNS"); do
     rm -rf "$WORK/export"
+    [ ${#WARM[@]} -gt 0 ] && warm "${WARM[@]}"
     /usr/bin/time -v -o "$WORK/$tag.time" "$@" >"$WORK/$tag.out" 2>"$WORK/$tag.err" || {
       echo "compare.sh: $tag failed:" >&2; cat "$WORK/$tag.err" >&2; exit 1; }
     walls+=("$(wall_seconds "$WORK/$tag.time")")
     r=$(max_rss_kb "$WORK/$tag.time"); [ "$r" -gt "$rss" ] && rss=$r
   done
   WALL=$(printf '%s\n' "${walls[@]}" | median)
+  FASTEST=$(printf '%s\n' "${walls[@]}" | sort -g | head -1)
   RSS=$rss
 }
 
@@ -103,6 +110,7 @@ echo "== generate two points of one stream, $SIZE each (TCP in VXLAN/8472, 4 con
 "$BIN/gen-bulk" --size "$SIZE" --out "$WORK/a.pcap" 2>&1 | sed 's/^/   /'
 "$BIN/gen-bulk" --size "$SIZE" --loss 0.5 --delay-us 40 --out "$WORK/b.pcap" 2>&1 | sed 's/^/   /'
 A=$WORK/a.pcap B=$WORK/b.pcap
+sync  # the captures on disk: no writeback competes with the runs
 BYTES_B=$(stat -c %s "$B") BYTES_AB=$(( $(stat -c %s "$A") + BYTES_B ))
 
 echo "== machine"
@@ -110,10 +118,10 @@ echo "   $(lscpu | awk -F': *' '/^Model name/ { print $2 }'), $(nproc) CPUs, $(f
 echo "   netcap $($NETCAP --version | awk '{ print $2 }')$( [ "$TSHARK" = 1 ] && echo ", $(tshark --version 2>/dev/null | head -1)")"
 
 # ---- cat ---------------------------------------------------------------------------
-warm "$A" "$B"
-measure cat-b cat "$B"; CAT_B=$WALL
-measure cat-ab cat "$A" "$B"; CAT_AB=$WALL
-echo "== cat: $CAT_B s for one capture ($BYTES_B B), $CAT_AB s for both ($BYTES_AB B)"
+# The fastest of RUNS reads right after the files were read: the page cache's speed.
+WARM=("$B"); measure cat-b cat "$B"; CAT_B=$FASTEST
+WARM=("$A" "$B"); measure cat-ab cat "$A" "$B"; CAT_AB=$FASTEST
+echo "== cat from the page cache (fastest of $RUNS): $CAT_B s for one capture ($BYTES_B B), $CAT_AB s for both ($BYTES_AB B)"
 
 # ---- the facts the runs must show --------------------------------------------------
 "$NETCAP" correlate --format json "$A" "$B" >"$WORK/facts.json"
@@ -128,8 +136,8 @@ if [ "$TSHARK" = 1 ]; then
       -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE \
       -o tcp.analyze_sequence_numbers:TRUE -d udp.port==8472,vxlan >/dev/null 2>&1
   }
-  warm "$B"; tshark_run "$B"; TS_ONE=$(wall_seconds "$WORK/tshark.time"); TS_ONE_RSS=$(max_rss_kb "$WORK/tshark.time")
-  warm "$A"; tshark_run "$A"; TS_A=$(wall_seconds "$WORK/tshark.time")
+  warm "$B"; warm "$B"; tshark_run "$B"; TS_ONE=$(wall_seconds "$WORK/tshark.time"); TS_ONE_RSS=$(max_rss_kb "$WORK/tshark.time")
+  warm "$A"; warm "$A"; tshark_run "$A"; TS_A=$(wall_seconds "$WORK/tshark.time")
   TS_BOTH=$(awk -v a="$TS_A" -v b="$TS_ONE" 'BEGIN { printf "%.2f", a + b }')
   echo "== tshark (conversations, expert info, TCP analysis, 3 checksums): $TS_ONE s / $(mib "$TS_ONE_RSS") MiB for one capture, $TS_BOTH s for both"
 fi
@@ -137,17 +145,18 @@ fi
 # ---- netcap ------------------------------------------------------------------------
 echo
 echo "== netcap, page cache warm, median of $RUNS runs"
-printf '%-10s %-6s %8s %8s %8s %8s %8s %9s\n' command input "2 thr s" "1 thr s" "1→2" "÷cat" "÷tshark" "RSS MiB"
+printf '%-10s %-6s %8s %8s %8s %8s %8s %8s %9s\n' command input "2 thr s" "1 thr s" "1→2" "cat s" "÷cat" "÷tshark" "RSS MiB"
 row() { # name input files...
   local name=$1 input=$2; shift 2
+  WARM=("$@")
   run_netcap "$name" 2 "$@"; local w2=$WALL r2=$RSS
   run_netcap "$name" 1 "$@"; local w1=$WALL
-  local cat=$CAT_B ts=$TS_ONE
-  [ "$input" = "a+b" ] && cat=$CAT_AB ts=$TS_BOTH
-  printf '%-10s %-6s %8s %8s %8s %8s %8s %9s\n' "$name" "$input" "$w2" "$w1" "$(ratio "$w1" "$w2")x" \
-    "$(ratio "$w2" "$cat")" "$(ratio "$w2" "$ts")" "$(mib "$r2")"
+  # cat of the same files, measured beside the command (fastest of RUNS, as above).
+  measure "cat-$name-$input" cat "$@"; local cat=$FASTEST ts=$TS_ONE
+  [ "$input" = "a+b" ] && ts=$TS_BOTH
+  printf '%-10s %-6s %8s %8s %8s %8s %8s %8s %9s\n' "$name" "$input" "$w2" "$w1" "$(ratio "$w1" "$w2")x" \
+    "$cat" "$(ratio "$w2" "$cat")" "$(ratio "$w2" "$ts")" "$(mib "$r2")"
 }
-warm "$A" "$B"
 for c in summary flows correlate export report; do row "$c" b "$B"; done
 for c in correlate export report; do row "$c" a+b "$A" "$B"; done
 
@@ -161,7 +170,7 @@ done
 for c in summary flows correlate export report; do
   printf '%-10s' "$c"
   for s in $MEM_SIZES; do
-    warm "$WORK/m-$s.pcap"
+    WARM=("$WORK/m-$s.pcap")
     RUNS_SAVED=$RUNS; RUNS=1; run_netcap "$c" 2 "$WORK/m-$s.pcap"; RUNS=$RUNS_SAVED
     printf ' %10s' "$(mib "$RSS")"
   done
