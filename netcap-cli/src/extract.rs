@@ -347,8 +347,11 @@ struct Gather<'a> {
     log: FrameLog,
     /// (client, server) → SYN fingerprints in order of first sighting (attempt k = k-th).
     syns: HashMap<(Endpoint, Endpoint), Vec<u64>>,
-    /// (point, frame) → the points of the packet's path that did not see it (only
-    /// non-empty lists; with `--flow` or `--frames`).
+    /// (point, frame) of the frames `--flow` and `--frames` selected, until their
+    /// packet's path is known: memory follows the frames written, not the capture.
+    selected: HashSet<(u32, u64)>,
+    /// (point, frame) → the points of the packet's path that did not see it, for the
+    /// selected frames.
     missing: HashMap<(String, u64), Vec<String>>,
 }
 
@@ -396,6 +399,9 @@ impl Observer for Gather<'_> {
                 (s == *a && d == *b) || (s == *b && d == *a)
             }),
         }) || self.args.frames.iter().any(|spec| spec.point == name && spec.ranges.iter().any(|&(a, b)| (a..=b).contains(&e.frame.number)));
+        if selected {
+            self.selected.insert((u32::try_from(e.point).unwrap_or(u32::MAX), e.frame.number));
+        }
         self.log.add(e, attempt, selected)
     }
 
@@ -406,14 +412,14 @@ impl Observer for Gather<'_> {
     fn paths(&mut self, points: &[PointInfo], paths: &[PacketPath]) -> io::Result<()> {
         let name = |p: u32| points.get(p as usize).map_or(String::new(), |x| x.name.clone());
         for path in paths {
-            let missing: Vec<String> = path.hops.iter().filter(|h| h.seen.is_none()).map(|h| name(h.point)).collect();
-            if missing.is_empty() {
-                continue;
-            }
             for h in &path.hops {
-                if let Some(s) = h.seen {
-                    self.missing.entry((name(h.point), s.frame)).or_insert_with(|| missing.clone());
+                let Some(s) = h.seen else { continue };
+                // The path of a selected frame's packet is known now.
+                if !self.selected.remove(&(h.point, s.frame)) {
+                    continue;
                 }
+                let missing: Vec<String> = path.hops.iter().filter(|h| h.seen.is_none()).map(|h| name(h.point)).collect();
+                self.missing.entry((name(h.point), s.frame)).or_insert(missing);
             }
         }
         Ok(())
@@ -608,7 +614,7 @@ fn extract(args: &ExtractArgs, stdout: &mut dyn Write) -> Result<bool, Failure> 
     // The run: findings, flows, SYN numbers, what --flow and --frames select, the log.
     let analysis = args.analysis.analysis(false).map_err(Failure::Message)?;
     let log = FrameLog::new().map_err(|e| Failure::Message(format!("temporary file: {e}")))?;
-    let gather = Gather { args, log, syns: HashMap::new(), missing: HashMap::new() };
+    let gather = Gather { args, log, syns: HashMap::new(), selected: HashSet::new(), missing: HashMap::new() };
     let mut messages = Messages::new(&args.analysis.progress_files(), gather);
     let outcome = match analysis.run(&mut messages) {
         Ok(o) => o,
