@@ -1,7 +1,31 @@
 //! netcap-core: read packet captures, decode every layer laxly, judge every checksum,
 //! analyse TCP per capture point, and match packets across capture points.
 //!
-//! # Which entry point
+//! # Start here: the engine
+//! [`analysis::Analysis`] is what every `netcap` command runs: files (memory-mapped),
+//! capture points, clock offsets, the time-ordered merge, decoding, the TCP analysis and
+//! the correlation on every core, and the findings — one call, each input read once.
+//! An [`analysis::Observer`] sees every frame, segment, flow and packet path on the way.
+//!
+//! ```
+//! use netcap_core::analysis::Analysis;
+//!
+//! let lab = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/lab/flannel/");
+//! let outcome = Analysis::new()
+//!     .files([format!("{lab}client_pod.pcap"), format!("{lab}server_underlay.pcap"), format!("{lab}server_pod.pcap")])
+//!     .run(&mut ())?;
+//! let finding = &outcome.report.as_ref().expect("correlated").findings[0];
+//! assert_eq!((finding.kind, finding.points.clone()), ("dropped_bad_outer_checksum", vec!["server_underlay".to_string(), "server_pod".to_string()]));
+//! # Ok::<(), netcap_core::analysis::AnalysisError<std::convert::Infallible>>(())
+//! ```
+//!
+//! Runnable programs in `netcap-core/examples/`: `verdicts` (every checksum verdict),
+//! `flows` (retransmissions and RTT per flow), `findings` (correlate and print the
+//! findings), `vni_counter` (an observer of your own), `correlate_json` (`netcap
+//! correlate --format json` in 14 lines). `docs/api.md` lists which entry point serves
+//! which need.
+//!
+//! # The building blocks
 //! - [`capture::CaptureReader`] streams timestamped frames out of a pcap, pcapng or
 //!   gzip-compressed file, one capture point per (file, interface).
 //! - [`decode::Decoder`] walks the layers of one frame (Ethernet … tunnels … TCP) and
