@@ -106,7 +106,25 @@ fn parse_flow(s: &str) -> Result<FlowSpec, String> {
     Ok(FlowSpec::Connection(a, b))
 }
 
+impl FramesSpec {
+    /// Whether frame `number` of point `point` is one of the listed frames.
+    fn selects(&self, point: &str, number: u64) -> bool {
+        self.point == point && self.ranges.iter().any(|&(a, b)| (a..=b).contains(&number))
+    }
+}
+
 impl FlowSpec {
+    /// Whether a frame (its TCP analysis, its flow view) belongs to the flow.
+    fn selects(&self, segment: Option<&SegmentInfo>, view: Option<&FlowView>) -> bool {
+        match self {
+            FlowSpec::Id(id) => segment.is_some_and(|s| s.flow == *id),
+            FlowSpec::Connection(a, b) => view.is_some_and(|v| {
+                let (s, d) = (sock(v.src), sock(v.dst));
+                (s == *a && d == *b) || (s == *b && d == *a)
+            }),
+        }
+    }
+
     fn text(&self) -> String {
         match self {
             FlowSpec::Id(id) => format!("flow {id}"),
@@ -222,21 +240,14 @@ impl<W: Write> Extractor<'_, W> {
             sel += 1;
         }
         for spec in &self.args.flows {
-            let hit = match spec {
-                FlowSpec::Id(id) => segment.is_some_and(|s| s.flow == *id),
-                FlowSpec::Connection(a, b) => view.is_some_and(|v| {
-                    let (s, d) = (sock(v.src), sock(v.dst));
-                    (s == *a && d == *b) || (s == *b && d == *a)
-                }),
-            };
-            if hit {
+            if spec.selects(segment, view) {
                 self.hits[sel] += 1;
                 push_unique(&mut why, spec.text());
             }
             sel += 1;
         }
         for spec in &self.args.frames {
-            if spec.point == name && spec.ranges.iter().any(|&(a, b)| (a..=b).contains(&frame.number)) {
+            if spec.selects(name, frame.number) {
                 self.hits[sel] += 1;
                 push_unique(&mut why, format!("frame {name}:{}", frame.number));
             }
@@ -392,13 +403,8 @@ impl Observer for Gather<'_> {
             }
         }
         let name = e.point_info.name.as_str();
-        let selected = self.args.flows.iter().any(|spec| match spec {
-            FlowSpec::Id(id) => e.segment.is_some_and(|s| s.flow == *id),
-            FlowSpec::Connection(a, b) => view.is_some_and(|v| {
-                let (s, d) = (sock(v.src), sock(v.dst));
-                (s == *a && d == *b) || (s == *b && d == *a)
-            }),
-        }) || self.args.frames.iter().any(|spec| spec.point == name && spec.ranges.iter().any(|&(a, b)| (a..=b).contains(&e.frame.number)));
+        let selected = self.args.flows.iter().any(|spec| spec.selects(e.segment, view.as_ref()))
+            || self.args.frames.iter().any(|spec| spec.selects(name, e.frame.number));
         if selected {
             self.selected.insert((u32::try_from(e.point).unwrap_or(u32::MAX), e.frame.number));
         }

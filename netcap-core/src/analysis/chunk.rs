@@ -13,7 +13,7 @@ use crate::capture::mapped::Mapping;
 use crate::correlate::{fingerprints, Keys};
 use crate::decode::{Decoder, Packet};
 use crate::tcp::shards::{self, Done, Job, Shards, SHARDS};
-use crate::tcp::{FlowRecord, SegmentInfo};
+use crate::tcp::{Analyzer, FlowRecord, SegmentInfo};
 
 /// Frames per chunk at most.
 pub(crate) const CHUNK_FRAMES: usize = 2048;
@@ -149,18 +149,22 @@ impl Chunk {
         }
         routes.clear();
         let mut jobs: Vec<Vec<Job<'_>>> = (0..SHARDS).map(|_| Vec::new()).collect();
-        for (i, s) in slots.iter().enumerate() {
-            let route = packets.get(i).and_then(|p| shards::route(p, s.point));
+        for (i, (s, packet)) in slots.iter().zip(packets.iter()).enumerate() {
+            let route = shards::route(packet, s.point);
             routes.push(route.map(|r| r.0));
-            let Some((r, analysed)) = route else { continue };
-            let point_newest = if analysed { tcp.saw(s.point, s.ts_ns) } else { tcp.newest.get(s.point as usize).copied().unwrap_or(i64::MIN) };
-            let (Some(list), Some(packet)) = (jobs.get_mut(usize::from(r)), packets.get(i)) else { continue };
-            list.push(Job { slot: i, point: s.point, point_newest, frame: s.frame(data(s, arena, maps)), packet });
+            let Some((r, view)) = route else { continue };
+            let point_newest = if Analyzer::analyses(&view, packet) {
+                tcp.saw(s.point, s.ts_ns)
+            } else {
+                tcp.newest.get(s.point as usize).copied().unwrap_or(i64::MIN)
+            };
+            let Some(list) = jobs.get_mut(usize::from(r)) else { continue };
+            list.push(Job { slot: i, point: s.point, point_newest, frame: s.frame(data(s, arena, maps)), packet, view });
         }
         // Capture time moves on with the analysed segments, as in one analyzer.
         let chunk_end = jobs.iter().flatten().map(|j| j.point_newest).max().unwrap_or(i64::MIN);
         dones.resize_with(SHARDS, Done::default);
-        let run = |((a, j), d): ((&mut crate::tcp::Analyzer, &Vec<Job<'_>>), &mut Done)| Shards::run(a, j, chunk_end, d);
+        let run = |((a, j), d): ((&mut Analyzer, &Vec<Job<'_>>), &mut Done)| Shards::run(a, j, chunk_end, d);
         if parallel {
             tcp.analyzers.par_iter_mut().zip(jobs.par_iter()).zip(dones.par_iter_mut()).for_each(run);
         } else {

@@ -70,8 +70,6 @@ struct Back<'o, O: Observer + ?Sized> {
 struct Feed {
     readers: Vec<Option<CaptureReader>>,
     maps: Maps,
-    /// Per input: whether it is mapped (its frames are not copied).
-    mapped: Vec<bool>,
     /// Per input: whether it is a regular, uncompressed file.
     seekable: Vec<bool>,
     /// Per input: the point of its current frame.
@@ -223,7 +221,6 @@ impl Feed {
         Feed {
             readers: (0..inputs).map(|_| None).collect(),
             maps: (0..inputs).map(|_| None).collect(),
-            mapped: vec![false; inputs],
             seekable: vec![false; inputs],
             heads: vec![0; inputs],
             heap: BinaryHeap::new(),
@@ -236,9 +233,8 @@ impl Feed {
             *s = seekable && !reader.compressed();
         }
         #[cfg(target_os = "linux")]
-        if let (Some(m), Some(b)) = (self.maps.get_mut(input), self.mapped.get_mut(input)) {
+        if let Some(m) = self.maps.get_mut(input) {
             *m = reader.mapping().map(Arc::clone);
-            *b = m.is_some();
         }
         if let Some(r) = self.readers.get_mut(input) {
             *r = Some(reader);
@@ -312,7 +308,8 @@ impl<O: Observer + ?Sized> Back<'_, O> {
             let point = feed.heads.get(i).copied().unwrap_or(0);
             if let Some(reader) = feed.readers.get(i).and_then(Option::as_ref) {
                 if let Some(frame) = reader.current() {
-                    let arena = if feed.mapped.get(i).copied().unwrap_or(false) {
+                    // A mapped input's frames stay in the mapping.
+                    let arena = if reader.is_mapped() {
                         None
                     } else {
                         let start = chunk.arena.len();

@@ -86,16 +86,19 @@ impl Mapping {
         &self.map
     }
 
-    /// Reads one byte of every page of `len` bytes at `offset`, so that the page
-    /// faults happen on the calling thread (a worker of the engine's pool) rather than
-    /// on the thread that parses the records there next.
+    /// Reads one byte of every page of `len` bytes at `offset`: the page faults happen
+    /// now, on the calling thread (a worker of the engine's pool mapping ahead of the
+    /// reader), and a page lost to truncation is found now ([`Mapping::truncated`]), not
+    /// after the bytes were lent out (the reader, before it yields a record).
     pub(crate) fn prefetch(&self, offset: usize, len: usize) {
         let Some(len) = self.clamp(offset, len) else { return };
         let bytes = &self.map[offset..offset + len];
+        // The first byte, the first byte of every later page, the last byte.
         let mut at = 0;
         while at < bytes.len() {
             std::hint::black_box(bytes[at]);
-            at += 4096;
+            let next_page = ((offset + at) | 4095) + 1 - offset;
+            at = next_page.min(bytes.len().saturating_sub(1).max(at + 1));
         }
     }
 

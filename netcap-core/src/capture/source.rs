@@ -131,14 +131,7 @@ impl Source {
     pub(crate) fn probe(&self, start: usize, len: usize) {
         #[cfg(target_os = "linux")]
         if let Source::Mapped { map, .. } = self {
-            let bytes = map.bytes();
-            let end = start.saturating_add(len).min(bytes.len());
-            let mut at = start;
-            while at < end {
-                std::hint::black_box(bytes[at]);
-                // The next page boundary, then the last byte.
-                at = ((at | 4095) + 1).min(end.saturating_sub(1).max(at + 1));
-            }
+            map.prefetch(start, len);
         }
         let _ = (start, len);
     }

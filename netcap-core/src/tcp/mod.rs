@@ -76,7 +76,7 @@ pub struct SegmentInfo {
 }
 
 /// Capture points whose newest timestamp is tracked (for the SYN outcome at the end).
-const MAX_TRACKED_POINTS: usize = 1 << 20;
+pub(crate) const MAX_TRACKED_POINTS: usize = 1 << 20;
 
 /// The analyzer's limits.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -108,8 +108,13 @@ impl Analyzer {
     /// Analyses the innermost TCP segment of one decoded frame seen at `point`.
     /// Returns `None` when the frame holds no TCP header (or only a fragment of one).
     pub fn segment(&mut self, point: u32, frame: &Frame<'_>, packet: &Packet) -> Option<SegmentInfo> {
+        self.segment_of(point, frame, packet, FlowView::of(packet)?)
+    }
+
+    /// [`Analyzer::segment`] with the frame's flow view taken already (the engine takes
+    /// it to choose the shard).
+    pub(crate) fn segment_of(&mut self, point: u32, frame: &Frame<'_>, packet: &Packet, view: FlowView) -> Option<SegmentInfo> {
         let ts_ns = frame.ts_ns;
-        let view = FlowView::of(packet)?;
         if view.proto != 6 {
             return None;
         }
@@ -121,16 +126,7 @@ impl Analyzer {
             self.skipped_fragments += 1;
             return None;
         }
-        // Points are numbered densely by the caller; a number beyond the cap is not
-        // tracked (its flows then end at their own last frame), so a stray point number
-        // cannot allocate.
-        let p = point as usize;
-        if p < MAX_TRACKED_POINTS {
-            if self.newest.len() <= p {
-                self.newest.resize(p + 1, i64::MIN);
-            }
-            self.newest[p] = self.newest[p].max(ts_ns);
-        }
+        self.saw_point_until(point, ts_ns);
 
         // The payload runs to the end the IP header claims, but not past the frame's
         // original length: a frame cut by the snap length keeps the claimed length, a
@@ -197,6 +193,13 @@ impl Analyzer {
         Some(info)
     }
 
+    /// Whether [`Analyzer::segment`] analyses the segment of a frame with this view: a
+    /// whole TCP header, not in an IP fragment. Such segments move their point's
+    /// capture time on.
+    pub(crate) fn analyses(view: &FlowView, packet: &Packet) -> bool {
+        view.proto == 6 && !view.fragmented && matches!(packet.layers.get(view.layer).map(|l| &l.kind), Some(LayerKind::Tcp { .. }))
+    }
+
     /// Flows that ended since the last call, in the order they ended.
     pub fn take_finished(&mut self) -> Vec<FlowRecord> {
         std::mem::take(&mut self.finished)
@@ -215,7 +218,9 @@ impl Analyzer {
 
     /// Raises the newest timestamp known at `point` to `ts_ns` (the capture's end as
     /// the flows of that point see it): a shard of the engine sees only its own frames
-    /// and is told the point's newest time across all of them.
+    /// and is told the point's newest time across all of them. Points are numbered
+    /// densely by the caller; a number beyond the cap is not tracked (its flows then end
+    /// at their own last frame), so a stray point number cannot allocate.
     pub(crate) fn saw_point_until(&mut self, point: u32, ts_ns: i64) {
         let p = point as usize;
         if p < MAX_TRACKED_POINTS {

@@ -30,17 +30,15 @@ use super::{Analyzer, FlowRecord, SegmentInfo, TcpOptions};
 /// Shards of the TCP analysis.
 pub(crate) const SHARDS: usize = 16;
 
-/// The shard of a frame's TCP segment, and whether the segment is analysed (a whole
-/// TCP header, not a fragment: what moves a point's capture time on for the analysis);
-/// `None` without one.
-pub(crate) fn route(packet: &Packet, point: u32) -> Option<(u8, bool)> {
+/// The shard of a frame's TCP segment and the frame's flow view; `None` without a TCP
+/// header.
+pub(crate) fn route(packet: &Packet, point: u32) -> Option<(u8, FlowView)> {
     let v = FlowView::of(packet).filter(|v| v.proto == 6)?;
-    let analysed = !v.fragmented && matches!(packet.layers.get(v.layer).map(|l| &l.kind), Some(crate::decode::LayerKind::Tcp { .. }));
     let (key, _) = v.key(point);
     let mut h = FxHasher::default();
     (key.point, key.proto, key.a, key.b).hash(&mut h);
     // The high bits: FxHash mixes them best.
-    Some(((h.finish() >> 56) as u8 % SHARDS as u8, analysed))
+    Some(((h.finish() >> 56) as u8 % SHARDS as u8, v))
 }
 
 /// One frame of a shard's work.
@@ -54,6 +52,8 @@ pub(crate) struct Job<'a> {
     pub point_newest: i64,
     pub frame: Frame<'a>,
     pub packet: &'a Packet,
+    /// The frame's flow view ([`route`] took it).
+    pub view: FlowView,
 }
 
 /// What a shard says about a chunk.
@@ -86,7 +86,7 @@ impl Shards {
         done.finished.clear();
         for job in jobs {
             analyzer.saw_point_until(job.point, job.point_newest);
-            let info = analyzer.segment(job.point, &job.frame, job.packet);
+            let info = analyzer.segment_of(job.point, &job.frame, job.packet, job.view);
             done.segments.push((job.slot, info));
             done.finished.extend(analyzer.take_finished().into_iter().map(|f| (job.slot, f)));
         }
@@ -99,7 +99,7 @@ impl Shards {
     /// The newest time of an analysed segment at `point`, after one at `ts_ns`.
     pub fn saw(&mut self, point: u32, ts_ns: i64) -> i64 {
         let p = point as usize;
-        if p >= 1 << 20 {
+        if p >= super::MAX_TRACKED_POINTS {
             return ts_ns;
         }
         if self.newest.len() <= p {
