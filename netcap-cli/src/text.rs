@@ -120,6 +120,42 @@ fn layer(l: &Layer) -> String {
             }
             s
         }
+        LayerKind::Llc { dsap, ssap, pid: Some(pid), .. } => {
+            format!("LLC {dsap:#04x} > {ssap:#04x} SNAP {pid:#06x}")
+        }
+        LayerKind::Llc { dsap, ssap, .. } => format!("LLC {dsap:#04x} > {ssap:#04x}"),
+        LayerKind::Mpls { label, tc, bottom, ttl } => {
+            format!("MPLS label {label} tc {tc}{} ttl {ttl}", if *bottom { " [S]" } else { "" })
+        }
+        LayerKind::PwControlWord { sequence, .. } => format!("PW control word seq {sequence}"),
+        LayerKind::Pppoe { code: 0, session_id, .. } => format!("PPPoE session {session_id:#06x}"),
+        LayerKind::Pppoe { code, session_id, .. } => {
+            format!("PPPoE discovery code {code:#04x} session {session_id:#06x}")
+        }
+        LayerKind::Ppp { protocol } => format!("PPP {protocol:#06x}"),
+        LayerKind::Chdlc { protocol, .. } => format!("CHDLC {protocol:#06x}"),
+        LayerKind::FabricPath { ftag, ttl } => format!("FabricPath ftag {ftag} ttl {ttl}"),
+        LayerKind::Erspan { erspan_type, session_id, .. } => {
+            format!("ERSPAN type {erspan_type} session {session_id}")
+        }
+        LayerKind::Gtpu { msg_type, teid, .. } => format!("GTP-U type {msg_type} teid {teid:#x}"),
+        LayerKind::Teredo { origin: Some((port, addr)), .. } => {
+            format!("Teredo origin {addr}:{port}")
+        }
+        LayerKind::Capwap { native, .. } => {
+            format!("CAPWAP data{}", if *native { " 802.11" } else { "" })
+        }
+        LayerKind::VxlanGpe { vni, next_protocol, .. } => {
+            format!("VXLAN-GPE vni {vni} next {next_protocol}")
+        }
+        LayerKind::Nsh { spi, si, .. } => format!("NSH spi {spi} si {si}"),
+        LayerKind::Wlan { frame_type, subtype, .. } => {
+            format!("802.11 type {frame_type} subtype {subtype}")
+        }
+        LayerKind::Esp { spi, sequence } => format!("ESP spi {spi:#x} seq {sequence}"),
+        LayerKind::Wireguard { msg_type, index } => {
+            format!("WireGuard type {msg_type} index {index:#x}")
+        }
         LayerKind::Arp { operation, sender_ip, target_ip, .. } => match operation {
             1 => format!("ARP who-has {target_ip} tell {sender_ip}"),
             2 => format!("ARP reply {sender_ip}"),

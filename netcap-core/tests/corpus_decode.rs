@@ -38,27 +38,27 @@ use common::{Row, PER_FILE_LIMIT};
 const KNOWN_BUGS: &[(&str, &str, &str)] = &[];
 
 /// UDP ports whose payload tshark 4.0 decodes, by default, as a packet or frame netcap
-/// does not look into: GTP-U, L2TP, Teredo, LISP data, VXLAN-GPE, sFlow (sampled
-/// headers), MPLS in UDP.
-const UDP_PAYLOAD_PORTS: [(u16, &str); 7] = [
-    (2152, "GTP-U"),
+/// does not look into: L2TP, LISP data, sFlow (sampled headers), GTP-C (v1 and v2: the
+/// `gtp` key), and on the GTP-U port what netcap declined as GTP-U (tshark decodes
+/// GTP' and any version there as `gtp`).
+const UDP_PAYLOAD_PORTS: [(u16, &str); 5] = [
     (1701, "L2TP"),
-    (3544, "Teredo"),
     (4341, "LISP data"),
-    (4790, "VXLAN-GPE"),
     (6343, "sFlow"),
-    (6635, "MPLS in UDP"),
+    (2123, "GTP-C"),
+    (2152, "GTP (not GTP-U version 1)"),
 ];
 
 /// IP protocols netcap does not decode whose payload tshark 4.0 decodes as a packet or
-/// frame: EtherIP (97), PIM (103, register messages carry the multicast packet), IPComp
-/// (108, tshark inflates it), L2TPv3 (115), MPLS in IP (137), Ethernet (143, RFC 8986).
-/// tshark does not look inside the others netcap stops at (ESP without keys — its null
-/// encryption heuristic is off by default —, IGMP, OSPF, EIGRP, VRRP, SCTP, …).
-const IP_PAYLOAD_PROTOCOLS: [u32; 6] = [97, 103, 108, 115, 137, 143];
+/// frame: PIM (103, register messages carry the multicast packet), IPComp (108, tshark
+/// inflates it), L2TPv3 (115). tshark does not look inside the others netcap stops at
+/// (IGMP, OSPF, EIGRP, VRRP, SCTP, …).
+const IP_PAYLOAD_PROTOCOLS: [u32; 3] = [103, 108, 115];
 
 /// TCP ports likewise: OpenFlow (its packet-in / packet-out messages carry frames).
-const TCP_PAYLOAD_PORTS: [(u16, &str); 2] = [(6653, "OpenFlow"), (6633, "OpenFlow")];
+/// And GTPv2-C, which may run over TCP.
+const TCP_PAYLOAD_PORTS: [(u16, &str); 3] =
+    [(6653, "OpenFlow"), (6633, "OpenFlow"), (2123, "GTP-C")];
 
 // ---------------------------------------------------------------------------------------
 // Keys
@@ -97,9 +97,17 @@ enum Key {
     UdpCsumFfff,
     Syn,
     Synack,
+    Mpls,
+    Pppoe,
+    Gtp,
+    Teredo,
+    Erspan,
+    Nsh,
+    Esp,
+    Ah,
 }
 
-const KEYS: usize = 31;
+const KEYS: usize = 39;
 
 impl Key {
     const ALL: [Key; KEYS] = [
@@ -134,6 +142,14 @@ impl Key {
         Key::UdpCsumFfff,
         Key::Syn,
         Key::Synack,
+        Key::Mpls,
+        Key::Pppoe,
+        Key::Gtp,
+        Key::Teredo,
+        Key::Erspan,
+        Key::Nsh,
+        Key::Esp,
+        Key::Ah,
     ];
 
     /// The manifest's name of the key.
@@ -170,6 +186,14 @@ impl Key {
             Key::UdpCsumFfff => "udp-csum-ffff",
             Key::Syn => "syn",
             Key::Synack => "synack",
+            Key::Mpls => "mpls",
+            Key::Pppoe => "pppoe",
+            Key::Gtp => "gtp",
+            Key::Teredo => "teredo",
+            Key::Erspan => "erspan",
+            Key::Nsh => "nsh",
+            Key::Esp => "esp",
+            Key::Ah => "ah",
         }
     }
 }
@@ -242,17 +266,15 @@ fn keys_of(layers: &[Layer]) -> Keys {
                 0x88a8 => s_tag = true,
                 _ => {}
             },
-            LayerKind::Ipv4 {
-                proto,
-                more_fragments,
-                frag_offset,
-                ..
-            } => {
+            LayerKind::Ipv4 { proto, more_fragments, frag_offset, .. } => {
                 k.set(Key::Ipv4);
                 match proto.0 {
                     4 => k.set(Key::Ipip),
                     41 => k.set(Key::Ip6in4),
                     47 => k.set(Key::GreProto),
+                    // tshark walks AH only in an unfragmented datagram (a first
+                    // fragment's AH shows in the reassembling frame).
+                    51 if !*more_fragments && *frag_offset == 0 => k.set(Key::Ah),
                     _ => {}
                 }
                 if *more_fragments || *frag_offset != 0 {
@@ -264,12 +286,7 @@ fn keys_of(layers: &[Layer]) -> Keys {
                     _ => {}
                 }
             }
-            LayerKind::Ipv6 {
-                proto,
-                ext,
-                fragment,
-                ..
-            } => {
+            LayerKind::Ipv6 { proto, ext, fragment, .. } => {
                 k.set(Key::Ipv6);
                 // tshark's `ipv6.nxt` is the fixed header's field, not the protocol after
                 // the extension headers.
@@ -282,10 +299,11 @@ fn keys_of(layers: &[Layer]) -> Keys {
                 if fragment.is_some() {
                     k.set(Key::Frag);
                 }
+                if ext.contains(&51) {
+                    k.set(Key::Ah);
+                }
             }
-            LayerKind::Udp {
-                src_port, dst_port, ..
-            } => {
+            LayerKind::Udp { src_port, dst_port, .. } => {
                 k.set(Key::Udp);
                 udp_ports = Some((*src_port, *dst_port));
                 if let Some((st, stored)) = status {
@@ -337,6 +355,14 @@ fn keys_of(layers: &[Layer]) -> Keys {
             }
             LayerKind::Geneve { .. } => k.set(Key::Geneve),
             LayerKind::Gre { .. } => k.set(Key::Gre),
+            LayerKind::Mpls { .. } => k.set(Key::Mpls),
+            // tshark's `pppoes`: session stage only (code 0); discovery is `pppoed`.
+            LayerKind::Pppoe { code: 0, .. } => k.set(Key::Pppoe),
+            LayerKind::Gtpu { .. } => k.set(Key::Gtp),
+            LayerKind::Teredo { .. } => k.set(Key::Teredo),
+            LayerKind::Erspan { .. } => k.set(Key::Erspan),
+            LayerKind::Nsh { .. } => k.set(Key::Nsh),
+            LayerKind::Esp { .. } => k.set(Key::Esp),
             _ => {}
         }
     }
@@ -469,13 +495,7 @@ fn own_keys(proto: &str) -> Keys {
             Key::BadIpCsum,
             Key::BadCsum,
         ]),
-        "ipv6" => Keys::of(&[
-            Key::Ipv6,
-            Key::Frag,
-            Key::Ip4in6,
-            Key::Ip6in6,
-            Key::GreProto,
-        ]),
+        "ipv6" => Keys::of(&[Key::Ipv6, Key::Frag, Key::Ip4in6, Key::Ip6in6, Key::GreProto]),
         "tcp" => Keys::of(&[
             Key::Tcp,
             Key::Syn,
@@ -498,6 +518,13 @@ fn own_keys(proto: &str) -> Keys {
         "vxlan" => Keys::of(&[Key::Vxlan, Key::Vxlan4789, Key::Vxlan8472]),
         "geneve" => Keys::of(&[Key::Geneve]),
         "gre" => Keys::of(&[Key::Gre]),
+        "mpls" => Keys::of(&[Key::Mpls]),
+        "pppoe" => Keys::of(&[Key::Pppoe]),
+        "gtpu" => Keys::of(&[Key::Gtp]),
+        "teredo" => Keys::of(&[Key::Teredo]),
+        "erspan" => Keys::of(&[Key::Erspan]),
+        "nsh" => Keys::of(&[Key::Nsh]),
+        "esp" => Keys::of(&[Key::Esp]),
         _ => Keys::default(),
     }
 }
@@ -586,18 +613,10 @@ fn frame_rules(
     for (i, l) in layers.iter().enumerate() {
         let at = l.offset as usize;
         match &l.kind {
-            LayerKind::Vlan {
-                tpid: 0x9200 | 0x9300,
-                ..
-            } => {
+            LayerKind::Vlan { tpid: 0x9200 | 0x9300, .. } => {
                 out.push((Rule::UndecodedTpid, Keys::default(), after(i)));
             }
-            LayerKind::Ipv4 {
-                total_len,
-                more_fragments,
-                frag_offset,
-                ..
-            } => {
+            LayerKind::Ipv4 { total_len, more_fragments, frag_offset, .. } => {
                 if *more_fragments && *frag_offset == 0 {
                     out.push((Rule::FirstFragment, unset, after(i)));
                 }
@@ -611,11 +630,7 @@ fn frame_rules(
                     out.push((Rule::MalformedIpv4Options, Keys::default(), after(i)));
                 }
             }
-            LayerKind::Ipv6 {
-                payload_len,
-                fragment,
-                ..
-            } => {
+            LayerKind::Ipv6 { payload_len, fragment, .. } => {
                 if let Some((0, true, _)) = fragment {
                     out.push((Rule::FirstFragment, unset, after(i)));
                 }
@@ -626,31 +641,34 @@ fn frame_rules(
                     if !keys_of(&layers[..i]).has(Key::Frag) {
                         own.0 &= !(1 << Key::Frag as u32);
                     }
-                    out.push((
-                        Rule::Ipv6PayloadLengthZero,
-                        Keys::default(),
-                        full.minus(own),
-                    ));
+                    out.push((Rule::Ipv6PayloadLengthZero, Keys::default(), full.minus(own)));
                 } else if !cut && at + 40 + usize::from(*payload_len) > data.len() {
                     out.push((Rule::LengthBeyondFrame, unset_verdicts, Keys::default()));
                 }
             }
-            LayerKind::Udp {
-                src_port,
-                dst_port,
-                length,
-                payload_len,
-            } => {
+            LayerKind::Udp { src_port, dst_port, length, payload_len } => {
                 if *length == 0 {
                     // Everything this datagram brings except its own presence.
                     let mut own = keys_of(&layers[..i]);
                     own.set(Key::Udp);
                     out.push((Rule::UdpLengthZero, Keys::default(), full.minus(own)));
                 }
-                if i == last && *payload_len > 0 {
-                    if tunnel_ports.contains(src_port) && !tunnel_ports.contains(dst_port) {
+                if tunnel_ports.contains(src_port) && !tunnel_ports.contains(dst_port) {
+                    if i == last && *payload_len > 0 {
                         out.push((Rule::TunnelSourcePort, unset, Keys::default()));
+                    } else if i != last {
+                        // netcap decoded the payload by its destination port (VXLAN-GPE
+                        // on 4790, say); tshark names it by the source port's tunnel.
+                        let named =
+                            Keys::of(&[Key::Vxlan, Key::Vxlan4789, Key::Vxlan8472, Key::Geneve]);
+                        out.push((
+                            Rule::TunnelSourcePort,
+                            Keys(named.0 & unset.0),
+                            Keys::default(),
+                        ));
                     }
+                }
+                if i == last && *payload_len > 0 {
                     if let Some((_, name)) = UDP_PAYLOAD_PORTS
                         .iter()
                         .find(|(port, _)| port == src_port || port == dst_port)
@@ -659,23 +677,16 @@ fn frame_rules(
                     }
                 }
             }
-            LayerKind::Tcp {
-                src_port,
-                dst_port,
-                payload_len,
-                ..
-            } if i == last && *payload_len > 0 => {
-                if let Some((_, name)) = TCP_PAYLOAD_PORTS
-                    .iter()
-                    .find(|(port, _)| port == src_port || port == dst_port)
+            LayerKind::Tcp { src_port, dst_port, payload_len, .. }
+                if i == last && *payload_len > 0 =>
+            {
+                if let Some((_, name)) =
+                    TCP_PAYLOAD_PORTS.iter().find(|(port, _)| port == src_port || port == dst_port)
                 {
                     out.push((Rule::PayloadProtocol(name), unset, Keys::default()));
                 }
             }
-            LayerKind::Icmp {
-                icmp_type: 3 | 4 | 5 | 11 | 12,
-                ..
-            } => {
+            LayerKind::Icmp { icmp_type: 3 | 4 | 5 | 11 | 12, .. } => {
                 out.push((Rule::IcmpQuote, unset, Keys::default()));
             }
             LayerKind::Icmpv6 { icmp_type, .. } => match icmp_type {
@@ -726,12 +737,8 @@ fn decode_file(path: &Path, decoder: &Decoder) -> Outcome {
         }
     };
     let opts = decoder.options();
-    let tunnel_ports: Vec<u16> = opts
-        .vxlan_ports
-        .iter()
-        .chain(&opts.geneve_ports)
-        .copied()
-        .collect();
+    let tunnel_ports: Vec<u16> =
+        opts.vxlan_ports.iter().chain(&opts.geneve_ports).copied().collect();
     let mut packet = Packet::default();
     loop {
         let frame = match reader.next_frame() {
@@ -839,10 +846,8 @@ fn corpus_decode_counts_match_tshark() -> Result<(), Box<dyn Error>> {
     let rows = common::read_manifest(&manifest)?;
     let outcomes = decode_all(&root, &rows);
 
-    let known: HashMap<(&str, &str), &str> = KNOWN_BUGS
-        .iter()
-        .map(|(f, k, why)| ((*f, *k), *why))
-        .collect();
+    let known: HashMap<(&str, &str), &str> =
+        KNOWN_BUGS.iter().map(|(f, k, why)| ((*f, *k), *why)).collect();
     let mut known_seen: Vec<(&str, &str)> = Vec::new();
     let mut failures: Vec<String> = Vec::new();
     let mut tallies = vec![Tally::default(); KEYS];
@@ -964,10 +969,7 @@ fn corpus_decode_counts_match_tshark() -> Result<(), Box<dyn Error>> {
          in the needed direction / where it alone covers the gap; an example"
     );
     for (rule, c) in &explained_by {
-        println!(
-            "{:>5} {:>5}  {rule}\n             e.g. {}",
-            c.could, c.alone, c.example
-        );
+        println!("{:>5} {:>5}  {rule}\n             e.g. {}", c.could, c.alone, c.example);
     }
     for line in &not_compared {
         println!("not compared (capture reading differs): {line}");
@@ -1035,11 +1037,7 @@ mod definitions {
         f[40..42].copy_from_slice(&(!sum).to_be_bytes());
         f[36..38].copy_from_slice(&[0xff, 0xff]);
         let p = Decoder::default().decode(LinkType::IPV4, &f);
-        let tcp = p
-            .layers
-            .last()
-            .and_then(|l| l.checksum)
-            .expect("tcp verdict");
+        let tcp = p.layers.last().and_then(|l| l.checksum).expect("tcp verdict");
         assert_eq!((tcp.status, tcp.stored), (Status::Good, 0xffff));
         let k = keys_of(&p.layers);
         assert!(k.has(Key::BadTcpCsum) && !k.has(Key::GoodTcpCsum));
@@ -1047,9 +1045,7 @@ mod definitions {
 
     #[test]
     fn vlan_and_qinq_follow_tsharks_dissectors() {
-        let icmp = [
-            0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-        ];
+        let icmp = [0x45, 0, 0, 28, 0, 1, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
         let frame = |tags: &[(u16, u16)]| {
             let mut f = vec![2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4];
             for (tpid, vid) in tags {
@@ -1078,9 +1074,7 @@ mod definitions {
         assert!(!ipv4_options_malformed(&[]));
         assert!(!ipv4_options_malformed(&[1, 1, 1, 0]));
         // Loose source route, 2 addresses: well formed.
-        assert!(!ipv4_options_malformed(&[
-            0x83, 11, 4, 1, 2, 3, 4, 5, 6, 7, 8, 0
-        ]));
+        assert!(!ipv4_options_malformed(&[0x83, 11, 4, 1, 2, 3, 4, 5, 6, 7, 8, 0]));
         // Security with length 2 (suricata-verify bug-7414 ip_secopt.pcap frame 3).
         assert!(ipv4_options_malformed(&[
             0x82, 2, 0xf1, 0x35, 0, 0, 0xde, 0xad, 0xbe, 0xef, 0xaa, 0
@@ -1097,10 +1091,8 @@ mod definitions {
         f[6] = 0x20; // MF
         let p = Decoder::default().decode(LinkType::IPV4, &f);
         let rules = frame_rules(&p, &f, false, &[4789, 8472, 6081], keys_of(&p.layers));
-        let (_, _, down) = rules
-            .iter()
-            .find(|(r, _, _)| *r == Rule::FirstFragment)
-            .expect("first fragment rule");
+        let (_, _, down) =
+            rules.iter().find(|(r, _, _)| *r == Rule::FirstFragment).expect("first fragment rule");
         assert!(down.has(Key::Tcp) && down.has(Key::Syn) && !down.has(Key::Ipv4));
     }
 }

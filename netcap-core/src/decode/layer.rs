@@ -14,8 +14,12 @@ pub use etherparse::IpNumber;
 /// One decoded header.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Layer {
-    /// Tunnel encapsulations above this layer: everything up to and including a
-    /// VXLAN/Geneve/GRE header or the outer IP of IP-in-IP is depth 0.
+    /// Tunnel encapsulations above this layer: the encapsulations that carry a packet
+    /// or frame over IP. Everything up to and including the first tunnel header (VXLAN,
+    /// Geneve, GRE, GTP-U, Teredo, CAPWAP, AYIYA, VXLAN-GPE) or the outer IP of
+    /// IP-in-IP and MPLS-in-IP/UDP is depth 0; what that header carries is depth 1.
+    /// Link-level stacks (VLAN, MPLS over Ethernet, PPPoE, LLC, FabricPath, a
+    /// pseudowire) do not add depth.
     pub depth: u8,
     /// Byte offset of the header in the frame.
     pub offset: u32,
@@ -143,7 +147,9 @@ pub enum LayerKind {
         src: [u8; 6],
         /// Destination MAC address (IEEE 802.3).
         dst: [u8; 6],
-        /// EtherType (IEEE 802.3 type field): the protocol of the payload.
+        /// EtherType (IEEE 802.3 type field): the protocol of the payload. A value up to
+        /// 1500 is the length of an IEEE 802.3 frame, whose payload starts with an LLC
+        /// header.
         ethertype: EtherType,
     },
     /// One VLAN tag (IEEE 802.1Q, 802.1ad).
@@ -357,6 +363,199 @@ pub enum LayerKind {
         /// ARP target hardware address (RFC 826).
         target_mac: [u8; 6],
     },
+    /// IEEE 802.2 LLC header, with its SNAP extension when DSAP and SSAP are 0xAA.
+    Llc {
+        /// Destination service access point (IEEE 802.2): 0xAA SNAP, 0x42 spanning
+        /// tree, 0xFE ISO network layer, 0x06 IP, …
+        dsap: u8,
+        /// Source service access point (IEEE 802.2).
+        ssap: u8,
+        /// Control field (IEEE 802.2): one byte for U-format frames (low bits 11), two
+        /// bytes for I- and S-format frames.
+        control: u16,
+        /// SNAP organisationally unique identifier (RFC 1042): 00-00-00 means the
+        /// protocol ID is an EtherType.
+        oui: Option<[u8; 3]>,
+        /// SNAP protocol ID (RFC 1042): an EtherType when the OUI is 00-00-00 or
+        /// 00-00-F8.
+        pid: Option<u16>,
+    },
+    /// One MPLS label stack entry (RFC 3032); a stack is one layer per entry.
+    Mpls {
+        /// Label (RFC 3032): 20 bits. 0 IPv4 explicit null, 2 IPv6 explicit null.
+        label: u32,
+        /// Traffic class (RFC 5462; formerly EXP): 3 bits.
+        tc: u8,
+        /// Bottom of stack (RFC 3032): the last entry before the payload.
+        bottom: bool,
+        /// Time to live (RFC 3032).
+        ttl: u8,
+    },
+    /// The pseudowire control word before an Ethernet frame carried over MPLS (RFC 4448
+    /// §4.6): first nibble 0.
+    PwControlWord {
+        /// Flags and fragment bits (RFC 4385): the 8 bits after the first nibble.
+        flags: u8,
+        /// Sequence number (RFC 4385); 0 when sequencing is not used.
+        sequence: u16,
+    },
+    /// PPP over Ethernet header (RFC 2516).
+    Pppoe {
+        /// PPPoE code (RFC 2516): 0x00 session data, 0x09 PADI, 0x07 PADO, 0x19 PADR,
+        /// 0x65 PADS, 0xa7 PADT.
+        code: u8,
+        /// Session ID (RFC 2516).
+        session_id: u16,
+        /// Payload length (RFC 2516): bytes after the 6-byte header.
+        length: u16,
+    },
+    /// The PPP protocol field (RFC 1661), with the HDLC-like address and control bytes
+    /// (RFC 1662) when present.
+    Ppp {
+        /// PPP protocol (RFC 1661): 0x0021 IPv4, 0x0057 IPv6, 0x0281 MPLS, 0xc021 LCP, …
+        protocol: u16,
+    },
+    /// Cisco HDLC header (LINKTYPE_C_HDLC).
+    Chdlc {
+        /// Address byte: 0x0f unicast, 0x8f broadcast.
+        address: u8,
+        /// Protocol: an EtherType (0x0800 IPv4, 0x86dd IPv6, 0x8035 SLARP, 0x8847 MPLS).
+        protocol: u16,
+    },
+    /// Cisco FabricPath header after the outer MAC addresses (EtherType 0x8903): then the
+    /// classical Ethernet frame.
+    FabricPath {
+        /// Forwarding tag (FabricPath): the upper 10 bits of the tag word.
+        ftag: u16,
+        /// Time to live (FabricPath): the low 6 bits.
+        ttl: u8,
+    },
+    /// ERSPAN header (draft-foschiano-erspan; type I has none and is recognised by a GRE
+    /// header without sequence number).
+    Erspan {
+        /// ERSPAN type: 1, 2 or 3 (the header's version field is 1 for type II, 2 for
+        /// type III).
+        erspan_type: u8,
+        /// Session ID (types II and III): 10 bits.
+        session_id: u16,
+        /// The original frame's VLAN (types II and III): 12 bits.
+        vlan: u16,
+        /// Type III timestamp (its granularity is in the header's Gra field).
+        timestamp: Option<u32>,
+    },
+    /// GTP-U header (3GPP TS 29.281), optional fields and extension headers included.
+    Gtpu {
+        /// Message type (TS 29.281): 255 G-PDU (a user packet follows), 1 echo request,
+        /// 2 echo response, 26 error indication, 254 end marker.
+        msg_type: u8,
+        /// Tunnel endpoint identifier (TS 29.281).
+        teid: u32,
+        /// Extension header types, in order (0x85 PDU session container, …), at most
+        /// [`ExtHeaders::MAX`].
+        ext: ExtHeaders,
+    },
+    /// Teredo (RFC 4380): IPv6 in UDP, with the authentication and origin indication
+    /// headers when present (`header_len` 0 when neither is).
+    Teredo {
+        /// Origin indication (RFC 4380 §5.1.1): the client's mapped port and address,
+        /// un-obfuscated.
+        origin: Option<(u16, Ipv4Addr)>,
+        /// An authentication header (RFC 4380 §5.1.1) was present.
+        auth: bool,
+    },
+    /// CAPWAP data channel header (RFC 5415 §4.3).
+    Capwap {
+        /// Header length in bytes (RFC 5415: HLEN times 4).
+        hlen: u16,
+        /// Wireless binding ID (RFC 5415): 1 IEEE 802.11.
+        wbid: u8,
+        /// T bit (RFC 5415): the payload is in the binding's native format (802.11)
+        /// rather than 802.3.
+        native: bool,
+    },
+    /// AYIYA header (draft-massar-v6ops-ayiya): "anything in anything".
+    Ayiya {
+        /// Next header: the IP protocol number of the payload (41 IPv6, 4 IPv4).
+        next_header: u8,
+        /// Operation code: 1 forward (a packet follows).
+        opcode: u8,
+    },
+    /// VXLAN-GPE header (draft-ietf-nvo3-vxlan-gpe).
+    VxlanGpe {
+        /// Flags byte; 0x04 is the P bit (next protocol present).
+        flags: u8,
+        /// Next protocol: 1 IPv4, 2 IPv6, 3 Ethernet, 4 NSH, 5 MPLS.
+        next_protocol: u8,
+        /// Virtual network identifier: 24 bits.
+        vni: u32,
+    },
+    /// Network Service Header (RFC 8300), metadata included.
+    Nsh {
+        /// MD type (RFC 8300): 1 fixed-length, 2 variable-length metadata.
+        md_type: u8,
+        /// Next protocol (RFC 8300): 1 IPv4, 2 IPv6, 3 Ethernet, 4 NSH, 5 MPLS.
+        next_protocol: u8,
+        /// Service path identifier (RFC 8300): 24 bits.
+        spi: u32,
+        /// Service index (RFC 8300).
+        si: u8,
+    },
+    /// IEEE 802.11 radiotap header (the LINKTYPE_IEEE802_11_RADIOTAP pseudo-header).
+    Radiotap {
+        /// The radiotap flags field: 0x10 the frame ends with an FCS, 0x40 the FCS is
+        /// bad; 0 when absent.
+        flags: u8,
+        /// The frame ends with a 4-byte FCS.
+        fcs: bool,
+    },
+    /// PPI header (LINKTYPE_PPI), before an 802.11 frame.
+    Ppi {
+        /// The link type of what follows (105: IEEE 802.11).
+        dlt: u32,
+    },
+    /// IEEE 802.11 MAC header (data, management or control frame).
+    Wlan {
+        /// Frame type (IEEE 802.11): 0 management, 1 control, 2 data.
+        frame_type: u8,
+        /// Frame subtype (IEEE 802.11); in data frames bit 3 marks QoS.
+        subtype: u8,
+        /// Frame control flags byte: 0x01 to DS, 0x02 from DS, 0x40 protected.
+        flags: u8,
+        /// Address 1 (receiver).
+        addr1: [u8; 6],
+        /// Address 2 (transmitter); zero in frames that have none.
+        addr2: [u8; 6],
+    },
+    /// IP over InfiniBand encapsulation header (RFC 4391 §6), with the 40-byte address
+    /// pseudo-header Linux captures carry when present.
+    Ipoib {
+        /// Protocol: an EtherType.
+        protocol: u16,
+    },
+    /// Linux netfilter NFLOG header and its TLVs up to the packet (LINKTYPE_NFLOG).
+    Nflog {
+        /// Address family (2 IPv4, 10 IPv6).
+        family: u8,
+        /// Resource ID: the NFLOG group.
+        resource_id: u16,
+    },
+    /// ESP header (RFC 4303): what follows is encrypted, and decoding stops there with
+    /// `encrypted`.
+    Esp {
+        /// Security parameters index (RFC 4303).
+        spi: u32,
+        /// Sequence number (RFC 4303).
+        sequence: u32,
+    },
+    /// WireGuard message header (the WireGuard whitepaper §5.4).
+    Wireguard {
+        /// Message type: 1 handshake initiation, 2 handshake response, 3 cookie reply,
+        /// 4 transport data (encrypted: decoding stops with `encrypted`).
+        msg_type: u8,
+        /// The index in bytes 4–8: the sender's (types 1 and 2) or the receiver's
+        /// (types 3 and 4).
+        index: u32,
+    },
 }
 
 impl LayerKind {
@@ -378,6 +577,27 @@ impl LayerKind {
             LayerKind::Geneve { .. } => "geneve",
             LayerKind::Gre { .. } => "gre",
             LayerKind::Arp { .. } => "arp",
+            LayerKind::Llc { .. } => "llc",
+            LayerKind::Mpls { .. } => "mpls",
+            LayerKind::PwControlWord { .. } => "pw_cw",
+            LayerKind::Pppoe { .. } => "pppoe",
+            LayerKind::Ppp { .. } => "ppp",
+            LayerKind::Chdlc { .. } => "chdlc",
+            LayerKind::FabricPath { .. } => "fabricpath",
+            LayerKind::Erspan { .. } => "erspan",
+            LayerKind::Gtpu { .. } => "gtpu",
+            LayerKind::Teredo { .. } => "teredo",
+            LayerKind::Capwap { .. } => "capwap",
+            LayerKind::Ayiya { .. } => "ayiya",
+            LayerKind::VxlanGpe { .. } => "vxlan_gpe",
+            LayerKind::Nsh { .. } => "nsh",
+            LayerKind::Radiotap { .. } => "radiotap",
+            LayerKind::Ppi { .. } => "ppi",
+            LayerKind::Wlan { .. } => "wlan",
+            LayerKind::Ipoib { .. } => "ipoib",
+            LayerKind::Nflog { .. } => "nflog",
+            LayerKind::Esp { .. } => "esp",
+            LayerKind::Wireguard { .. } => "wireguard",
         }
     }
 }
@@ -428,11 +648,14 @@ pub enum StopReason {
     Unsupported,
     /// Tunnel nesting, VLAN tags or IPv6 extension headers exceed netcap's caps.
     DepthLimit,
+    /// What follows is encrypted (ESP, WireGuard transport data, a protected 802.11
+    /// frame): netcap names the protocol and does not decrypt.
+    Encrypted,
 }
 
 impl StopReason {
     /// The snake_case name used in JSON and text output (`truncated`, `bad_header`,
-    /// `fragment`, `unsupported`, `depth_limit`).
+    /// `fragment`, `unsupported`, `depth_limit`, `encrypted`).
     pub fn as_str(self) -> &'static str {
         match self {
             StopReason::Truncated => "truncated",
@@ -440,6 +663,7 @@ impl StopReason {
             StopReason::Fragment => "fragment",
             StopReason::Unsupported => "unsupported",
             StopReason::DepthLimit => "depth_limit",
+            StopReason::Encrypted => "encrypted",
         }
     }
 }

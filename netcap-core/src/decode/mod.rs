@@ -29,7 +29,9 @@
 //! pseudo-header uses the home address); RFC 768; RFC 9293; RFC 7348 (VXLAN); RFC 8926
 //! (Geneve); RFC 2784 / 2890 (GRE); RFC 2637 (enhanced GRE); RFC 2003 / 4213 (IP in IP).
 
+mod encap;
 mod layer;
+mod link;
 mod serialize;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -56,6 +58,9 @@ pub struct DecodeOptions {
     pub max_tunnel_depth: u8,
     /// Most layers decoded in one frame (default 64): bounds VLAN tag stacks.
     pub max_layers: usize,
+    /// The other protocols carried in UDP that are decoded, by port (default: each
+    /// [`UdpTunnel`]'s IANA port). VXLAN and Geneve ports are in their own lists.
+    pub tunnel_ports: Vec<(u16, UdpTunnel)>,
 }
 
 impl Default for DecodeOptions {
@@ -65,7 +70,168 @@ impl Default for DecodeOptions {
             geneve_ports: vec![6081],
             max_tunnel_depth: 8,
             max_layers: 64,
+            tunnel_ports: UdpTunnel::ALL
+                .iter()
+                .filter_map(|&t| t.default_port().map(|p| (p, t)))
+                .collect(),
         }
+    }
+}
+
+impl DecodeOptions {
+    /// Decodes UDP `port` as `tunnel`, or with `None` as plain UDP, replacing whatever
+    /// the port meant before (tshark's `-d udp.port==PORT,PROTO`).
+    pub fn decode_as(&mut self, port: u16, tunnel: Option<UdpTunnel>) {
+        self.vxlan_ports.retain(|&p| p != port);
+        self.geneve_ports.retain(|&p| p != port);
+        self.tunnel_ports.retain(|&(p, _)| p != port);
+        match tunnel {
+            Some(UdpTunnel::Vxlan) => self.vxlan_ports.push(port),
+            Some(UdpTunnel::Geneve) => self.geneve_ports.push(port),
+            Some(t) => self.tunnel_ports.push((port, t)),
+            None => {}
+        }
+    }
+
+    /// The protocol a UDP datagram carries, by its ports: the destination port first,
+    /// then — for the protocols whose both ends use the well-known port or whose server
+    /// answers from it ([`UdpTunnel::either_port`]) — the source port.
+    pub fn udp_tunnel(&self, src_port: u16, dst_port: u16) -> Option<UdpTunnel> {
+        let by_port = |port: u16| {
+            if self.vxlan_ports.contains(&port) {
+                Some(UdpTunnel::Vxlan)
+            } else if self.geneve_ports.contains(&port) {
+                Some(UdpTunnel::Geneve)
+            } else {
+                self.tunnel_ports.iter().find(|&&(p, _)| p == port).map(|&(_, t)| t)
+            }
+        };
+        by_port(dst_port).or_else(|| by_port(src_port).filter(|t| t.either_port()))
+    }
+}
+
+/// A protocol carried in UDP that netcap decodes, chosen by port
+/// ([`DecodeOptions::udp_tunnel`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum UdpTunnel {
+    /// VXLAN (RFC 7348), ports 4789 and 8472.
+    Vxlan,
+    /// Geneve (RFC 8926), port 6081.
+    Geneve,
+    /// GRE in UDP (RFC 8086), port 4754.
+    GreUdp,
+    /// MPLS in UDP (RFC 7510), port 6635.
+    MplsUdp,
+    /// VXLAN-GPE (draft-ietf-nvo3-vxlan-gpe), port 4790.
+    VxlanGpe,
+    /// GTP-U (3GPP TS 29.281), port 2152.
+    Gtpu,
+    /// Teredo (RFC 4380), port 3544.
+    Teredo,
+    /// CAPWAP data channel (RFC 5415), port 5247.
+    CapwapData,
+    /// AYIYA (draft-massar-v6ops-ayiya), port 5072.
+    Ayiya,
+    /// WireGuard, port 51820 (its default listening port).
+    Wireguard,
+    /// ESP in UDP (RFC 3948, IPsec NAT traversal), port 4500.
+    EspUdp,
+}
+
+impl UdpTunnel {
+    /// Every protocol, in declaration order.
+    pub const ALL: [UdpTunnel; 11] = [
+        UdpTunnel::Vxlan,
+        UdpTunnel::Geneve,
+        UdpTunnel::GreUdp,
+        UdpTunnel::MplsUdp,
+        UdpTunnel::VxlanGpe,
+        UdpTunnel::Gtpu,
+        UdpTunnel::Teredo,
+        UdpTunnel::CapwapData,
+        UdpTunnel::Ayiya,
+        UdpTunnel::Wireguard,
+        UdpTunnel::EspUdp,
+    ];
+
+    /// The name on the command line (`--decode-as PORT=NAME`) and in the docs.
+    pub fn name(self) -> &'static str {
+        match self {
+            UdpTunnel::Vxlan => "vxlan",
+            UdpTunnel::Geneve => "geneve",
+            UdpTunnel::GreUdp => "gre",
+            UdpTunnel::MplsUdp => "mpls",
+            UdpTunnel::VxlanGpe => "vxlan-gpe",
+            UdpTunnel::Gtpu => "gtpu",
+            UdpTunnel::Teredo => "teredo",
+            UdpTunnel::CapwapData => "capwap",
+            UdpTunnel::Ayiya => "ayiya",
+            UdpTunnel::Wireguard => "wireguard",
+            UdpTunnel::EspUdp => "esp",
+        }
+    }
+
+    /// The protocol named `name` (as [`UdpTunnel::name`] gives it).
+    pub fn from_name(name: &str) -> Option<UdpTunnel> {
+        UdpTunnel::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The IANA port decoded by default; VXLAN and Geneve have theirs in
+    /// [`DecodeOptions::vxlan_ports`] and [`DecodeOptions::geneve_ports`].
+    pub fn default_port(self) -> Option<u16> {
+        match self {
+            UdpTunnel::Vxlan | UdpTunnel::Geneve => None,
+            UdpTunnel::GreUdp => Some(4754),
+            UdpTunnel::MplsUdp => Some(6635),
+            UdpTunnel::VxlanGpe => Some(4790),
+            UdpTunnel::Gtpu => Some(2152),
+            UdpTunnel::Teredo => Some(3544),
+            UdpTunnel::CapwapData => Some(5247),
+            UdpTunnel::Ayiya => Some(5072),
+            UdpTunnel::Wireguard => Some(51820),
+            UdpTunnel::EspUdp => Some(4500),
+        }
+    }
+
+    /// Whether the source port also selects the protocol: true where both peers use the
+    /// well-known port (GTP-U, AYIYA, ESP in UDP) or a server answers from it (Teredo,
+    /// CAPWAP, WireGuard). These payloads are checked before they are decoded; one
+    /// that does not fit is left as UDP payload. The encapsulations a receiving kernel
+    /// decapsulates by destination port (VXLAN, Geneve, GRE and MPLS in UDP, VXLAN-GPE)
+    /// are decoded by destination port only, as the kernel does.
+    pub fn either_port(self) -> bool {
+        matches!(
+            self,
+            UdpTunnel::Gtpu
+                | UdpTunnel::Teredo
+                | UdpTunnel::CapwapData
+                | UdpTunnel::Ayiya
+                | UdpTunnel::Wireguard
+                | UdpTunnel::EspUdp
+        )
+    }
+
+    /// Whether a zero UDP checksum over IPv6 is allowed: RFC 6935 / 6936 let a tunnel
+    /// protocol send it, and the specifications of VXLAN (RFC 7348 §5), Geneve (RFC 8926
+    /// §3.3), GRE in UDP (RFC 8086 §3.2.1), MPLS in UDP (RFC 7510 §3) and VXLAN-GPE do.
+    /// The others must carry a checksum over IPv6 (CAPWAP uses UDP-Lite there, RFC 5415
+    /// §3.2).
+    pub fn zero_checksum_allowed_over_ipv6(self) -> bool {
+        matches!(
+            self,
+            UdpTunnel::Vxlan
+                | UdpTunnel::Geneve
+                | UdpTunnel::GreUdp
+                | UdpTunnel::MplsUdp
+                | UdpTunnel::VxlanGpe
+        )
+    }
+}
+
+impl std::fmt::Display for UdpTunnel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -176,8 +342,20 @@ enum Next {
     Ipv4,
     Ipv6,
     Proto(IpNumber, IpCtx),
-    Vxlan,
-    Geneve,
+    /// The payload of a UDP datagram whose port names a tunnel.
+    Udp(UdpTunnel),
+    /// An IEEE 802.2 LLC header (after an 802.3 length, SNAP-carrying links).
+    Llc,
+    /// An MPLS label stack entry.
+    Mpls,
+    /// A PPP protocol field (1 or 2 bytes; no address and control bytes).
+    Ppp,
+    /// An IEEE 802.11 MAC header.
+    Wlan,
+    /// A Network Service Header.
+    Nsh,
+    /// An ERSPAN header of this type (1, 2, 3).
+    Erspan(u8),
 }
 
 /// The walk state over one frame.
@@ -206,27 +384,16 @@ impl Walk<'_, '_> {
             LinkType::RAW | LinkType::RAW_12 | LinkType::RAW_14 => Next::Ip,
             LinkType::IPV4 => Next::Ipv4,
             LinkType::IPV6 => Next::Ipv6,
-            LinkType::NULL | LinkType::LOOP | LinkType::LINUX_SLL | LinkType::LINUX_SLL2 => {
-                match self.link(link, pos) {
-                    Ok((n, p)) => {
-                        pos = p;
-                        n
-                    }
-                    Err(stop) => {
-                        self.out.stop = Some(stop);
-                        return;
-                    }
+            _ => match self.link(link, pos) {
+                Ok((n, p)) => {
+                    pos = p;
+                    n
                 }
-            }
-            other => {
-                self.out.stop = Some(Stop {
-                    layer: "link",
-                    reason: StopReason::Unsupported,
-                    value: Some(u32::from(other.0)),
-                    offset: 0,
-                });
-                return;
-            }
+                Err(stop) => {
+                    self.out.stop = Some(stop);
+                    return;
+                }
+            },
         };
         loop {
             if !matches!(next, Next::Done) && self.out.layers.len() >= self.opts.max_layers {
@@ -241,8 +408,13 @@ impl Walk<'_, '_> {
                 Next::Ipv4 => self.ipv4(pos),
                 Next::Ipv6 => self.ipv6(pos),
                 Next::Proto(p, ctx) => self.proto(p, ctx, pos),
-                Next::Vxlan => self.vxlan(pos),
-                Next::Geneve => self.geneve(pos),
+                Next::Udp(t) => self.udp_payload(t, pos),
+                Next::Llc => self.llc(pos),
+                Next::Mpls => self.mpls(pos),
+                Next::Ppp => self.ppp(pos),
+                Next::Wlan => self.wlan(pos),
+                Next::Nsh => self.nsh(pos),
+                Next::Erspan(t) => self.erspan(t, pos),
             };
             match step {
                 Ok((n, p)) => {
@@ -299,6 +471,7 @@ impl Walk<'_, '_> {
         Ok(Pos { off: pos.off + header_len, end: pos.end, depth: pos.depth + 1 })
     }
 
+    /// The link-layer header of every link type but Ethernet and raw IP.
     fn link(&mut self, link: LinkType, pos: Pos) -> Step {
         match link {
             LinkType::NULL | LinkType::LOOP => {
@@ -310,7 +483,11 @@ impl Walk<'_, '_> {
                     u32::from_be_bytes(raw)
                 } else {
                     let le = u32::from_le_bytes(raw);
-                    if le > 0xffff { le.swap_bytes() } else { le }
+                    if le > 0xffff {
+                        le.swap_bytes()
+                    } else {
+                        le
+                    }
                 };
                 self.push(pos, 4, LayerKind::Null { family }, None);
                 let next = match family {
@@ -339,7 +516,7 @@ impl Walk<'_, '_> {
                 self.push(pos, 16, kind, None);
                 self.cooked(arphrd, protocol, Pos { off: pos.off + 16, ..pos })
             }
-            _ => {
+            LinkType::LINUX_SLL2 => {
                 let h = self.header("sll2", pos, 20)?;
                 let protocol = be16(h, 0);
                 let ifindex = be32(h, 4);
@@ -357,15 +534,20 @@ impl Walk<'_, '_> {
                 self.push(pos, 20, kind, None);
                 self.cooked(arphrd, protocol, Pos { off: pos.off + 20, ..pos })
             }
+            _ => self.other_link(link, pos),
         }
     }
 
     /// The protocol of a Linux cooked header: an EtherType, except for netlink and the
-    /// small values that stand for 802.3 / 802.2 frames.
+    /// small values that stand for frames without one: 0x0004 (`LINUX_SLL_P_802_2`)
+    /// is an 802.2 LLC frame, the others (802.3 without LLC, CAN, …) are not decoded.
     fn cooked(&self, arphrd: u16, protocol: u16, pos: Pos) -> Step {
         const ARPHRD_NETLINK: u16 = 824;
-        if arphrd == ARPHRD_NETLINK || protocol < 0x0600 {
+        if arphrd == ARPHRD_NETLINK || (protocol < 0x0600 && protocol != 0x0004) {
             return Err(self.unsupported(u32::from(protocol), pos.off));
+        }
+        if protocol == 0x0004 {
+            return Ok((Next::Llc, pos));
         }
         Ok((Next::EtherType(EtherType(protocol)), pos))
     }
@@ -401,6 +583,18 @@ impl Walk<'_, '_> {
             0x0800 => Ok((Next::Ipv4, pos)),
             0x86dd => Ok((Next::Ipv6, pos)),
             0x0806 => self.arp(pos),
+            // IEEE 802.3: a length, and an LLC header after it; the length bounds the
+            // frame (what follows is Ethernet padding).
+            len @ 0..=1500 => {
+                let end = pos.off.saturating_add(usize::from(len)).min(pos.end);
+                Ok((Next::Llc, Pos { end, ..pos }))
+            }
+            0x8847 | 0x8848 => Ok((Next::Mpls, pos)),
+            0x8863 | 0x8864 => self.pppoe(et.0, pos),
+            0x8903 => self.fabricpath(pos),
+            0x894f => Ok((Next::Nsh, pos)),
+            // Transparent Ethernet bridging (RFC 1701), as a GRE or NSH payload type.
+            0x6558 => Ok((Next::Eth, pos)),
             other => Err(self.unsupported(u32::from(other), pos.off)),
         }
     }
@@ -515,11 +709,8 @@ impl Walk<'_, '_> {
         let mut dst = [0u8; 16];
         src.copy_from_slice(&h[8..24]);
         dst.copy_from_slice(&h[24..40]);
-        let (traffic_class, flow_label, hop_limit) = (
-            ((be16(h, 0) >> 4) & 0xff) as u8,
-            be32(h, 0) & 0x000f_ffff,
-            h[7],
-        );
+        let (traffic_class, flow_label, hop_limit) =
+            (((be16(h, 0) >> 4) & 0xff) as u8, be32(h, 0) & 0x000f_ffff, h[7]);
         // Payload length 0 is a jumbogram (RFC 2675) or a GSO super-frame: the payload
         // runs to the end of the captured bytes and is not verifiable.
         let (claimed_end, jumbo) = if payload_len == 0 {
@@ -537,8 +728,10 @@ impl Walk<'_, '_> {
         loop {
             let ext_pos = Pos { off, end, depth: pos.depth };
             let len = match next_header {
-                // Hop-by-hop, destination options, routing, mobility-free extension headers.
-                0 | 60 | 43 => match self.header("ipv6", ext_pos, 2) {
+                // Hop-by-hop, destination options, routing, mobility (RFC 6275: its
+                // Payload Proto field sits where the others have Next Header), HIP
+                // (RFC 7401), Shim6 (RFC 5533): length in 8-octet units after the first.
+                0 | 60 | 43 | 135 | 139 | 140 => match self.header("ipv6", ext_pos, 2) {
                     Ok(e) => (usize::from(e[1]) + 1) * 8,
                     Err(s) => {
                         stop = Some(s);
@@ -634,6 +827,19 @@ impl Walk<'_, '_> {
             4 => Ok((Next::Ipv4, self.deeper("ipv4", pos, 0)?)),
             41 => Ok((Next::Ipv6, self.deeper("ipv6", pos, 0)?)),
             47 => self.gre(pos),
+            50 => self.esp(pos),
+            // MPLS in IP (RFC 4023).
+            137 => Ok((Next::Mpls, self.deeper("mpls", pos, 0)?)),
+            // Ethernet in IP: EtherIP (RFC 3378, a 2-byte header, version 3) and the
+            // bare Ethernet frame of protocol 143 (RFC 8986).
+            97 => {
+                let h = self.header("etherip", pos, 2)?;
+                if h[0] >> 4 != 3 {
+                    return Err(self.stop("etherip", StopReason::BadHeader, pos.off));
+                }
+                Ok((Next::Eth, self.deeper("etherip", pos, 2)?))
+            }
+            143 => Ok((Next::Eth, self.deeper("eth", pos, 0)?)),
             // IPv4 authentication header (RFC 4302): skip it to the protected protocol.
             51 if !v6 => {
                 let h = self.header("ah", pos, 2)?;
@@ -658,16 +864,12 @@ impl Walk<'_, '_> {
         let claimed = if length == 0 { ctx.claimed_end } else { pos.off + usize::from(length) };
         let fits = length != 0 && claimed <= ctx.end;
         let udp_end = if fits { claimed } else { ctx.end };
-        let tunnel = if self.opts.vxlan_ports.contains(&dst_port) {
-            Next::Vxlan
-        } else if self.opts.geneve_ports.contains(&dst_port) {
-            Next::Geneve
-        } else {
-            Next::Done
-        };
+        let tunnel = self.opts.udp_tunnel(src_port, dst_port);
         let kind = match ctx.addrs {
             Addrs::V4(..) => Kind::UdpV4,
-            Addrs::V6(..) => Kind::UdpV6 { tunnel: !matches!(tunnel, Next::Done) },
+            Addrs::V6(..) => Kind::UdpV6 {
+                tunnel: tunnel.is_some_and(UdpTunnel::zero_checksum_allowed_over_ipv6),
+            },
         };
         let verdict = if ctx.complete && fits {
             let covered = &self.data[pos.off..udp_end];
@@ -683,7 +885,8 @@ impl Walk<'_, '_> {
         };
         let payload_len = off32(claimed.saturating_sub(pos.off + 8));
         self.push(pos, 8, LayerKind::Udp { src_port, dst_port, length, payload_len }, verdict);
-        Ok((tunnel, Pos { off: pos.off + 8, end: udp_end, depth: pos.depth }))
+        let next = tunnel.map_or(Next::Done, Next::Udp);
+        Ok((next, Pos { off: pos.off + 8, end: udp_end, depth: pos.depth }))
     }
 
     fn tcp(&mut self, ctx: IpCtx, pos: Pos) -> Step {
@@ -762,7 +965,7 @@ impl Walk<'_, '_> {
         let sequence = s.then(|| be32(h, at));
         let kind = LayerKind::Gre { version, protocol, key, sequence, has_checksum: c };
         self.push(pos, len, kind, None);
-        self.tunnel_payload(protocol, "gre", pos, len)
+        self.tunnel_payload(protocol, "gre", pos, len, sequence.is_some())
     }
 
     fn vxlan(&mut self, pos: Pos) -> Step {
@@ -789,15 +992,32 @@ impl Walk<'_, '_> {
             critical: h[1] & 0x40 != 0,
         };
         self.push(pos, len, kind, None);
-        self.tunnel_payload(protocol, "geneve", pos, len)
+        self.tunnel_payload(protocol, "geneve", pos, len, false)
     }
 
-    /// The inner frame of a GRE or Geneve header, by its protocol type.
-    fn tunnel_payload(&self, protocol: u16, layer: &'static str, pos: Pos, len: usize) -> Step {
+    /// The inner frame of a GRE or Geneve header, by its protocol type. `sequenced`: the
+    /// GRE header has a sequence number, which tells ERSPAN type II (present) from
+    /// type I (absent) under the same protocol type.
+    fn tunnel_payload(
+        &self,
+        protocol: u16,
+        layer: &'static str,
+        pos: Pos,
+        len: usize,
+        sequenced: bool,
+    ) -> Step {
         let next = match protocol {
             0x6558 => Next::Eth,
             0x0800 => Next::Ipv4,
             0x86dd => Next::Ipv6,
+            0x8847 | 0x8848 => Next::Mpls,
+            // PPP (RFC 2637 enhanced GRE, PPTP).
+            0x880b => Next::Ppp,
+            0x88be => Next::Erspan(if sequenced { 2 } else { 1 }),
+            0x22eb => Next::Erspan(3),
+            // Aruba's access points tunnel 802.11 frames to their controller under
+            // protocol types 0x8200 to 0x9000, in steps of 0x10.
+            0x8200..=0x9000 if protocol & 0xf == 0 => Next::Wlan,
             other => return Err(self.unsupported(u32::from(other), pos.off + len)),
         };
         Ok((next, self.deeper(layer, pos, len)?))
@@ -814,8 +1034,13 @@ fn next_name(next: Next) -> &'static str {
         Next::Ipv4 => "ipv4",
         Next::Ipv6 => "ipv6",
         Next::Proto(..) => "ip",
-        Next::Vxlan => "vxlan",
-        Next::Geneve => "geneve",
+        Next::Udp(t) => encap::tunnel_layer(t),
+        Next::Llc => "llc",
+        Next::Mpls => "mpls",
+        Next::Ppp => "ppp",
+        Next::Wlan => "wlan",
+        Next::Nsh => "nsh",
+        Next::Erspan(_) => "erspan",
     }
 }
 

@@ -185,6 +185,98 @@ impl Serialize for Layer {
                 m.serialize_entry("target_mac", &mac(target_mac))?;
                 m.serialize_entry("target_ip", target_ip)?;
             }
+            LayerKind::Llc { dsap, ssap, control, oui, pid } => {
+                m.serialize_entry("dsap", dsap)?;
+                m.serialize_entry("ssap", ssap)?;
+                m.serialize_entry("control", control)?;
+                m.serialize_entry("oui", &oui.map(|o| mac(&o)))?;
+                m.serialize_entry("pid", pid)?;
+            }
+            LayerKind::Mpls { label, tc, bottom, ttl } => {
+                m.serialize_entry("label", label)?;
+                m.serialize_entry("tc", tc)?;
+                m.serialize_entry("bottom", bottom)?;
+                m.serialize_entry("ttl", ttl)?;
+            }
+            LayerKind::PwControlWord { flags, sequence } => {
+                m.serialize_entry("flags", flags)?;
+                m.serialize_entry("sequence", sequence)?;
+            }
+            LayerKind::Pppoe { code, session_id, length } => {
+                m.serialize_entry("code", code)?;
+                m.serialize_entry("session_id", session_id)?;
+                m.serialize_entry("length", length)?;
+            }
+            LayerKind::Ppp { protocol } => m.serialize_entry("protocol", protocol)?,
+            LayerKind::Chdlc { address, protocol } => {
+                m.serialize_entry("address", address)?;
+                m.serialize_entry("protocol", protocol)?;
+            }
+            LayerKind::FabricPath { ftag, ttl } => {
+                m.serialize_entry("ftag", ftag)?;
+                m.serialize_entry("ttl", ttl)?;
+            }
+            LayerKind::Erspan { erspan_type, session_id, vlan, timestamp } => {
+                m.serialize_entry("type", erspan_type)?;
+                m.serialize_entry("session_id", session_id)?;
+                m.serialize_entry("vlan", vlan)?;
+                m.serialize_entry("timestamp", timestamp)?;
+            }
+            LayerKind::Gtpu { msg_type, teid, ext } => {
+                m.serialize_entry("msg_type", msg_type)?;
+                m.serialize_entry("teid", teid)?;
+                m.serialize_entry("ext", &**ext)?;
+            }
+            LayerKind::Teredo { origin, auth } => {
+                m.serialize_entry("origin_port", &origin.map(|o| o.0))?;
+                m.serialize_entry("origin_addr", &origin.map(|o| o.1))?;
+                m.serialize_entry("auth", auth)?;
+            }
+            LayerKind::Capwap { hlen, wbid, native } => {
+                m.serialize_entry("hlen", hlen)?;
+                m.serialize_entry("wbid", wbid)?;
+                m.serialize_entry("native", native)?;
+            }
+            LayerKind::Ayiya { next_header, opcode } => {
+                m.serialize_entry("next_header", next_header)?;
+                m.serialize_entry("opcode", opcode)?;
+            }
+            LayerKind::VxlanGpe { flags, next_protocol, vni } => {
+                m.serialize_entry("flags", flags)?;
+                m.serialize_entry("next_protocol", next_protocol)?;
+                m.serialize_entry("vni", vni)?;
+            }
+            LayerKind::Nsh { md_type, next_protocol, spi, si } => {
+                m.serialize_entry("md_type", md_type)?;
+                m.serialize_entry("next_protocol", next_protocol)?;
+                m.serialize_entry("spi", spi)?;
+                m.serialize_entry("si", si)?;
+            }
+            LayerKind::Radiotap { flags, fcs } => {
+                m.serialize_entry("flags", flags)?;
+                m.serialize_entry("fcs", fcs)?;
+            }
+            LayerKind::Ppi { dlt } => m.serialize_entry("dlt", dlt)?,
+            LayerKind::Wlan { frame_type, subtype, flags, addr1, addr2 } => {
+                m.serialize_entry("frame_type", frame_type)?;
+                m.serialize_entry("subtype", subtype)?;
+                m.serialize_entry("flags", flags)?;
+                m.serialize_entry("addr1", &mac(addr1))?;
+                m.serialize_entry("addr2", &mac(addr2))?;
+            }
+            LayerKind::Ipoib { protocol } => m.serialize_entry("protocol", protocol)?,
+            LayerKind::Nflog { family, resource_id } => {
+                m.serialize_entry("family", family)?;
+                m.serialize_entry("resource_id", resource_id)?;
+            }
+            LayerKind::Esp { spi, sequence } => {
+                m.serialize_entry("spi", spi)?;
+                m.serialize_entry("sequence", sequence)?;
+            }
+            LayerKind::Wireguard { msg_type, index } => {
+                m.serialize_entry("msg_type", msg_type)?;
+                m.serialize_entry("index", index)?;
+            }
         }
         if let Some(c) = &self.checksum {
             m.serialize_entry("checksum", c)?;

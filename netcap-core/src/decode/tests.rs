@@ -226,12 +226,12 @@ fn unsupported_values_name_the_layer_that_carried_them() {
     let p = decode(LinkType::ETHERNET, &eth(0x88b5, b"hello"));
     let s = p.stop.unwrap();
     assert_eq!((s.layer, s.reason, s.value), ("eth", StopReason::Unsupported, Some(0x88b5)));
-    let p = decode(LinkType(105), b"\x80\x00");
+    let p = decode(LinkType(147), b"\x80\x00");
     let s = p.stop.unwrap();
-    assert_eq!((s.layer, s.reason, s.value), ("link", StopReason::Unsupported, Some(105)));
-    let p = decode(LinkType::ETHERNET, &eth(0x0800, &ipv4(50, POD_A, POD_B, b"esp!")));
+    assert_eq!((s.layer, s.reason, s.value), ("link", StopReason::Unsupported, Some(147)));
+    let p = decode(LinkType::ETHERNET, &eth(0x0800, &ipv4(132, POD_A, POD_B, b"sctp")));
     let s = p.stop.unwrap();
-    assert_eq!((s.layer, s.reason, s.value), ("ipv4", StopReason::Unsupported, Some(50)));
+    assert_eq!((s.layer, s.reason, s.value), ("ipv4", StopReason::Unsupported, Some(132)));
 }
 
 #[test]
