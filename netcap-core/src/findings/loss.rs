@@ -3,7 +3,8 @@
 
 use crate::checksum::Status;
 
-use super::{plural, Finding, FrameRef, HINT_OUTER};
+use super::{plural, Finding, FrameRef};
+use super::references::outer_checksum_hint;
 
 /// What the last point that saw a lost packet says about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,7 +78,7 @@ impl Lost<'_> {
                         "counter": "UdpInCsumErrors",
                         "lost": n,
                     }),
-                    hint: HINT_OUTER.to_string(),
+                    hint: outer_checksum_hint(),
                     related: Vec::new(),
                 }
             }

@@ -12,10 +12,12 @@
 //!   point and missing from the next — `dropped_bad_outer_checksum`,
 //!   `dropped_bad_checksum`, `mtu_drop`, `lost_between` (built here, in `loss`).
 //!
-//! `docs/correlation.md` lists every kind with its evidence fields.
+//! `docs/correlation.md` lists every kind with its evidence fields, and every source a
+//! hint cites ([`references`]).
 
 pub mod flows;
 pub(crate) mod loss;
+pub mod references;
 pub mod single;
 
 use serde::Serialize;
@@ -93,4 +95,3 @@ pub(crate) fn flow_text(src: Endpoint, dst: Endpoint, tcp_flags: Option<u16>) ->
     }
 }
 
-pub(crate) const HINT_OUTER: &str = "A wrong outer UDP checksum on VXLAN is the known TX-checksum-offload bug of VXLAN devices combined with NAT (flannel issue 1266, calico issue 3145; kernel fix \"netfilter: nat: never update the UDP checksum when it's 0\"). Work around it with `ethtool -K flannel.1 tx-checksum-ip-generic off` (or `vxlan.calico`) on the sending node, or upgrade the kernel.";

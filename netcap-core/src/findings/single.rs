@@ -11,7 +11,8 @@ use crate::capture::Frame;
 use crate::checksum::Status;
 use crate::decode::{LayerKind, Packet};
 
-use super::{frame_flow, plural, Finding, FrameRef, HINT_OUTER};
+use super::{frame_flow, plural, Finding, FrameRef};
+use super::references::outer_checksum_hint;
 
 /// Most (point, flow, layer) groups of dropped frames kept; further groups are counted.
 pub const MAX_GROUPS: usize = 1024;
@@ -103,7 +104,7 @@ impl SingleCapture {
                         "counter": g.counter,
                         "frames": n,
                     }),
-                    hint: HINT_OUTER.to_string(),
+                    hint: outer_checksum_hint(),
                     related: Vec::new(),
                 }
             } else {
