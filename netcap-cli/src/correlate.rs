@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use netcap_core::analysis::{Analysis, FrameEvent, Observer, Order, PointInfo, Progress};
 use netcap_core::capture::{CaptureError, CaptureWarning};
 use netcap_core::correlate::{CorrelateOptions, PacketPath};
-use netcap_core::decode::{DecodeOptions, Decoder};
+use netcap_core::decode::{DecodeOptions, Decoder, UdpTunnel};
 use netcap_core::flow::table::FlowLimits;
 use netcap_core::tcp::{FlowRecord, SegmentInfo, TcpOptions};
 
@@ -33,19 +33,38 @@ fn parse_duration(s: &str) -> Option<i64> {
     Some((sign * v * scale).round() as i64)
 }
 
+/// `--decode-as PORT=PROTO`, or tshark's spelling `udp.port==PORT,PROTO`; PROTO `udp`
+/// (or `none`) makes the port plain UDP.
+pub fn parse_decode_as(s: &str) -> Result<(u16, Option<UdpTunnel>), String> {
+    let (port, proto) = match s.strip_prefix("udp.port==") {
+        Some(rest) => rest.split_once(','),
+        None => s.split_once('='),
+    }
+    .ok_or_else(|| format!("expected PORT=PROTO (or udp.port==PORT,PROTO), got {s:?}"))?;
+    let port: u16 = port.trim().parse().map_err(|_| format!("{port:?} is not a UDP port"))?;
+    let proto = proto.trim().to_ascii_lowercase();
+    match proto.as_str() {
+        "udp" | "none" => Ok((port, None)),
+        name => UdpTunnel::from_name(name).map(|t| (port, Some(t))).ok_or_else(|| {
+            let names: Vec<&str> = UdpTunnel::ALL.iter().map(|t| t.name()).collect();
+            format!("unknown protocol {name:?}: one of {}, or udp", names.join(", "))
+        }),
+    }
+}
+
 impl Common {
-    /// The decoding options: the default ports plus `--vxlan-port`, `--geneve-port`.
+    /// The decoding options: the default ports, then `--vxlan-port`, `--geneve-port` and
+    /// `--decode-as` in that order (a later one wins for a port named twice).
     pub fn decode_options(&self) -> DecodeOptions {
         let mut decode = DecodeOptions::default();
         for &p in &self.vxlan_ports {
-            if !decode.vxlan_ports.contains(&p) {
-                decode.vxlan_ports.push(p);
-            }
+            decode.decode_as(p, Some(UdpTunnel::Vxlan));
         }
         for &p in &self.geneve_ports {
-            if !decode.geneve_ports.contains(&p) {
-                decode.geneve_ports.push(p);
-            }
+            decode.decode_as(p, Some(UdpTunnel::Geneve));
+        }
+        for &(p, t) in &self.decode_as {
+            decode.decode_as(p, t);
         }
         decode
     }

@@ -20,6 +20,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use netcap_core::analysis::{Analysis, AnalysisError, FrameEvent, Observer, Order, Outcome};
+use netcap_core::decode::UdpTunnel;
 use netcap_core::flow::table::FlowLimits;
 use netcap_core::record::PacketRecord;
 use netcap_core::summary::Summarize;
@@ -84,6 +85,11 @@ struct Common {
     /// Also decode UDP destination PORT as Geneve (6081 always is).
     #[arg(long = "geneve-port", value_name = "PORT")]
     geneve_ports: Vec<u16>,
+    /// Decode UDP PORT as PROTO, or as plain UDP with `udp`, replacing what the port
+    /// meant (tshark's `-d udp.port==PORT,PROTO` is accepted too). PROTO: vxlan, geneve,
+    /// gre, mpls, vxlan-gpe, gtpu, teredo, capwap, ayiya, wireguard, esp.
+    #[arg(long = "decode-as", value_name = "PORT=PROTO", value_parser = correlate::parse_decode_as)]
+    decode_as: Vec<(u16, Option<UdpTunnel>)>,
     /// Most TCP flows tracked at once; past it the least recently seen are evicted.
     #[arg(long = "max-flows", value_name = "N", default_value_t = FlowLimits::default().max_flows)]
     max_flows: usize,

@@ -41,6 +41,11 @@ fn layer<'a>(frame: &'a Value, proto: &str, depth: u64) -> &'a Value {
         .unwrap_or_else(|| panic!("no {proto}@{depth} in frame {}", frame["frame"]))
 }
 
+/// The `proto` of every layer of a `packets --format jsonl` frame.
+fn protos(frame: &Value) -> Vec<String> {
+    frame["layers"].as_array().unwrap().iter().map(|l| l["proto"].as_str().unwrap().to_string()).collect()
+}
+
 fn is_client_syn(frame: &Value) -> bool {
     frame["layers"].as_array().unwrap().iter().any(|l| l["proto"] == "tcp" && l["flags"] == 2)
 }
@@ -254,15 +259,41 @@ fn text_output_snapshots() {
 fn vxlan_port_option_decodes_another_port_as_vxlan() {
     // verdicts.pcap frame 1 is IPv4/UDP to port 9 with a 24-byte payload.
     let f = constructed("verdicts.pcap");
-    let protos = |frame: &Value| -> Vec<String> {
-        frame["layers"].as_array().unwrap().iter().map(|l| l["proto"].as_str().unwrap().to_string()).collect()
-    };
     let plain = jsonl(&["packets", "--format", "jsonl", &f]);
     assert_eq!(protos(&plain[0]), ["eth", "ipv4", "udp"]);
     assert_eq!(plain[0]["stop"], Value::Null);
     let extra = jsonl(&["packets", "--format", "jsonl", "--vxlan-port", "9", &f]);
     assert_eq!(protos(&extra[0]), ["eth", "ipv4", "udp", "vxlan", "eth"]);
     assert_eq!(layer(&extra[0], "eth", 1)["depth"], 1);
+}
+
+/// `--decode-as`: a port made plain UDP stops being decoded as its tunnel, a port given
+/// a tunnel is decoded as it, tshark's spelling works, and a bad value is refused with
+/// the protocol names (`encapsulations.pcap` frame 18: GTP-U on 2152; frame 15: GRE in
+/// UDP on 4754).
+#[test]
+fn decode_as_overrides_the_port_of_every_udp_tunnel() {
+    let f = constructed("encapsulations.pcap");
+    let plain = jsonl(&["packets", "--format", "jsonl", &f]);
+    assert_eq!(protos(&plain[17]), ["eth", "ipv4", "udp", "gtpu", "ipv4", "tcp"]);
+    assert_eq!(layer(&plain[17], "tcp", 1)["checksum"]["status"], "good");
+    let off = jsonl(&["packets", "--format", "jsonl", "--decode-as", "2152=udp", &f]);
+    assert_eq!(protos(&off[17]), ["eth", "ipv4", "udp"]);
+    // GRE in UDP moved to another port: 4754 is plain, 50001 (frame 15's source) is not
+    // a destination port, so the frame stays plain UDP; frame 15 is found again by
+    // naming 4754 with tshark's spelling.
+    let moved = jsonl(&["packets", "--format", "jsonl", "--decode-as", "4754=udp", &f]);
+    assert_eq!(protos(&moved[14]), ["eth", "ipv4", "udp"]);
+    let tshark = jsonl(&["packets", "--format", "jsonl", "--decode-as", "udp.port==4754,gre", &f]);
+    assert_eq!(protos(&tshark[14]), ["eth", "ipv4", "udp", "gre", "ipv4", "tcp"]);
+    // The plain IPv4/UDP frame to port 9 of verdicts.pcap as MPLS in UDP: its payload is
+    // not a label stack ending in IP, and the walk says where it stopped.
+    let as_mpls = jsonl(&["packets", "--format", "jsonl", "--decode-as", "9=mpls", &constructed("verdicts.pcap")]);
+    assert_eq!(protos(&as_mpls[0])[..4], ["eth", "ipv4", "udp", "mpls"]);
+    let bad = netcap(&["packets", "--decode-as", "9=foo", &f]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("unknown protocol \"foo\"") && err.contains("gtpu"), "{err}");
 }
 
 fn json(args: &[&str]) -> Value {
