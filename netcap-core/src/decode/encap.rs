@@ -175,6 +175,53 @@ impl Walk<'_, '_> {
         }
     }
 
+    /// A port tag between the addresses and the EtherType: Cisco VN-Tag (0x8926, 4
+    /// bytes) or IEEE 802.1BR E-Tag (0x893f, 6 bytes).
+    pub(super) fn port_tag(&mut self, tpid: u16, pos: Pos) -> Step {
+        let (name, len) = if tpid == 0x8926 { ("vntag", 4) } else { ("etag", 6) };
+        let h = self.header(name, pos, len + 2)?;
+        let ethertype = EtherType(be16(h, len));
+        let kind = if tpid == 0x8926 {
+            LayerKind::VnTag { tag: be32(h, 0), ethertype }
+        } else {
+            let tag = h[..6].iter().fold(0u64, |t, &b| (t << 8) | u64::from(b));
+            LayerKind::ETag { tag, ethertype }
+        };
+        self.push(pos, len + 2, kind, None);
+        Ok((Next::EtherType(ethertype), Pos { off: pos.off + len + 2, ..pos }))
+    }
+
+    /// The MACsec SecTAG (IEEE 802.1AE §9.3): TCI/AN, short length, packet number, and
+    /// the SCI when the SC bit is set. A frame with the E or C bit (encrypted, or
+    /// changed text) stops there; an integrity-only frame carries its EtherType and
+    /// payload in clear — their length in the short-length field when it is not 0 —,
+    /// then the 16-byte ICV.
+    pub(super) fn macsec(&mut self, pos: Pos) -> Step {
+        let h = self.header("macsec", pos, 6)?;
+        let (tci_an, pn) = (h[0], be32(h, 2));
+        let with_sci = tci_an & 0x20 != 0;
+        let len = if with_sci { 14 } else { 6 };
+        let h = self.header("macsec", pos, len)?;
+        let sci = with_sci.then(|| h[6..14].iter().fold(0u64, |t, &b| (t << 8) | u64::from(b)));
+        let kind = LayerKind::Macsec { tci_an, pn, sci };
+        let short_len = usize::from(h[1] & 0x3f);
+        if tci_an & 0x0c != 0 {
+            self.push(pos, len, kind, None);
+            return Err(self.stop("macsec", StopReason::Encrypted, pos.off + len));
+        }
+        // The layer ends after the protected frame's EtherType.
+        let h = self.header("macsec", pos, len + 2)?;
+        let ethertype = EtherType(be16(h, len));
+        self.push(pos, len + 2, kind, None);
+        let off = pos.off + len + 2;
+        let end = match short_len {
+            0 => pos.end.saturating_sub(16),
+            n => (pos.off + len + n).min(pos.end),
+        }
+        .max(off);
+        Ok((Next::EtherType(ethertype), Pos { off, end, depth: pos.depth }))
+    }
+
     /// Cisco FabricPath: after the outer addresses and EtherType 0x8903, a 2-byte
     /// forwarding tag and TTL, then the classical Ethernet frame.
     pub(super) fn fabricpath(&mut self, pos: Pos) -> Step {

@@ -539,6 +539,74 @@ pub enum LayerKind {
         /// Resource ID: the NFLOG group.
         resource_id: u16,
     },
+    /// Cisco VN-Tag (EtherType 0x8926): a 4-byte tag naming the virtual interfaces, then
+    /// the EtherType of what follows.
+    VnTag {
+        /// The tag: direction, pointer, destination and source virtual interface.
+        tag: u32,
+        /// EtherType after the tag.
+        ethertype: EtherType,
+    },
+    /// IEEE 802.1BR E-Tag (EtherType 0x893f): a 6-byte tag naming the port extender's
+    /// ports, then the EtherType of what follows.
+    ETag {
+        /// The ingress and destination extended port identifiers (ECID), 12 + 2 bits each
+        /// with their bases, as the 48-bit tag.
+        tag: u64,
+        /// EtherType after the tag.
+        ethertype: EtherType,
+    },
+    /// IEEE 802.1AE MACsec SecTAG (EtherType 0x88e5), and the protected frame's EtherType
+    /// when it is in clear. With the E or C bit (encrypted, changed text) what follows
+    /// is not readable; with integrity only it is the frame's EtherType and payload, then
+    /// a 16-byte integrity check value.
+    Macsec {
+        /// The TCI and association number byte: 0x08 E (encrypted), 0x04 C (changed),
+        /// 0x20 SC (SCI present).
+        tci_an: u8,
+        /// Packet number.
+        pn: u32,
+        /// Secure channel identifier, when the SC bit is set.
+        sci: Option<u64>,
+    },
+    /// Frame Relay Q.922 address (LINKTYPE_FRELAY), with the RFC 2427 NLPID or the Cisco
+    /// EtherType after it.
+    FrameRelay {
+        /// Data link connection identifier (Q.922): 10 bits.
+        dlci: u16,
+        /// RFC 2427 network layer protocol ID (0xcc IPv4, 0x8e IPv6, 0x80 SNAP), or the
+        /// Cisco encapsulation's EtherType.
+        protocol: u16,
+    },
+    /// Solaris IPNET header (LINKTYPE_IPNET), 24 bytes.
+    Ipnet {
+        /// Address family: 2 IPv4, 26 IPv6.
+        family: u8,
+        /// The interface index of the packet.
+        ifindex: u32,
+    },
+    /// Apple PKTAP header (LINKTYPE_PKTAP): per-packet metadata, then a frame of its own
+    /// link type.
+    Pktap {
+        /// The link type of the frame that follows.
+        dlt: u32,
+        /// The interface name, as captured.
+        ifname: [u8; 24],
+    },
+    /// Linux ARCnet header (LINKTYPE_ARCNET_LINUX).
+    Arcnet {
+        /// Source station.
+        src: u8,
+        /// Destination station.
+        dst: u8,
+        /// Protocol: 0xd4 / 0xf0 IPv4 (RFC 1201 / RFC 1051), 0xc4 IPv6, 0xd5 / 0xf1 ARP.
+        protocol: u8,
+    },
+    /// EtherIP header (RFC 3378, IP protocol 97): version 3, then an Ethernet frame.
+    EtherIp {
+        /// Version (RFC 3378): 3.
+        version: u8,
+    },
     /// ESP header (RFC 4303): what follows is encrypted, and decoding stops there with
     /// `encrypted`.
     Esp {
@@ -598,6 +666,14 @@ impl LayerKind {
             LayerKind::Nflog { .. } => "nflog",
             LayerKind::Esp { .. } => "esp",
             LayerKind::Wireguard { .. } => "wireguard",
+            LayerKind::VnTag { .. } => "vntag",
+            LayerKind::ETag { .. } => "etag",
+            LayerKind::Macsec { .. } => "macsec",
+            LayerKind::FrameRelay { .. } => "fr",
+            LayerKind::Ipnet { .. } => "ipnet",
+            LayerKind::Pktap { .. } => "pktap",
+            LayerKind::Arcnet { .. } => "arcnet",
+            LayerKind::EtherIp { .. } => "etherip",
         }
     }
 }

@@ -1,11 +1,14 @@
 //! The link types a Linux host, a router or a wireless sniffer writes beyond Ethernet,
-//! Linux cooked capture, raw IP and BSD loopback: PPP, Cisco HDLC, IEEE 802.11 (bare,
-//! with radiotap or PPI), IP over InfiniBand and netfilter NFLOG.
+//! Linux cooked capture, raw IP and BSD loopback: PPP, Cisco HDLC, Frame Relay, IEEE
+//! 802.11 (bare, with radiotap or PPI), IP over InfiniBand, netfilter NFLOG, Linux ATM
+//! classical IP, ARCnet, Solaris IPNET and Apple PKTAP.
 //!
 //! # References
 //! The tcpdump.org link-layer header types list (LINKTYPE_PPP 9, PPP_HDLC 50,
 //! PPP_ETHER 51, C_HDLC 104, IEEE802_11 105, IEEE802_11_RADIOTAP 127, PPI 192,
-//! PPP_WITH_DIR 204, C_HDLC_WITH_DIR 205, NFLOG 239, IPOIB 242); radiotap.org (header
+//! PPP_WITH_DIR 204, C_HDLC_WITH_DIR 205, NFLOG 239, IPOIB 242, LINUX_ATM_CLIP 106,
+//! FRELAY 107, ARCNET_LINUX 129, IPNET 226, PKTAP 258); RFC 2427 (Frame Relay NLPIDs);
+//! RFC 1051 and RFC 1201 (IP over ARCnet); radiotap.org (header
 //! and field alignment); the PPI specification (CACE Technologies, 2007); RFC 4391 §6
 //! (IPoIB); Linux `include/uapi/linux/netfilter/nfnetlink_log.h` (NFLOG attributes).
 
@@ -38,12 +41,100 @@ impl Walk<'_, '_> {
             192 => self.ppi(pos),
             239 => self.nflog(pos),
             242 => self.ipoib(pos),
+            // Linux ATM classical IP (RFC 1577): LLC/SNAP when the frame starts with it,
+            // else a bare IPv4 packet.
+            106 => match self.data.get(pos.off..pos.off + 3) {
+                Some([0xaa, 0xaa, 0x03]) => Ok((Next::Llc, pos)),
+                _ => Ok((Next::Ipv4, pos)),
+            },
+            107 => self.frame_relay(pos),
+            129 => self.arcnet(pos),
+            226 => self.ipnet(pos),
+            // PKTAP; Darwin writes it as LINKTYPE_USER2 (149) too.
+            258 | 149 => self.pktap(pos),
             other => Err(super::Stop {
                 layer: "link",
                 reason: StopReason::Unsupported,
                 value: Some(u32::from(other)),
                 offset: 0,
             }),
+        }
+    }
+
+    /// Frame Relay: a 2-byte Q.922 address, then either UI (0x03) and an RFC 2427 NLPID
+    /// (0xcc IPv4, 0x8e IPv6), or the Cisco encapsulation's EtherType.
+    fn frame_relay(&mut self, pos: Pos) -> Step {
+        let h = self.header("fr", pos, 4)?;
+        if h[0] & 0x01 != 0 || h[1] & 0x01 == 0 {
+            // Only 2-byte addresses (EA 0 then 1) are decoded.
+            return Err(self.stop("fr", StopReason::Unsupported, pos.off));
+        }
+        let dlci = (u16::from(h[0] >> 2) << 4) | u16::from(h[1] >> 4);
+        if h[2] != 0x03 {
+            let protocol = be16(h, 2);
+            self.push(pos, 4, LayerKind::FrameRelay { dlci, protocol }, None);
+            return Ok((Next::EtherType(EtherType(protocol)), Pos { off: pos.off + 4, ..pos }));
+        }
+        let nlpid = u16::from(h[3]);
+        self.push(pos, 4, LayerKind::FrameRelay { dlci, protocol: nlpid }, None);
+        let next = Pos { off: pos.off + 4, ..pos };
+        match nlpid {
+            0xcc => Ok((Next::Ipv4, next)),
+            0x8e => Ok((Next::Ipv6, next)),
+            other => Err(self.unsupported(u32::from(other), next.off)),
+        }
+    }
+
+    /// Linux ARCnet: source, destination, a 2-byte offset, the protocol; RFC 1201
+    /// protocols add a split flag and a sequence number (8 bytes in all), RFC 1051 ones
+    /// (0xf0 IP, 0xf1 ARP) do not (5 bytes).
+    fn arcnet(&mut self, pos: Pos) -> Step {
+        let h = self.header("arcnet", pos, 5)?;
+        let (src, dst, protocol) = (h[0], h[1], h[4]);
+        let len = if matches!(protocol, 0xf0 | 0xf1) { 5 } else { 8 };
+        let _ = self.header("arcnet", pos, len)?;
+        self.push(pos, len, LayerKind::Arcnet { src, dst, protocol }, None);
+        let next = Pos { off: pos.off + len, ..pos };
+        match protocol {
+            0xd4 | 0xf0 => Ok((Next::Ipv4, next)),
+            0xc4 => Ok((Next::Ipv6, next)),
+            other => Err(self.unsupported(u32::from(other), next.off)),
+        }
+    }
+
+    /// Solaris IPNET: version, family (2 IPv4, 26 IPv6), hardware type, packet length,
+    /// interface indexes and zone: 24 bytes.
+    fn ipnet(&mut self, pos: Pos) -> Step {
+        let h = self.header("ipnet", pos, 24)?;
+        let (family, ifindex) = (h[1], super::be32(h, 8));
+        self.push(pos, 24, LayerKind::Ipnet { family, ifindex }, None);
+        let next = Pos { off: pos.off + 24, ..pos };
+        match family {
+            2 => Ok((Next::Ipv4, next)),
+            26 => Ok((Next::Ipv6, next)),
+            other => Err(self.unsupported(u32::from(other), next.off)),
+        }
+    }
+
+    /// Apple PKTAP: a little-endian header length, record type (1: packet) and link
+    /// type, then the interface name and process metadata; the frame follows the header.
+    fn pktap(&mut self, pos: Pos) -> Step {
+        let h = self.header("pktap", pos, 36)?;
+        let le32 = |at: usize| u32::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
+        let (len, record, dlt) = (le32(0) as usize, le32(4), le32(8));
+        if len < 36 || record != 1 {
+            return Err(self.stop("pktap", StopReason::BadHeader, pos.off));
+        }
+        let mut ifname = [0u8; 24];
+        ifname.copy_from_slice(&h[12..36]);
+        let _ = self.header("pktap", pos, len)?;
+        self.push(pos, len, LayerKind::Pktap { dlt, ifname }, None);
+        let next = Pos { off: pos.off + len, ..pos };
+        match dlt {
+            1 => Ok((Next::Eth, next)),
+            12 | 101 => Ok((Next::Ip, next)),
+            0 => self.link(LinkType::NULL, next),
+            other => Err(self.unsupported(other, next.off)),
         }
     }
 

@@ -593,6 +593,8 @@ impl Walk<'_, '_> {
             0x8863 | 0x8864 => self.pppoe(et.0, pos),
             0x8903 => self.fabricpath(pos),
             0x894f => Ok((Next::Nsh, pos)),
+            0x8926 | 0x893f => self.port_tag(et.0, pos),
+            0x88e5 => self.macsec(pos),
             // Transparent Ethernet bridging (RFC 1701), as a GRE or NSH payload type.
             0x6558 => Ok((Next::Eth, pos)),
             other => Err(self.unsupported(u32::from(other), pos.off)),
@@ -834,9 +836,11 @@ impl Walk<'_, '_> {
             // bare Ethernet frame of protocol 143 (RFC 8986).
             97 => {
                 let h = self.header("etherip", pos, 2)?;
-                if h[0] >> 4 != 3 {
+                let version = h[0] >> 4;
+                if version != 3 {
                     return Err(self.stop("etherip", StopReason::BadHeader, pos.off));
                 }
+                self.push(pos, 2, LayerKind::EtherIp { version }, None);
                 Ok((Next::Eth, self.deeper("etherip", pos, 2)?))
             }
             143 => Ok((Next::Eth, self.deeper("eth", pos, 0)?)),

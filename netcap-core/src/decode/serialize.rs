@@ -273,6 +273,38 @@ impl Serialize for Layer {
                 m.serialize_entry("spi", spi)?;
                 m.serialize_entry("sequence", sequence)?;
             }
+            LayerKind::VnTag { tag, ethertype } => {
+                m.serialize_entry("tag", tag)?;
+                m.serialize_entry("ethertype", &ethertype.0)?;
+            }
+            LayerKind::ETag { tag, ethertype } => {
+                m.serialize_entry("tag", tag)?;
+                m.serialize_entry("ethertype", &ethertype.0)?;
+            }
+            LayerKind::Macsec { tci_an, pn, sci } => {
+                m.serialize_entry("tci_an", tci_an)?;
+                m.serialize_entry("pn", pn)?;
+                m.serialize_entry("sci", sci)?;
+            }
+            LayerKind::FrameRelay { dlci, protocol } => {
+                m.serialize_entry("dlci", dlci)?;
+                m.serialize_entry("protocol", protocol)?;
+            }
+            LayerKind::Ipnet { family, ifindex } => {
+                m.serialize_entry("family", family)?;
+                m.serialize_entry("ifindex", ifindex)?;
+            }
+            LayerKind::Pktap { dlt, ifname } => {
+                m.serialize_entry("dlt", dlt)?;
+                let end = ifname.iter().position(|&b| b == 0).unwrap_or(ifname.len());
+                m.serialize_entry("ifname", &String::from_utf8_lossy(&ifname[..end]))?;
+            }
+            LayerKind::Arcnet { src, dst, protocol } => {
+                m.serialize_entry("src", src)?;
+                m.serialize_entry("dst", dst)?;
+                m.serialize_entry("protocol", protocol)?;
+            }
+            LayerKind::EtherIp { version } => m.serialize_entry("version", version)?,
             LayerKind::Wireguard { msg_type, index } => {
                 m.serialize_entry("msg_type", msg_type)?;
                 m.serialize_entry("index", index)?;
