@@ -351,6 +351,14 @@ pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool) -> 
                 d.duplicate_acks,
                 d.zero_windows
             )?;
+            if d.duplicate_captures > 0 {
+                writeln!(
+                    out,
+                    "  {name}  {} frame{} captured twice (duplicate_capture): not counted above",
+                    d.duplicate_captures,
+                    if d.duplicate_captures == 1 { "" } else { "s" }
+                )?;
+            }
         }
         writeln!(out, "  ack_rtt        {}", stats_line(&f.rtt.ack_rtt))?;
         writeln!(out, "  karn rtt       {}", stats_line(&f.rtt.karn))?;

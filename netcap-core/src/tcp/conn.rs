@@ -43,6 +43,10 @@ pub(crate) struct Segment {
     /// The frame's original length.
     pub wire_len: u32,
     pub options: TcpOptions,
+    /// A digest of the IP and TCP headers as captured (every byte, payload length
+    /// mixed in), or `None` when the frame's bytes do not hold them: what tells a
+    /// packet captured twice from one sent twice.
+    pub digest: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -92,6 +96,9 @@ pub struct DirStats {
     pub duplicate_acks: u64,
     /// Segments advertising a zero window, sent in this direction.
     pub zero_windows: u64,
+    /// Frames that were the same packet as one just before (`duplicate_capture`): the
+    /// capture saw it twice. Not in any other count.
+    pub duplicate_captures: u64,
     /// Payload bits per second over the flow's duration; null for a zero duration.
     pub throughput_bps: Option<f64>,
 }
@@ -125,6 +132,8 @@ struct Dir {
     tsvals: VecDeque<(u32, i64, bool)>,
     retrans: VecDeque<(Seq, Seq, bool)>,
     syn_options: Option<TcpOptions>,
+    /// The last two segments' (digest, capture time), newest first.
+    recent: [Option<(u64, i64)>; 2],
     fin: bool,
     rst: bool,
     stats: DirStats,
@@ -417,6 +426,20 @@ impl Conn {
         let seglen = s.len;
         let mut info = SegmentInfo { flow: self.id, ..SegmentInfo::default() };
         let mut l = Labels::default();
+
+        // The same packet again within the window: a second copy of one packet, not a
+        // second transmission (a retransmission differs in its IPv4 identification or
+        // its TCP timestamp, or comes later). It changes nothing else.
+        if let Some(digest) = s.digest {
+            let fwd = &mut self.dirs[d.index()];
+            let copy = fwd.recent.iter().flatten().any(|&(dg, t)| dg == digest && ts >= t && ts - t <= super::DUPLICATE_WINDOW_NS);
+            if copy {
+                fwd.stats.duplicate_captures += 1;
+                info.analysis.set(Label::DuplicateCapture);
+                return info;
+            }
+            fwd.recent = [Some((digest, ts)), fwd.recent[0]];
+        }
 
         self.handshake_before(d, s);
         let ooo_thres = self.first_rtt.filter(|&r| r != 0).unwrap_or(OOO_DEFAULT_NS);

@@ -56,11 +56,19 @@ pub enum Label {
     /// `reused_ports`: a SYN with another initial sequence number on a key in use, which
     /// starts a new connection (R1).
     ReusedPorts,
+    /// `duplicate_capture`: netcap's own, not Wireshark's. The same IP packet — IP and
+    /// TCP headers byte for byte, IPv4 identification, TTL and TCP checksum included —
+    /// as one of the last two this direction of the flow sent, at most
+    /// [`DUPLICATE_WINDOW_NS`](crate::tcp::DUPLICATE_WINDOW_NS) later: the capture saw
+    /// one packet twice (a VM's shared vNIC, a SPAN of both directions, a capture
+    /// driver's copy). It takes no other label, moves no sequence state and is counted
+    /// in `duplicate_captures`, never as a retransmission or duplicate ACK.
+    DuplicateCapture,
 }
 
 impl Label {
     /// Every label, in bit order: bit `n` of [`Labels::bits`] is `ALL[n]`.
-    pub const ALL: [Label; 15] = [
+    pub const ALL: [Label; 16] = [
         Label::Retransmission,
         Label::FastRetransmission,
         Label::SpuriousRetransmission,
@@ -76,6 +84,7 @@ impl Label {
         Label::KeepAlive,
         Label::KeepAliveAck,
         Label::ReusedPorts,
+        Label::DuplicateCapture,
     ];
 
     /// The name in JSON and text output (Wireshark's field name without the prefix).
@@ -96,6 +105,7 @@ impl Label {
             Label::KeepAlive => "keep_alive",
             Label::KeepAliveAck => "keep_alive_ack",
             Label::ReusedPorts => "reused_ports",
+            Label::DuplicateCapture => "duplicate_capture",
         }
     }
 

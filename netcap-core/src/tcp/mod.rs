@@ -39,6 +39,31 @@ pub use seq::Seq;
 use conn::{Conn, Segment};
 use stats::Samples;
 
+/// How close in capture time two identical packets must be for the second to be a
+/// `duplicate_capture` (1 ms). Capture artefacts — a VM's shared vNIC, a SPAN session
+/// of both directions, a capture driver's own copy — repeat a packet within
+/// microseconds; the sender's earliest resend of a lost segment is a tail loss probe
+/// (at least 10 ms on Linux) or a retransmission timeout (200 ms), and a fast
+/// retransmission comes after duplicate ACKs with a new IPv4 identification.
+pub const DUPLICATE_WINDOW_NS: i64 = 1_000_000;
+
+/// FNV-1a over the IP header above the transport and the TCP header, as captured, then
+/// the payload length: equal digests mean the same packet (the TCP checksum covers the
+/// payload). `None` when the captured bytes do not hold both headers.
+fn header_digest(data: &[u8], packet: &Packet, tcp_index: usize, payload_len: u32) -> Option<u64> {
+    let ip = packet.layers.get(tcp_index.checked_sub(1)?)?;
+    let tcp = packet.layers.get(tcp_index)?;
+    let start = usize::try_from(ip.offset).ok()?;
+    let end = usize::try_from(tcp.offset).ok()?.checked_add(usize::try_from(tcp.header_len).ok()?)?;
+    let bytes = data.get(start..end)?;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes.iter().chain(&payload_len.to_be_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    Some(h)
+}
+
 /// What the analysis says about one TCP segment (`tcp` in `netcap packets`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SegmentInfo {
@@ -146,6 +171,7 @@ impl Analyzer {
             len,
             wire_len: frame.len,
             options,
+            digest: header_digest(frame.data, packet, view.layer, len),
         };
         let (key, dir) = view.key(point);
         let finished = &mut self.finished;

@@ -466,3 +466,33 @@ fn a_fin_sent_again_after_its_ack_is_a_retransmission() {
     let again = s.send(22, false, A | F::FIN, 5001, 2, 0, 65535, None);
     assert_eq!(labels(&again), ["retransmission"]);
 }
+
+/// The same packet captured twice (a VM's shared vNIC, a SPAN of both directions; tshark
+/// labels the copy a retransmission or a duplicate ACK, Wireshark issue 19463) is a
+/// `duplicate_capture`, counted apart and moving no state; the same bytes sent again
+/// 300 ms later are a (spurious) retransmission, and an ACK repeated with another IPv4
+/// identification is a duplicate ACK.
+#[test]
+fn the_same_packet_captured_twice_is_a_duplicate_capture_not_a_retransmission() {
+    let (syn, ack, psh) = (0x02, 0x10, 0x18);
+    let mut a = Analyzer::new(TcpOptions::default());
+    feed_raw(&mut a, 1, 0, &raw_ipv4_tcp(true, syn, 0, 0, 0, &[]));
+    feed_raw(&mut a, 2, 1, &raw_ipv4_tcp(false, syn | ack, 5000, 1, 0, &[]));
+    feed_raw(&mut a, 3, 2, &raw_ipv4_tcp(true, ack, 1, 5001, 0, &[]));
+    let data = raw_ipv4_tcp(true, psh, 1, 5001, 100, &[b'x'; 100]);
+    assert!(feed_raw(&mut a, 4, 3, &data).analysis.is_empty());
+    let copy = feed_raw(&mut a, 5, 3, &data);
+    assert_eq!(labels(&copy), ["duplicate_capture"]);
+    // The server's ACK and its copy; then the same ACK with another identification.
+    let server_ack = raw_ipv4_tcp(false, ack, 5001, 101, 0, &[]);
+    assert!(feed_raw(&mut a, 6, 4, &server_ack).analysis.is_empty());
+    assert_eq!(labels(&feed_raw(&mut a, 7, 4, &server_ack)), ["duplicate_capture"]);
+    let mut next_id = server_ack.clone();
+    next_id[5] = 2;
+    assert_eq!(labels(&feed_raw(&mut a, 8, 5, &next_id)), ["duplicate_ack"]);
+    // The data again, byte for byte, 300 ms later: sent again (after its ACK: spurious).
+    assert_eq!(labels(&feed_raw(&mut a, 9, 303, &data)), ["spurious_retransmission"]);
+    let f = &a.finish()[0];
+    assert_eq!((f.c2s.packets, f.c2s.duplicate_captures, f.c2s.retransmissions), (4, 1, 1));
+    assert_eq!((f.s2c.packets, f.s2c.duplicate_captures, f.s2c.duplicate_acks), (3, 1, 1));
+}

@@ -14,12 +14,12 @@ use crate::tcp::{DirStats, FlowRecord};
 /// The columns of one direction's [`DirStats`].
 #[derive(Debug, Default)]
 struct DirColumns {
-    counts: [UInt64Builder; 12],
+    counts: [UInt64Builder; 13],
     throughput_bps: Float64Builder,
 }
 
 /// Column names of the counters, client → server, in [`DirColumns::append`]'s order.
-const C2S: [&str; 13] = [
+const C2S: [&str; 14] = [
     "c2s_packets",
     "c2s_bytes",
     "c2s_payload_bytes",
@@ -32,11 +32,12 @@ const C2S: [&str; 13] = [
     "c2s_lost_segments",
     "c2s_duplicate_acks",
     "c2s_zero_windows",
+    "c2s_duplicate_captures",
     "c2s_throughput_bps",
 ];
 
 /// The same, server → client.
-const S2C: [&str; 13] = [
+const S2C: [&str; 14] = [
     "s2c_packets",
     "s2c_bytes",
     "s2c_payload_bytes",
@@ -49,6 +50,7 @@ const S2C: [&str; 13] = [
     "s2c_lost_segments",
     "s2c_duplicate_acks",
     "s2c_zero_windows",
+    "s2c_duplicate_captures",
     "s2c_throughput_bps",
 ];
 
@@ -67,6 +69,7 @@ impl DirColumns {
             d.lost_segments,
             d.duplicate_acks,
             d.zero_windows,
+            d.duplicate_captures,
         ];
         for (b, v) in self.counts.iter_mut().zip(values) {
             b.append_value(v);
@@ -74,11 +77,11 @@ impl DirColumns {
         self.throughput_bps.append_option(d.throughput_bps);
     }
 
-    fn columns(&mut self, names: &[&'static str; 13], out: &mut Vec<Column>) {
+    fn columns(&mut self, names: &[&'static str; 14], out: &mut Vec<Column>) {
         for (b, &name) in self.counts.iter_mut().zip(names.iter()) {
             out.push(required(name, b.finish()));
         }
-        out.push(optional(names[12], self.throughput_bps.finish()));
+        out.push(optional(names[13], self.throughput_bps.finish()));
     }
 }
 
