@@ -41,7 +41,7 @@ fn layer_name(kind: &LayerKind) -> String {
 pub fn verdicts(packet: &Packet) -> Vec<String> {
     let deepest = packet.depth();
     let mut out = Vec::new();
-    for l in &packet.layers {
+    for l in packet.own_layers() {
         let Some(v) = l.checksum else { continue };
         let place = match l.depth {
             _ if deepest == 0 => "",

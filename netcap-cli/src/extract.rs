@@ -488,7 +488,7 @@ fn direction(packet: &Packet) -> Option<String> {
 /// `TCP [ACK] len 0, A > B`, `UDP A > B`, or the innermost protocol.
 fn describe(packet: &Packet, view: Option<&FlowView>, attempt: Option<(usize, Endpoint, Endpoint)>, totals: &HashMap<(Endpoint, Endpoint), u32>) -> String {
     let Some(v) = view else {
-        let last = packet.layers.iter().rev().find(|l| !matches!(l.kind, LayerKind::Eth { .. } | LayerKind::Sll { .. } | LayerKind::Sll2 { .. } | LayerKind::Null { .. }));
+        let last = packet.own_layers().iter().rev().find(|l| !matches!(l.kind, LayerKind::Eth { .. } | LayerKind::Sll { .. } | LayerKind::Sll2 { .. } | LayerKind::Null { .. }));
         return match last.map(|l| &l.kind) {
             Some(LayerKind::Icmp { icmp_type, code }) | Some(LayerKind::Icmpv6 { icmp_type, code }) => {
                 format!("{} type {icmp_type} code {code}{}", last.map_or("", |l| l.proto()).to_ascii_uppercase(), addresses(packet))
@@ -520,7 +520,7 @@ fn describe(packet: &Packet, view: Option<&FlowView>, attempt: Option<(usize, En
 /// ` A > B` from the innermost IP header, or nothing.
 fn addresses(packet: &Packet) -> String {
     packet
-        .layers
+        .own_layers()
         .iter()
         .rev()
         .find_map(|l| match l.kind {

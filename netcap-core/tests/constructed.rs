@@ -165,3 +165,36 @@ fn gzip_and_plain_verdicts_fixtures_decode_identically() {
         assert_eq!(a["ts_ns"], b["ts_ns"]);
     }
 }
+
+/// Every prefix of every constructed frame (every encapsulation and link type, cut at
+/// every byte) decodes without a panic; a prefix never has more layers than the whole
+/// frame, and the layers it has are the whole frame's first ones, unless a length field
+/// made it read the bytes differently (a cut after a header may leave a container that
+/// is whole at that length).
+#[test]
+fn every_prefix_of_every_constructed_frame_decodes_to_a_prefix_of_its_layers() {
+    let decoder = Decoder::default();
+    let (mut full, mut cut) = (Packet::default(), Packet::default());
+    let mut frames = 0;
+    for name in expected().keys() {
+        let Ok(mut r) = CaptureReader::open(dir().join(name)) else { continue };
+        while let Ok(Some(frame)) = r.next_frame() {
+            frames += 1;
+            decoder.decode_into(frame.link_type, frame.data, &mut full);
+            for n in 0..frame.data.len() {
+                decoder.decode_into(frame.link_type, &frame.data[..n], &mut cut);
+                assert!(
+                    cut.layers.len() <= full.layers.len(),
+                    "{name} frame {} cut at {n}: {} layers, whole frame {}",
+                    frame.number,
+                    cut.layers.len(),
+                    full.layers.len()
+                );
+                for (a, b) in cut.layers.iter().zip(&full.layers) {
+                    assert_eq!(a.proto(), b.proto(), "{name} frame {} cut at {n}", frame.number);
+                }
+            }
+        }
+    }
+    assert!(frames > 100, "{frames} frames");
+}

@@ -38,7 +38,8 @@ pub fn packet_key(packet: &Packet, data: &[u8]) -> Option<(u64, IpAddr, IpAddr)>
 /// The full fingerprint, the NAT fingerprint (without addresses, ports and the ICMP
 /// identifier, which NAT rewrites), and the identity of a frame's innermost IP packet.
 pub(crate) fn fingerprints(packet: &Packet, data: &[u8]) -> Option<Keys> {
-    let layers = &packet.layers;
+    // An ICMP error is its own packet: the one it quotes is not fingerprinted.
+    let layers = packet.own_layers();
     let ip = layers.iter().rposition(|l| matches!(l.kind, LayerKind::Ipv4 { .. } | LayerKind::Ipv6 { .. }))?;
     // `n` hashes what survives NAT; `h` adds addresses, ports and the ICMP identifier.
     let mut n = FxHasher::default();

@@ -191,6 +191,15 @@ impl Walk<'_, '_> {
         Ok((Next::EtherType(ethertype), Pos { off: pos.off + len + 2, ..pos }))
     }
 
+    /// Cisco MetaData (TrustSec, EtherType 0x8909): version, length, option type, the
+    /// security group tag, then the EtherType of what follows — 8 bytes.
+    pub(super) fn cisco_metadata(&mut self, pos: Pos) -> Step {
+        let h = self.header("cmd", pos, 8)?;
+        let (sgt, ethertype) = (be16(h, 4), EtherType(be16(h, 6)));
+        self.push(pos, 8, LayerKind::CiscoMetadata { sgt, ethertype }, None);
+        Ok((Next::EtherType(ethertype), Pos { off: pos.off + 8, ..pos }))
+    }
+
     /// The MACsec SecTAG (IEEE 802.1AE §9.3): TCI/AN, short length, packet number, and
     /// the SCI when the SC bit is set. A frame with the E or C bit (encrypted, or
     /// changed text) stops there; an integrity-only frame carries its EtherType and

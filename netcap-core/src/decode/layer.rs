@@ -205,7 +205,10 @@ pub enum LayerKind {
     Null {
         /// Address family (2 IPv4; 24, 28 or 30 IPv6, by OS), byte order resolved:
         /// LINKTYPE_NULL stores it in the capturing host's order, LINKTYPE_LOOP in
-        /// network order.
+        /// network order. A value that is no family in either order and whose low 16
+        /// bits (network order) are an EtherType of 0x0600 or more is taken as a 4-byte
+        /// link header ending in that EtherType (Cisco HDLC written as NULL), as
+        /// Wireshark does.
         family: u32,
     },
     /// IPv4 header, options included (RFC 791).
@@ -602,6 +605,18 @@ pub enum LayerKind {
         /// Protocol: 0xd4 / 0xf0 IPv4 (RFC 1201 / RFC 1051), 0xc4 IPv6, 0xd5 / 0xf1 ARP.
         protocol: u8,
     },
+    /// Juniper's pseudo-header before an Ethernet frame (LINKTYPE_JUNIPER_ETHER).
+    Juniper {
+        /// Flags byte: 0x80 extensions present, 0x01 the packet was received.
+        flags: u8,
+    },
+    /// Cisco MetaData (EtherType 0x8909): the security group tag of TrustSec.
+    CiscoMetadata {
+        /// Security group tag.
+        sgt: u16,
+        /// EtherType after the tag.
+        ethertype: EtherType,
+    },
     /// EtherIP header (RFC 3378, IP protocol 97): version 3, then an Ethernet frame.
     EtherIp {
         /// Version (RFC 3378): 3.
@@ -674,6 +689,8 @@ impl LayerKind {
             LayerKind::Pktap { .. } => "pktap",
             LayerKind::Arcnet { .. } => "arcnet",
             LayerKind::EtherIp { .. } => "etherip",
+            LayerKind::Juniper { .. } => "juniper",
+            LayerKind::CiscoMetadata { .. } => "cmd",
         }
     }
 }

@@ -7,7 +7,8 @@
 //! The tcpdump.org link-layer header types list (LINKTYPE_PPP 9, PPP_HDLC 50,
 //! PPP_ETHER 51, C_HDLC 104, IEEE802_11 105, IEEE802_11_RADIOTAP 127, PPI 192,
 //! PPP_WITH_DIR 204, C_HDLC_WITH_DIR 205, NFLOG 239, IPOIB 242, LINUX_ATM_CLIP 106,
-//! FRELAY 107, ARCNET_LINUX 129, IPNET 226, PKTAP 258); RFC 2427 (Frame Relay NLPIDs);
+//! FRELAY 107, JUNIPER_ETHER 178, ARCNET_LINUX 129, IPNET 226, PKTAP 258); RFC 2427
+//! (Frame Relay NLPIDs);
 //! RFC 1051 and RFC 1201 (IP over ARCnet); radiotap.org (header
 //! and field alignment); the PPI specification (CACE Technologies, 2007); RFC 4391 §6
 //! (IPoIB); Linux `include/uapi/linux/netfilter/nfnetlink_log.h` (NFLOG attributes).
@@ -52,6 +53,7 @@ impl Walk<'_, '_> {
             226 => self.ipnet(pos),
             // PKTAP; Darwin writes it as LINKTYPE_USER2 (149) too.
             258 | 149 => self.pktap(pos),
+            178 => self.juniper_ether(pos),
             other => Err(super::Stop {
                 layer: "link",
                 reason: StopReason::Unsupported,
@@ -64,20 +66,26 @@ impl Walk<'_, '_> {
     /// Frame Relay: a 2-byte Q.922 address, then either UI (0x03) and an RFC 2427 NLPID
     /// (0xcc IPv4, 0x8e IPv6), or the Cisco encapsulation's EtherType.
     fn frame_relay(&mut self, pos: Pos) -> Step {
-        let h = self.header("fr", pos, 4)?;
-        if h[0] & 0x01 != 0 || h[1] & 0x01 == 0 {
-            // Only 2-byte addresses (EA 0 then 1) are decoded.
-            return Err(self.stop("fr", StopReason::Unsupported, pos.off));
+        // The Q.922 address: 2, 3 or 4 bytes, the last with its EA bit set.
+        let h = self.header("fr", pos, 2)?;
+        let mut addr_len = 2;
+        while self.header("fr", pos, addr_len)?[addr_len - 1] & 0x01 == 0 {
+            addr_len += 1;
+            if addr_len > 4 {
+                return Err(self.stop("fr", StopReason::BadHeader, pos.off));
+            }
         }
         let dlci = (u16::from(h[0] >> 2) << 4) | u16::from(h[1] >> 4);
-        if h[2] != 0x03 {
-            let protocol = be16(h, 2);
-            self.push(pos, 4, LayerKind::FrameRelay { dlci, protocol }, None);
-            return Ok((Next::EtherType(EtherType(protocol)), Pos { off: pos.off + 4, ..pos }));
+        let len = addr_len + 2;
+        let h = self.header("fr", pos, len)?;
+        if h[addr_len] != 0x03 {
+            let protocol = be16(h, addr_len);
+            self.push(pos, len, LayerKind::FrameRelay { dlci, protocol }, None);
+            return Ok((Next::EtherType(EtherType(protocol)), Pos { off: pos.off + len, ..pos }));
         }
-        let nlpid = u16::from(h[3]);
-        self.push(pos, 4, LayerKind::FrameRelay { dlci, protocol: nlpid }, None);
-        let next = Pos { off: pos.off + 4, ..pos };
+        let nlpid = u16::from(h[addr_len + 1]);
+        self.push(pos, len, LayerKind::FrameRelay { dlci, protocol: nlpid }, None);
+        let next = Pos { off: pos.off + len, ..pos };
         match nlpid {
             0xcc => Ok((Next::Ipv4, next)),
             0x8e => Ok((Next::Ipv6, next)),
@@ -136,6 +144,26 @@ impl Walk<'_, '_> {
             0 => self.link(LinkType::NULL, next),
             other => Err(self.unsupported(other, next.off)),
         }
+    }
+
+    /// Juniper's Ethernet pseudo-header (LINKTYPE_JUNIPER_ETHER): the magic "MGC", a
+    /// flags byte, and when its top bit is set a 2-byte length and that many bytes of
+    /// extensions; the Ethernet frame follows.
+    fn juniper_ether(&mut self, pos: Pos) -> Step {
+        let h = self.header("juniper", pos, 4)?;
+        if &h[..3] != b"MGC" {
+            return Err(self.stop("juniper", StopReason::BadHeader, pos.off));
+        }
+        let flags = h[3];
+        let len = if flags & 0x80 != 0 {
+            let h = self.header("juniper", pos, 6)?;
+            6 + usize::from(be16(h, 4))
+        } else {
+            4
+        };
+        let _ = self.header("juniper", pos, len)?;
+        self.push(pos, len, LayerKind::Juniper { flags }, None);
+        Ok((Next::Eth, Pos { off: pos.off + len, ..pos }))
     }
 
     /// Cisco HDLC: address, control, then an EtherType.

@@ -255,9 +255,26 @@ impl Packet {
         self.drop.is_none()
     }
 
-    /// Tunnel encapsulations in this frame (the deepest layer's depth).
+    /// Tunnel encapsulations in this frame (the deepest of its own layers' depth: the
+    /// packet an ICMP error quotes does not count).
     pub fn depth(&self) -> u8 {
-        self.layers.last().map_or(0, |l| l.depth)
+        self.own_layers().last().map_or(0, |l| l.depth)
+    }
+
+    /// Index in [`Packet::layers`] of the first layer of the packet an ICMP or ICMPv6
+    /// error quotes (RFC 792; RFC 4443 §3; RFC 4861 §4.5, a redirect's Redirected
+    /// Header), when one was decoded. The quote is one tunnel level deeper than the ICMP
+    /// header; it is evidence, not traffic: its checksums never make a receiver drop the
+    /// frame, and flows, TCP analysis and correlation do not see it.
+    pub fn quote_start(&self) -> Option<usize> {
+        let icmp = self.layers.iter().position(|l| matches!(l.kind, LayerKind::Icmp { .. } | LayerKind::Icmpv6 { .. }))?;
+        (icmp + 1 < self.layers.len()).then_some(icmp + 1)
+    }
+
+    /// The frame's own layers: every layer but those of a quoted packet
+    /// ([`Packet::quote_start`]).
+    pub fn own_layers(&self) -> &[Layer] {
+        &self.layers[..self.quote_start().unwrap_or(self.layers.len())]
     }
 
     fn clear(&mut self) {
@@ -288,9 +305,9 @@ impl Decoder {
     /// never panics: what could not be read is in `out.stop`.
     pub fn decode_into(&self, link: LinkType, data: &[u8], out: &mut Packet) {
         out.clear();
-        let mut walk = Walk { opts: &self.opts, data, out };
+        let mut walk = Walk { opts: &self.opts, data, out, in_quote: false };
         walk.run(link);
-        out.drop = find_drop(&out.layers);
+        out.drop = find_drop(out.own_layers());
     }
 
     /// Decodes one frame into a new [`Packet`].
@@ -363,6 +380,9 @@ struct Walk<'a, 'o> {
     opts: &'o DecodeOptions,
     data: &'a [u8],
     out: &'o mut Packet,
+    /// Decoding the packet an ICMP error quotes: a quote is partial by nature, so where
+    /// decoding of it stops is no stop of the frame.
+    in_quote: bool,
 }
 
 /// Position within the frame: where the next header starts, where its container ends,
@@ -397,7 +417,9 @@ impl Walk<'_, '_> {
         };
         loop {
             if !matches!(next, Next::Done) && self.out.layers.len() >= self.opts.max_layers {
-                self.out.stop = Some(self.stop(next_name(next), StopReason::DepthLimit, pos.off));
+                if !self.in_quote {
+                    self.out.stop = Some(self.stop(next_name(next), StopReason::DepthLimit, pos.off));
+                }
                 return;
             }
             let step = match next {
@@ -422,7 +444,9 @@ impl Walk<'_, '_> {
                     pos = p;
                 }
                 Err(stop) => {
-                    self.out.stop = Some(stop);
+                    if !self.in_quote {
+                        self.out.stop = Some(stop);
+                    }
                     return;
                 }
             }
@@ -490,10 +514,12 @@ impl Walk<'_, '_> {
                     }
                 };
                 self.push(pos, 4, LayerKind::Null { family }, None);
+                let ethertype = u16::from_be_bytes([raw[2], raw[3]]);
                 let next = match family {
                     2 => Next::Ipv4,
                     // AF_INET6 on NetBSD/OpenBSD, FreeBSD, macOS.
                     24 | 28 | 30 => Next::Ipv6,
+                    0x1_0000.. if ethertype >= 0x0600 => Next::EtherType(EtherType(ethertype)),
                     _ => return Err(self.unsupported(family, pos.off + 4)),
                 };
                 Ok((next, Pos { off: pos.off + 4, ..pos }))
@@ -594,6 +620,7 @@ impl Walk<'_, '_> {
             0x8903 => self.fabricpath(pos),
             0x894f => Ok((Next::Nsh, pos)),
             0x8926 | 0x893f => self.port_tag(et.0, pos),
+            0x8909 => self.cisco_metadata(pos),
             0x88e5 => self.macsec(pos),
             // Transparent Ethernet bridging (RFC 1701), as a GRE or NSH payload type.
             0x6558 => Ok((Next::Eth, pos)),
@@ -939,7 +966,39 @@ impl Walk<'_, '_> {
             LayerKind::Icmp { icmp_type, code }
         };
         self.push(pos, 4, kind, verdict);
-        Ok((Next::Done, pos))
+        // An error quotes the packet that caused it after its 8-byte header (RFC 792,
+        // RFC 4443 §3); a redirect, in its Redirected Header option (RFC 4861 §4.5).
+        // The quote is decoded one level deeper and never makes a receiver drop the
+        // frame ([`Packet::own_layers`]).
+        let quote = match (v6, icmp_type) {
+            (false, 3 | 4 | 5 | 11 | 12) | (true, 1..=4) => Some(pos.off + 8),
+            (true, 137) => self.redirected_header(pos.off + 40, ctx.end),
+            _ => None,
+        };
+        match quote {
+            Some(at) if !self.in_quote && at < ctx.end => {
+                self.in_quote = true;
+                let inner = Pos { off: at, end: ctx.end, depth: pos.depth };
+                Ok((Next::Ip, self.deeper(name, inner, 0)?))
+            }
+            _ => Ok((Next::Done, pos)),
+        }
+    }
+
+    /// Where the packet in an ICMPv6 redirect's Redirected Header option (type 4: 8
+    /// bytes, then the packet) starts, walking the options from `off` to `end`.
+    fn redirected_header(&self, mut off: usize, end: usize) -> Option<usize> {
+        while off + 8 <= end {
+            let (kind, units) = (*self.data.get(off)?, usize::from(*self.data.get(off + 1)?));
+            if units == 0 {
+                return None;
+            }
+            if kind == 4 {
+                return Some(off + 8);
+            }
+            off += units * 8;
+        }
+        None
     }
 
     fn gre(&mut self, pos: Pos) -> Step {
@@ -1018,6 +1077,7 @@ impl Walk<'_, '_> {
             // PPP (RFC 2637 enhanced GRE, PPTP).
             0x880b => Next::Ppp,
             0x88be => Next::Erspan(if sequenced { 2 } else { 1 }),
+            0x8909 => Next::EtherType(EtherType(0x8909)),
             0x22eb => Next::Erspan(3),
             // Aruba's access points tunnel 802.11 frames to their controller under
             // protocol types 0x8200 to 0x9000, in steps of 0x10.

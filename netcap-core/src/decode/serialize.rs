@@ -305,6 +305,11 @@ impl Serialize for Layer {
                 m.serialize_entry("protocol", protocol)?;
             }
             LayerKind::EtherIp { version } => m.serialize_entry("version", version)?,
+            LayerKind::Juniper { flags } => m.serialize_entry("flags", flags)?,
+            LayerKind::CiscoMetadata { sgt, ethertype } => {
+                m.serialize_entry("sgt", sgt)?;
+                m.serialize_entry("ethertype", &ethertype.0)?;
+            }
             LayerKind::Wireguard { msg_type, index } => {
                 m.serialize_entry("msg_type", msg_type)?;
                 m.serialize_entry("index", index)?;

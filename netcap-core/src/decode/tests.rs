@@ -310,3 +310,57 @@ fn ipv4_source_route_pseudo_header_uses_the_final_destination() {
     done[10..12].copy_from_slice(&c.to_be_bytes());
     assert_eq!(statuses(&decode(LinkType::IPV4, &done))[1], ("tcp", 0, Status::Bad));
 }
+
+/// A bare IPv6 header (hop limit 64) carrying `payload` as protocol `next`.
+fn ipv6(next: u8, payload: &[u8]) -> Vec<u8> {
+    let mut h = vec![0x60, 0, 0, 0];
+    h.extend_from_slice(&u16::try_from(payload.len()).unwrap().to_be_bytes());
+    h.extend_from_slice(&[next, 64]);
+    h.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8].repeat(4));
+    h.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb9].repeat(4));
+    h.extend_from_slice(payload);
+    h
+}
+
+/// An ICMPv6 redirect (RFC 4861 §4.5) carries the packet that caused it in a
+/// Redirected Header option after its target and destination addresses and a
+/// target link-layer address option: decoded one level deeper, as a quote.
+#[test]
+fn icmpv6_redirect_quotes_the_packet_in_its_redirected_header_option() {
+    let quoted = ipv6(17, &[0x9c, 0x40, 0, 53, 0, 8, 0, 0]);
+    let mut msg = vec![137, 0, 0, 0, 0, 0, 0, 0];
+    msg.extend_from_slice(&[0xfe; 32]); // target and destination addresses
+    msg.extend_from_slice(&[2, 1, 2, 0, 0, 0, 0, 9]); // target link-layer address
+    msg.extend_from_slice(&[4, 7, 0, 0, 0, 0, 0, 0]); // redirected header, 7 × 8 bytes
+    msg.extend_from_slice(&quoted);
+    let p = decode(LinkType::ETHERNET, &eth(0x86dd, &ipv6(58, &msg)));
+    assert_eq!(protos(&p), ["eth", "ipv6", "icmpv6", "ipv6", "udp"]);
+    assert_eq!(p.quote_start(), Some(3));
+    assert_eq!(p.own_layers().len(), 3);
+    assert_eq!((p.layers[3].depth, p.layers[3].offset), (1, 14 + 40 + 56));
+    assert_eq!(p.stop, None);
+    // The quoted UDP is not the frame's flow.
+    assert!(crate::flow::FlowView::of(&p).is_none());
+    // A redirect without the option quotes nothing.
+    let bare = decode(LinkType::ETHERNET, &eth(0x86dd, &ipv6(58, &msg[..48])));
+    assert_eq!((protos(&bare), bare.quote_start()), (vec!["eth", "ipv6", "icmpv6"], None));
+}
+
+/// Every prefix of every kind of frame decodes without a panic, and a cut inside the
+/// packet an ICMP error quotes is no stop of the frame.
+#[test]
+fn a_quote_cut_anywhere_is_no_stop() {
+    let quote = ipv4(17, POD_A, POD_B, &udp(POD_A, POD_B, 40000, 53, b"query"));
+    let mut icmp = vec![3, 3, 0, 0, 0, 0, 0, 0];
+    icmp.extend_from_slice(&quote);
+    let frame = eth(0x0800, &ipv4(1, POD_B, POD_A, &icmp));
+    let full = decode(LinkType::ETHERNET, &frame);
+    assert_eq!(protos(&full), ["eth", "ipv4", "icmp", "ipv4", "udp"]);
+    // Cut inside the quote: the IPv4 total length of the outer header still claims the
+    // whole message, so nothing is verifiable, and nothing is a stop either.
+    for cut in 14 + 20 + 8..frame.len() {
+        let p = decode(LinkType::ETHERNET, &frame[..cut]);
+        assert_eq!(p.stop, None, "cut at {cut}");
+        assert!(p.layers.len() >= 3 && p.layers.len() <= 5, "cut at {cut}");
+    }
+}

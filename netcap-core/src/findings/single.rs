@@ -56,7 +56,7 @@ impl SingleCapture {
                 }
             }
         }
-        if packet.layers.iter().any(|l| l.checksum.is_some_and(|v| v.status == Status::Partial)) {
+        if packet.own_layers().iter().any(|l| l.checksum.is_some_and(|v| v.status == Status::Partial)) {
             let e = self.partial.entry(point).or_default();
             e.0 += 1;
             if e.1.len() < EXAMPLES {

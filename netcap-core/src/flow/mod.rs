@@ -363,7 +363,8 @@ impl FlowView {
     /// The flow of the innermost TCP or UDP layer of a decoded frame, or `None` when the
     /// frame has none (or its IP header is missing).
     pub fn of(packet: &Packet) -> Option<FlowView> {
-        let layers = &packet.layers;
+        // The packet an ICMP error quotes is not the frame's flow.
+        let layers = packet.own_layers();
         let (t, (proto, sport, dport)) = layers.iter().enumerate().rev().find_map(|(i, l)| match l.kind {
             LayerKind::Tcp { src_port, dst_port, .. } => Some((i, (6u8, src_port, dst_port))),
             LayerKind::Udp { src_port, dst_port, .. } => Some((i, (17u8, src_port, dst_port))),

@@ -162,7 +162,9 @@ impl Packets {
             LayerKind::Ipv6 { src, dst, proto, .. } => Some((i, IpAddr::V6(src), IpAddr::V6(dst), proto.0)),
             _ => None,
         };
-        let inner = layers.iter().enumerate().rev().find_map(ip);
+        // The frame's own layers: not the packet an ICMP error quotes.
+        let own = packet.own_layers();
+        let inner = own.iter().enumerate().rev().find_map(ip);
         let outer = layers.iter().enumerate().find_map(ip).filter(|o| inner.is_some_and(|i| i.0 != o.0));
         append_ip(&mut self.outer_src, &mut self.addresses, outer.map(|o| o.1));
         append_ip(&mut self.outer_dst, &mut self.addresses, outer.map(|o| o.2));
