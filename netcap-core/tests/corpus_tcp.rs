@@ -32,12 +32,9 @@ mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::error::Error;
-use std::fs;
 use std::hash::{Hash, Hasher};
-use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use netcap_core::capture::CaptureReader;
@@ -370,80 +367,12 @@ struct Outcome {
     net_elapsed: Duration,
 }
 
-/// Where tshark's output for one corpus file is kept between runs: the corpus files are
-/// immutable (named by their SHA-256 in the manifest) and the key covers tshark's version,
-/// its options and the fields, so a cached output is what tshark would print again.
-/// `NETCAP_TSHARK_CACHE=off` runs tshark on every file.
 fn cache_dir(version: &str) -> Option<PathBuf> {
-    if std::env::var("NETCAP_TSHARK_CACHE").is_ok_and(|v| v == "off") {
-        return None;
-    }
-    // FNV-1a: stable across toolchains, unlike `DefaultHasher`.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in std::iter::once(version).chain(TSHARK_ARGS).chain(FIELDS) {
-        for b in part.bytes().chain([0]) {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("corpus_tcp/{h:016x}"));
-    fs::create_dir_all(&dir).ok().map(|_| dir)
+    common::tshark_cache_dir("corpus_tcp", version, &TSHARK_ARGS, &FIELDS)
 }
 
-/// tshark's lines for one file, from the cache or from running it.
 fn tshark_output(path: &Path, cached: Option<&Path>) -> Result<String, String> {
-    if let Some(text) = cached.and_then(|c| fs::read_to_string(c).ok()) {
-        return Ok(text);
-    }
-    let mut cmd = Command::new("tshark");
-    cmd.arg("-n").arg("-r").arg(path).args(TSHARK_ARGS);
-    cmd.args(["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a"]);
-    for f in FIELDS {
-        cmd.args(["-e", f]);
-    }
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("spawn: {e}"))?;
-    let mut stdout = child.stdout.take().ok_or("no stdout")?;
-    let started = Instant::now();
-    let (text, status) = std::thread::scope(|scope| {
-        let reader = scope.spawn(move || {
-            let mut s = String::new();
-            stdout.read_to_string(&mut s).map(|_| s)
-        });
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(st)) => break Ok(st),
-                Ok(None) if started.elapsed() > TSHARK_LIMIT => {
-                    // Ours to end: the child we spawned, by its handle.
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break Err(format!("tshark time limit ({TSHARK_LIMIT:?})"));
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-                Err(e) => break Err(format!("wait: {e}")),
-            }
-        };
-        (reader.join(), status)
-    });
-    let text = match text {
-        Ok(Ok(t)) => t,
-        _ => return Err("unreadable output".into()),
-    };
-    match status? {
-        st if st.success() => {}
-        st => return Err(format!("tshark exited with {st}")),
-    }
-    if let Some(c) = cached {
-        // Write then rename, so that an interrupted run leaves no partial entry.
-        let tmp = c.with_extension("part");
-        if fs::write(&tmp, &text).is_ok() {
-            let _ = fs::rename(&tmp, c);
-        }
-    }
-    Ok(text)
+    common::tshark_output(path, &TSHARK_ARGS, &FIELDS, cached, TSHARK_LIMIT)
 }
 
 fn run_tshark(path: &Path, cached: Option<&Path>) -> (Vec<TsharkFrame>, Option<String>) {
@@ -957,20 +886,8 @@ fn corpus_tcp_analysis_matches_tshark() -> Result<(), Box<dyn Error>> {
     let Some((root, manifest)) = common::corpus_manifest("corpus TCP conformance") else {
         return Ok(());
     };
-    let version = Command::new("tshark")
-        .arg("--version")
-        .stderr(Stdio::null())
-        .output();
-    let version = match version {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_string(),
-        _ => {
-            eprintln!("skipping corpus TCP conformance: tshark not found on PATH");
-            return Ok(());
-        }
+    let Some(version) = common::tshark_version("corpus TCP conformance") else {
+        return Ok(());
     };
     if !version.contains(" 4.0.") {
         // Another version may analyse differently; still run, but say so.

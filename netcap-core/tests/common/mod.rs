@@ -10,10 +10,12 @@
 use std::collections::HashMap;
 use std::error::Error;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Tags meaning tshark did not read the whole file, so what it says of the file (frame
 /// count, per-frame counts, analysis) is not an oracle.
@@ -214,4 +216,105 @@ pub fn for_each_file<R: Send>(
         .into_iter()
         .map(|o| o.expect("every row run"))
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// tshark, the oracle
+
+/// The first line of `tshark --version`, or `None` (after saying on stderr that `test`
+/// is skipped) where tshark is not on `PATH`.
+pub fn tshark_version(test: &str) -> Option<String> {
+    let out = Command::new("tshark").arg("--version").stderr(Stdio::null()).output();
+    match out {
+        Ok(o) if o.status.success() => {
+            Some(String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").to_string())
+        }
+        _ => {
+            eprintln!("skipping {test}: tshark not found on PATH");
+            None
+        }
+    }
+}
+
+/// Where tshark's output for one corpus file is kept between runs of test `name`: the
+/// corpus files are immutable (named by their SHA-256 in the manifest) and the key covers
+/// tshark's version, its options and the fields, so a cached output is what tshark would
+/// print again. `NETCAP_TSHARK_CACHE=off` runs tshark on every file.
+pub fn tshark_cache_dir(name: &str, version: &str, args: &[&str], fields: &[&str]) -> Option<PathBuf> {
+    if std::env::var("NETCAP_TSHARK_CACHE").is_ok_and(|v| v == "off") {
+        return None;
+    }
+    // FNV-1a: stable across toolchains, unlike `DefaultHasher`.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in std::iter::once(version).chain(args.iter().copied()).chain(fields.iter().copied()) {
+        for b in part.bytes().chain([0]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}/{h:016x}"));
+    fs::create_dir_all(&dir).ok().map(|_| dir)
+}
+
+/// tshark's `-T fields` lines (tab-separated, every occurrence) for one file, from the
+/// cache or from running `tshark -n -r PATH ARGS` with at most `limit` of wall time.
+pub fn tshark_output(
+    path: &Path,
+    args: &[&str],
+    fields: &[&str],
+    cached: Option<&Path>,
+    limit: Duration,
+) -> Result<String, String> {
+    if let Some(text) = cached.and_then(|c| fs::read_to_string(c).ok()) {
+        return Ok(text);
+    }
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-n").arg("-r").arg(path).args(args);
+    cmd.args(["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("spawn: {e}"))?;
+    let mut stdout = child.stdout.take().ok_or("no stdout")?;
+    let started = Instant::now();
+    let (text, status) = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let mut s = String::new();
+            stdout.read_to_string(&mut s).map(|_| s)
+        });
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(st)) => break Ok(st),
+                Ok(None) if started.elapsed() > limit => {
+                    // Ours to end: the child we spawned, by its handle.
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break Err(format!("tshark time limit ({limit:?})"));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+                Err(e) => break Err(format!("wait: {e}")),
+            }
+        };
+        (reader.join(), status)
+    });
+    let text = match text {
+        Ok(Ok(t)) => t,
+        _ => return Err("unreadable output".into()),
+    };
+    match status? {
+        st if st.success() => {}
+        st => return Err(format!("tshark exited with {st}")),
+    }
+    if let Some(c) = cached {
+        // Write then rename, so that an interrupted run leaves no partial entry.
+        let tmp = c.with_extension("part");
+        if fs::write(&tmp, &text).is_ok() {
+            let _ = fs::rename(&tmp, c);
+        }
+    }
+    Ok(text)
 }
