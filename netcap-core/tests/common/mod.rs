@@ -222,7 +222,9 @@ pub fn for_each_file<R: Send>(
 // tshark, the oracle
 
 /// The first line of `tshark --version`, or `None` (after saying on stderr that `test`
-/// is skipped) where tshark is not on `PATH`.
+/// is skipped) where tshark is not on `PATH` — unless `NETCAP_REQUIRE_TSHARK=1` (set by
+/// `.ci/run`, which installs it), where its absence fails the test.
+#[track_caller]
 pub fn tshark_version(test: &str) -> Option<String> {
     let out = Command::new("tshark").arg("--version").stderr(Stdio::null()).output();
     match out {
@@ -230,6 +232,10 @@ pub fn tshark_version(test: &str) -> Option<String> {
             Some(String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").to_string())
         }
         _ => {
+            assert!(
+                std::env::var("NETCAP_REQUIRE_TSHARK").as_deref() != Ok("1"),
+                "{test}: tshark is required (NETCAP_REQUIRE_TSHARK=1) but not found"
+            );
             eprintln!("skipping {test}: tshark not found on PATH");
             None
         }
