@@ -417,7 +417,9 @@ enum Rule {
     LaterFragment,
     /// ICMPv6 extended echo (RFC 8335): tshark counts its extension structure as `icmp`.
     IcmpExtendedEcho,
-    /// An ICMP / ICMPv6 error: tshark dissects the quoted IP header and transport header.
+    /// An ICMP / ICMPv6 error whose quote netcap decoded no transport header of (the quote
+    /// holds only its first 8 bytes, or none): tshark lists the partial header, with its
+    /// ports and flags.
     IcmpQuote,
     /// The UDP *source* port is a VXLAN / Geneve port and the destination is not: netcap
     /// decodes tunnels by destination port, tshark by either port.
@@ -457,7 +459,7 @@ impl Rule {
             }
             Rule::PayloadProtocol(name) => format!("tshark decodes the {name} payload"),
             Rule::TunnelSourcePort => "tunnel port as UDP source port (tshark decodes it)".into(),
-            Rule::IcmpQuote => "tshark dissects the packet quoted in an ICMP error".into(),
+            Rule::IcmpQuote => "tshark lists the partial transport header an ICMP error quotes".into(),
             Rule::IcmpExtendedEcho => "ICMPv6 extended echo: tshark counts `icmp`".into(),
             Rule::FirstFragment => "first IP fragment (tshark reassembles)".into(),
             Rule::LaterFragment => "later IP fragment (tshark reassembles)".into(),
@@ -690,11 +692,15 @@ fn frame_rules(
                     out.push((Rule::PayloadProtocol(name), unset, Keys::default()));
                 }
             }
-            LayerKind::Icmp { icmp_type: 3 | 4 | 5 | 11 | 12, .. } => {
+            LayerKind::Icmp { icmp_type: 3 | 4 | 5 | 11 | 12, .. }
+                if quote_ends_before_transport(&layers[i + 1..]) =>
+            {
                 out.push((Rule::IcmpQuote, unset, Keys::default()));
             }
             LayerKind::Icmpv6 { icmp_type, .. } => match icmp_type {
-                1..=4 => out.push((Rule::IcmpQuote, unset, Keys::default())),
+                1..=4 | 137 if quote_ends_before_transport(&layers[i + 1..]) => {
+                    out.push((Rule::IcmpQuote, unset, Keys::default()))
+                }
                 160 | 161 => out.push((
                     Rule::IcmpExtendedEcho,
                     Keys(Keys::of(&[Key::Icmp]).0 & unset.0),
@@ -707,6 +713,12 @@ fn frame_rules(
     }
     out.retain(|(_, up, down)| !up.is_empty() || !down.is_empty());
     out
+}
+
+/// Whether the quote of an ICMP error (the layers after it) ends before a transport
+/// header: it is empty, or its last layer is an IP header.
+fn quote_ends_before_transport(quote: &[Layer]) -> bool {
+    quote.last().is_none_or(|l| matches!(l.kind, LayerKind::Ipv4 { .. } | LayerKind::Ipv6 { .. }))
 }
 
 // ---------------------------------------------------------------------------------------
