@@ -46,8 +46,11 @@ pub use serialize::{flag_names, mac};
 use crate::capture::LinkType;
 use crate::checksum::{self, Kind, Status, Sum, Verdict};
 
-/// What the decoder treats as a tunnel, and its caps.
+/// What the decoder treats as a tunnel, and its caps. Start from
+/// `DecodeOptions::default()` and change fields or call [`DecodeOptions::decode_as`]
+/// (the struct grows: it cannot be built with a literal outside this crate).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DecodeOptions {
     /// UDP destination ports decoded as VXLAN (default 4789, IANA, and 8472, the Linux
     /// kernel's and flannel's default).

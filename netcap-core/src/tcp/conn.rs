@@ -69,6 +69,7 @@ struct Hole {
 
 /// Per-direction counters: `c2s` and `s2c` of a flow record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct DirStats {
     /// Segments sent in this direction.
     pub packets: u64,

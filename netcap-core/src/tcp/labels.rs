@@ -9,8 +9,10 @@ pub struct Labels(u32);
 
 /// One label. At most one of the retransmission family (`retransmission`,
 /// `fast_retransmission`, `spurious_retransmission`, `out_of_order`) is set per segment.
+/// The set grows (`duplicate_capture` came in 0.2): match with a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
+#[non_exhaustive]
 pub enum Label {
     /// `retransmission`: a segment with payload, SYN or FIN resending sequence space
     /// already sent (seen here, or lost before this point), neither fast nor spurious
