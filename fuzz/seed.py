@@ -26,8 +26,11 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, "..", "shared", "corpus")
-# The `decode` target's selector: index = first byte's low nibble.
-LINK_TYPES = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276]
+# The `decode` target's selector: index = first byte modulo 32.
+LINK_TYPES = [
+    0, 1, 12, 14, 101, 108, 113, 228, 229, 276,
+    9, 50, 51, 104, 105, 106, 107, 127, 129, 149, 178, 192, 204, 205, 226, 239, 242, 258,
+]
 PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": "<", b"\x4d\x3c\xb2\xa1": "<",
     b"\xa1\xb2\xc3\xd4": ">", b"\xa1\xb2\x3c\x4d": ">",

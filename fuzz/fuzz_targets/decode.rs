@@ -2,9 +2,9 @@
 //! variant (an extra VXLAN port, tunnel depth 1, few layers), its layers serialised,
 //! and the decoder's invariants checked (see `netcap_fuzz::check_packet`).
 //!
-//! Input: 2 bytes choose the link type (the first byte's low nibble 0..=9 picks one of
-//! the link types netcap decodes, 10..=15 take the two bytes as any u16), the rest is
-//! the frame. The variant's extra VXLAN port is `second byte << 8 | 0x17`, its layer cap
+//! Input: 2 bytes choose the link type (the first byte modulo 32 picks one of the 28
+//! link types netcap decodes — 0..=9 as before issue 11, then the ones it added —,
+//! 28..=31 take the two bytes as any u16), the rest is the frame. The variant's extra VXLAN port is `second byte << 8 | 0x17`, its layer cap
 //! `1 + (second byte & 0x1f)`.
 
 #![no_main]
@@ -14,11 +14,14 @@ use netcap_core::capture::LinkType;
 use netcap_core::decode::{DecodeOptions, Decoder, LayerKind};
 use netcap_fuzz::{check_expected_fixes, check_packet};
 
-const LINK_TYPES: [u16; 10] = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276];
+const LINK_TYPES: [u16; 28] = [
+    0, 1, 12, 14, 101, 108, 113, 228, 229, 276, // before issue 11
+    9, 50, 51, 104, 105, 106, 107, 127, 129, 149, 178, 192, 204, 205, 226, 239, 242, 258,
+];
 
 fuzz_target!(|input: &[u8]| {
     let [a, b, data @ ..] = input else { return };
-    let selector = usize::from(a & 0x0f);
+    let selector = usize::from(a % 32);
     let link = LinkType(match LINK_TYPES.get(selector) {
         Some(&t) => t,
         None => u16::from_be_bytes([*a, *b]),

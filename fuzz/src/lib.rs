@@ -140,10 +140,15 @@ pub fn check_packet(opts: &DecodeOptions, data: &[u8], p: &Packet) {
         assert!(u64::from(s.offset) <= len, "stop offset {} > frame length {len}", s.offset);
     }
     assert_eq!(p.receiver_accepts(), p.drop.is_none());
-    let first_bad = p.layers.iter().position(|l| {
+    // The checksums of a packet an ICMP error quotes never make a receiver drop it.
+    let first_bad = p.own_layers().iter().position(|l| {
         l.checksum.is_some_and(|v| matches!(v.status, Status::Bad | Status::IllegalZero))
     });
     assert_eq!(p.drop.map(|d| d.layer_index), first_bad, "drop is not the outermost bad checksum");
+    if let Some(q) = p.quote_start() {
+        assert!(q > 0 && matches!(p.layers[q - 1].kind, LayerKind::Icmp { .. } | LayerKind::Icmpv6 { .. }));
+        assert!(p.layers[q].depth == p.layers[q - 1].depth + 1, "a quote is one level deeper");
+    }
     if let Some(d) = p.drop {
         let l = &p.layers[d.layer_index];
         assert_eq!((d.layer, d.depth), (l.proto(), l.depth), "drop names another layer");

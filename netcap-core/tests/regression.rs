@@ -18,13 +18,18 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The `decode` fuzz target's input layout: selector byte 0 (low nibble 0..=9) picks a
-/// link type netcap decodes, byte 1 is only used for the options variant, the rest is
-/// the frame.
+/// The `decode` fuzz target's input layout: selector byte 0 (modulo 32, below 28) picks
+/// a link type netcap decodes, byte 1 is only used for the options variant, the rest is
+/// the frame. (Before issue 11 the selector was the low nibble, 0..=9; the first ten
+/// link types kept their places, so older inputs keep their meaning where their first
+/// byte is below 32.)
 fn decode_target_input(name: &str) -> (LinkType, Vec<u8>) {
-    const LINK_TYPES: [u16; 10] = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276];
+    const LINK_TYPES: [u16; 28] = [
+        0, 1, 12, 14, 101, 108, 113, 228, 229, 276, 9, 50, 51, 104, 105, 106, 107, 127, 129, 149, 178,
+        192, 204, 205, 226, 239, 242, 258,
+    ];
     let input = fixture(name);
-    let link = LinkType(LINK_TYPES[usize::from(input[0] & 0x0f)]);
+    let link = LinkType(LINK_TYPES[usize::from(input[0] % 32)]);
     (link, input[2..].to_vec())
 }
 
@@ -168,4 +173,25 @@ fn correlator_time_differences_at_the_ends_of_the_range_do_not_overflow() {
     let lost: u64 = report.pairs.iter().map(|p| p.lost).sum();
     let located: u64 = report.findings.iter().filter(|f| f.points.len() == 2).filter_map(|f| f.evidence["lost"].as_u64()).sum();
     assert_eq!(lost, located);
+}
+
+/// Fuzz target `decode`: MPLS in UDP (port 6635) whose bottom-of-stack label is followed
+/// by a first nibble 0 — the pseudowire control word — pushed the `mpls` and `pw_cw`
+/// layers in one step of the walk, past `max_layers` (the variant's cap of 4: eth, ipv6,
+/// udp, mpls). Each header is now its own step, and the cap holds.
+#[test]
+fn mpls_then_control_word_respects_the_layer_cap() {
+    let (link, frame) = decode_target_input("decode-mpls-pw-layer-cap");
+    assert_eq!(link, LinkType::ETHERNET);
+    let mut opts = netcap_core::decode::DecodeOptions::default();
+    opts.max_layers = 4;
+    let p = Decoder::new(opts).decode(link, &frame);
+    let protos: Vec<_> = p.layers.iter().map(|l| l.proto()).collect();
+    assert_eq!(protos, ["eth", "ipv6", "udp", "mpls"]);
+    let stop = p.stop.expect("a stop at the cap");
+    assert_eq!((stop.layer, stop.reason), ("pw_cw", StopReason::DepthLimit));
+    // With the default cap the control word and the Ethernet frame after it decode.
+    let full = Decoder::default().decode(link, &frame);
+    let protos: Vec<_> = full.layers.iter().map(|l| l.proto()).collect();
+    assert_eq!(protos[..5], ["eth", "ipv6", "udp", "mpls", "pw_cw"]);
 }

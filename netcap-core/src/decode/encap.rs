@@ -116,15 +116,18 @@ impl Walk<'_, '_> {
         match first >> 4 {
             4 => Ok((Next::Ipv4, next)),
             6 => Ok((Next::Ipv6, next)),
-            0 => {
-                let h = self.header("pw_cw", next, 4)?;
-                let kind = LayerKind::PwControlWord { flags: h[1], sequence: be16(h, 2) };
-                self.push(next, 4, kind, None);
-                Ok((Next::Eth, Pos { off: next.off + 4, ..next }))
-            }
+            0 => Ok((Next::PwControlWord, next)),
             // 1: the generic associated channel (RFC 5586), a control message.
             n => Err(self.unsupported(u32::from(n), next.off)),
         }
+    }
+
+    /// The pseudowire control word (RFC 4385): first nibble 0, flags, sequence number.
+    pub(super) fn pw_control_word(&mut self, pos: Pos) -> Step {
+        let h = self.header("pw_cw", pos, 4)?;
+        let kind = LayerKind::PwControlWord { flags: h[1], sequence: be16(h, 2) };
+        self.push(pos, 4, kind, None);
+        Ok((Next::Eth, Pos { off: pos.off + 4, ..pos }))
     }
 
     /// A PPPoE header (RFC 2516): discovery (EtherType 0x8863) ends the walk; session

@@ -141,7 +141,7 @@ impl Walk<'_, '_> {
         match dlt {
             1 => Ok((Next::Eth, next)),
             12 | 101 => Ok((Next::Ip, next)),
-            0 => self.link(LinkType::NULL, next),
+            0 => Ok((Next::Null, next)),
             other => Err(self.unsupported(other, next.off)),
         }
     }

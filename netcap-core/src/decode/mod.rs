@@ -376,6 +376,10 @@ enum Next {
     Nsh,
     /// An ERSPAN header of this type (1, 2, 3).
     Erspan(u8),
+    /// The pseudowire control word before an Ethernet frame over MPLS.
+    PwControlWord,
+    /// A BSD loopback header (inside PKTAP).
+    Null,
 }
 
 /// The walk state over one frame.
@@ -440,6 +444,8 @@ impl Walk<'_, '_> {
                 Next::Wlan => self.wlan(pos),
                 Next::Nsh => self.nsh(pos),
                 Next::Erspan(t) => self.erspan(t, pos),
+                Next::PwControlWord => self.pw_control_word(pos),
+                Next::Null => self.link(LinkType::NULL, pos),
             };
             match step {
                 Ok((n, p)) => {
@@ -1108,6 +1114,8 @@ fn next_name(next: Next) -> &'static str {
         Next::Wlan => "wlan",
         Next::Nsh => "nsh",
         Next::Erspan(_) => "erspan",
+        Next::PwControlWord => "pw_cw",
+        Next::Null => "null",
     }
 }
 
