@@ -459,7 +459,9 @@ impl Rule {
             }
             Rule::PayloadProtocol(name) => format!("tshark decodes the {name} payload"),
             Rule::TunnelSourcePort => "tunnel port as UDP source port (tshark decodes it)".into(),
-            Rule::IcmpQuote => "tshark lists the partial transport header an ICMP error quotes".into(),
+            Rule::IcmpQuote => {
+                "tshark lists the partial transport header an ICMP error quotes".into()
+            }
             Rule::IcmpExtendedEcho => "ICMPv6 extended echo: tshark counts `icmp`".into(),
             Rule::FirstFragment => "first IP fragment (tshark reassembles)".into(),
             Rule::LaterFragment => "later IP fragment (tshark reassembles)".into(),
@@ -981,7 +983,8 @@ fn corpus_decode_counts_match_tshark() -> Result<(), Box<dyn Error>> {
         );
     }
     let sum = |f: fn(&Tally) -> usize| tallies.iter().map(f).sum::<usize>();
-    let (compared, agree, explained) = (sum(|t| t.compared), sum(|t| t.agree), sum(|t| t.explained));
+    let (compared, agree, explained) =
+        (sum(|t| t.compared), sum(|t| t.agree), sum(|t| t.explained));
     let pct = |n: usize| if compared == 0 { 100.0 } else { n as f64 * 100.0 / compared as f64 };
     println!(
         "{:<14} {compared:>8} {agree:>7}   equal with no rule needed: {:.3} % of (file, key) pairs; \
@@ -1126,5 +1129,165 @@ mod definitions {
         let (_, _, down) =
             rules.iter().find(|(r, _, _)| *r == Rule::FirstFragment).expect("first fragment rule");
         assert!(down.has(Key::Tcp) && down.has(Key::Syn) && !down.has(Key::Ipv4));
+    }
+
+    /// Raw IPv4 (link type 228), protocol `proto`, `payload` after the 20-byte header.
+    fn ipv4(proto: u8, payload: &[u8]) -> Vec<u8> {
+        let total = u16::try_from(20 + payload.len()).expect("small frame");
+        let mut f = vec![0x45, 0];
+        f.extend_from_slice(&total.to_be_bytes());
+        f.extend_from_slice(&[0, 1, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        f.extend_from_slice(payload);
+        f
+    }
+
+    /// A UDP header (length from `payload`, checksum 0) and `payload`.
+    fn udp(src: u16, dst: u16, payload: &[u8]) -> Vec<u8> {
+        let mut u = src.to_be_bytes().to_vec();
+        u.extend_from_slice(&dst.to_be_bytes());
+        u.extend_from_slice(&u16::try_from(8 + payload.len()).expect("small").to_be_bytes());
+        u.extend_from_slice(&[0, 0]);
+        u.extend_from_slice(payload);
+        u
+    }
+
+    /// The rules `frame_rules` finds on `frame` (raw IPv4 unless `link` says otherwise),
+    /// with what each lets move up and down.
+    fn rules_of(link: LinkType, frame: &[u8], cut: bool) -> Vec<(Rule, Keys, Keys)> {
+        let p = Decoder::default().decode(link, frame);
+        frame_rules(&p, frame, cut, &[4789, 8472, 6081], keys_of(&p.layers))
+    }
+
+    fn has_rule(rules: &[(Rule, Keys, Keys)], rule: Rule) -> Option<(Keys, Keys)> {
+        rules.iter().find(|(r, _, _)| *r == rule).map(|(_, u, d)| (*u, *d))
+    }
+
+    #[test]
+    fn later_fragment_lets_any_key_up() {
+        let mut f = ipv4(17, &[0; 16]);
+        f[7] = 0x10; // offset 16 × 8 bytes
+        let (up, down) =
+            has_rule(&rules_of(LinkType::IPV4, &f, false), Rule::LaterFragment).expect("rule");
+        assert!(up.has(Key::Udp) && up.has(Key::GoodUdpCsum) && down.is_empty());
+    }
+
+    #[test]
+    fn not_decoded_only_for_ip_protocols_tshark_looks_inside() {
+        let pim = rules_of(LinkType::IPV4, &ipv4(103, &[0; 8]), false);
+        assert!(has_rule(&pim, Rule::NotDecoded("ipv4", 103)).is_some());
+        // OSPF (89): tshark finds no packet inside either.
+        let ospf = rules_of(LinkType::IPV4, &ipv4(89, &[0; 8]), false);
+        assert!(ospf.is_empty(), "{ospf:?}");
+        // An unknown EtherType after Ethernet.
+        let mut e = vec![2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4, 0xd2, 0x8b];
+        e.extend_from_slice(&[0; 20]);
+        assert!(has_rule(
+            &rules_of(LinkType::ETHERNET, &e, false),
+            Rule::NotDecoded("eth", 0xd28b)
+        )
+        .is_some());
+    }
+
+    #[test]
+    fn payload_protocols_and_tunnel_source_ports() {
+        let sflow = rules_of(LinkType::IPV4, &ipv4(17, &udp(40000, 6343, &[0; 12])), false);
+        assert!(has_rule(&sflow, Rule::PayloadProtocol("sFlow")).is_some());
+        // The GTP-U port when the payload is not GTP-U version 1 (GTP').
+        let gtp = rules_of(LinkType::IPV4, &ipv4(17, &udp(2152, 2152, &[0x20; 12])), false);
+        assert!(has_rule(&gtp, Rule::PayloadProtocol("GTP (not GTP-U version 1)")).is_some());
+        // A real GTP-U payload is decoded: no rule.
+        let gtpu = rules_of(
+            LinkType::IPV4,
+            &ipv4(17, &udp(2152, 2152, &[0x30, 1, 0, 0, 0, 0, 0, 0])),
+            false,
+        );
+        assert!(gtpu.is_empty(), "{gtpu:?}");
+        let src = rules_of(LinkType::IPV4, &ipv4(17, &udp(4789, 12345, &[0; 12])), false);
+        assert!(has_rule(&src, Rule::TunnelSourcePort).is_some());
+        // 4789 → 4790: netcap decodes VXLAN-GPE, tshark may name it VXLAN.
+        let mut gpe = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
+        gpe.extend_from_slice(&[2; 14]);
+        let (up, _) = has_rule(
+            &rules_of(LinkType::IPV4, &ipv4(17, &udp(4789, 4790, &gpe)), false),
+            Rule::TunnelSourcePort,
+        )
+        .expect("rule");
+        assert!(up.has(Key::Vxlan) && up.has(Key::Vxlan4789) && !up.has(Key::Tcp));
+    }
+
+    #[test]
+    fn icmp_quotes_and_extended_echo() {
+        // Fragmentation needed quoting an IPv4 header and the first 8 bytes of its TCP
+        // header: the quote ends at its IP header, tshark lists a partial TCP header.
+        let mut quoted = ipv4_tcp(0x10, &[], &[0; 40]);
+        quoted.truncate(28);
+        let mut icmp = vec![3, 4, 0, 0, 0, 0, 0x05, 0x78];
+        icmp.extend_from_slice(&quoted);
+        assert!(
+            has_rule(&rules_of(LinkType::IPV4, &ipv4(1, &icmp), false), Rule::IcmpQuote).is_some()
+        );
+        // The whole datagram quoted: netcap decodes its UDP header, no rule.
+        let mut whole = vec![3, 3, 0, 0, 0, 0, 0, 0];
+        whole.extend_from_slice(&ipv4(17, &udp(40000, 53, &[0; 4])));
+        let rules = rules_of(LinkType::IPV4, &ipv4(1, &whole), false);
+        assert!(has_rule(&rules, Rule::IcmpQuote).is_none(), "{rules:?}");
+        // ICMPv6 extended echo request (RFC 8335) in raw IPv6.
+        let mut v6 = vec![0x60, 0, 0, 0, 0, 8, 58, 64];
+        v6.extend_from_slice(&[0; 32]);
+        v6.extend_from_slice(&[160, 0, 0, 0, 0, 0, 0, 0]);
+        let (up, _) =
+            has_rule(&rules_of(LinkType::IPV6, &v6, false), Rule::IcmpExtendedEcho).expect("rule");
+        assert!(up.has(Key::Icmp) && !up.has(Key::Tcp));
+    }
+
+    #[test]
+    fn cut_headers_and_lengths() {
+        let tcp = ipv4_tcp(0x02, &[], &[]);
+        let (up, _) = has_rule(
+            &rules_of(LinkType::IPV4, &tcp[..30], true),
+            Rule::CutHeader("tcp", StopReason::Truncated),
+        )
+        .expect("rule");
+        assert!(up.has(Key::Tcp) && up.has(Key::Syn) && !up.has(Key::Udp));
+        let mut tso = ipv4_tcp(0x10, &[], &[0; 8]);
+        tso[2..4].copy_from_slice(&[0, 0]);
+        let (up, _) =
+            has_rule(&rules_of(LinkType::IPV4, &tso, false), Rule::TsoLength).expect("rule");
+        assert!(up.has(Key::BadTcpCsum) && !up.has(Key::Tcp));
+        let mut long = ipv4_tcp(0x10, &[], &[0; 8]);
+        long[2..4].copy_from_slice(&400u16.to_be_bytes());
+        assert!(
+            has_rule(&rules_of(LinkType::IPV4, &long, false), Rule::LengthBeyondFrame).is_some()
+        );
+        // The same frame cut by the snap length is no departure: netcap says unverifiable
+        // and so does tshark.
+        assert!(has_rule(&rules_of(LinkType::IPV4, &long, true), Rule::LengthBeyondFrame).is_none());
+        let mut zero = ipv4(17, &udp(40000, 9, &[0; 8]));
+        zero[24..26].copy_from_slice(&[0, 0]);
+        let (_, down) =
+            has_rule(&rules_of(LinkType::IPV4, &zero, false), Rule::UdpLengthZero).expect("rule");
+        assert!(down.has(Key::UdpCsum0) && !down.has(Key::Udp));
+        let mut v6 = vec![0x60, 0, 0, 0, 0, 0, 17, 64];
+        v6.extend_from_slice(&[0; 32]);
+        v6.extend_from_slice(&udp(40000, 9, &[0; 4]));
+        let (_, down) =
+            has_rule(&rules_of(LinkType::IPV6, &v6, false), Rule::Ipv6PayloadLengthZero)
+                .expect("rule");
+        assert!(down.has(Key::Udp) && !down.has(Key::Ipv6));
+    }
+
+    #[test]
+    fn malformed_options_and_undecoded_tpids() {
+        let mut opts = ipv4_tcp(0x02, &[0x82, 2, 0, 0], &[]);
+        opts[0] = 0x46;
+        let (_, down) =
+            has_rule(&rules_of(LinkType::IPV4, &opts, false), Rule::MalformedIpv4Options)
+                .expect("rule");
+        assert!(down.has(Key::Tcp) && !down.has(Key::Ipv4));
+        let mut e = vec![2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 4, 4, 0x92, 0x00, 0, 5, 0x08, 0x00];
+        e.extend_from_slice(&ipv4(1, &[8, 0, 0xf7, 0xff, 0, 0, 0, 0]));
+        let (_, down) =
+            has_rule(&rules_of(LinkType::ETHERNET, &e, false), Rule::UndecodedTpid).expect("rule");
+        assert!(down.has(Key::Ipv4) && down.has(Key::Icmp));
     }
 }
