@@ -364,3 +364,18 @@ fn a_quote_cut_anywhere_is_no_stop() {
         assert!(p.layers.len() >= 3 && p.layers.len() <= 5, "cut at {cut}");
     }
 }
+
+/// A mobility header (RFC 6275, next header 135) walks like the other extension headers:
+/// its Payload Proto field names what follows (here UDP, as in the held-out captures of
+/// issue 11), and the UDP is decoded.
+#[test]
+fn ipv6_mobility_header_carrying_udp_is_walked() {
+    // MH: payload proto 17, length 0 (8 bytes), type 0 (binding refresh request), ...
+    let mut mh = vec![17, 0, 0, 0, 0, 0, 0, 0];
+    mh.extend_from_slice(&[0x9c, 0x40, 0, 53, 0, 12, 0, 0, b'd', b'n', b's', b'!']);
+    let p = decode(LinkType::IPV6, &ipv6(135, &mh));
+    assert_eq!(protos(&p), ["ipv6", "udp"]);
+    let LayerKind::Ipv6 { ext, proto, .. } = &p.layers[0].kind else { panic!() };
+    assert_eq!((&ext[..], proto.0), (&[135u8][..], 17));
+    assert_eq!(p.layers[1].offset, 48);
+}
