@@ -33,6 +33,7 @@ mod common;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::error::Error;
 use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -399,8 +400,11 @@ fn run_netcap(path: &Path, decoder: &Decoder, out: &mut Outcome) {
     };
     let mut analyzer = Analyzer::new(TcpOptions::default());
     let mut packet = Packet::default();
-    // The last frame with each IP + TCP header (TTL aside), its time and TTL.
-    let mut last_with: HashMap<Vec<u8>, (u64, i64, u8)> = HashMap::new();
+    // The last frame with each IP + TCP header (TTL aside), its time, its TTL and how
+    // many frames the other direction of its connection had carried by then.
+    let mut last_with: HashMap<Vec<u8>, (u64, i64, u8, u64)> = HashMap::new();
+    // Frames per direction (source, destination) of every connection.
+    let mut sent: HashMap<(SocketAddr, SocketAddr), u64> = HashMap::new();
     loop {
         let frame = match reader.next_frame() {
             Ok(Some(f)) => f,
@@ -414,11 +418,22 @@ fn run_netcap(path: &Path, decoder: &Decoder, out: &mut Outcome) {
         decoder.decode_into(frame.link_type, frame.data, &mut packet);
         let fragments = analyzer.skipped_fragments;
         let info = analyzer.segment(frame.point.0, &frame, &packet);
+        // A copy: the same headers within 1 ms with nothing from the other side in
+        // between (an identical packet that answers the other side — a RST, an ACK from
+        // a stack that sends identification 0 — was sent, not copied).
+        let ends = FlowView::of(&packet).map(|v| {
+            let e = |p: netcap_core::flow::Endpoint| SocketAddr::new(p.ip, p.port);
+            (e(v.src), e(v.dst))
+        });
+        let reverse = ends.map_or(0, |(a, b)| sent.get(&(b, a)).copied().unwrap_or(0));
+        if let Some(k) = ends {
+            *sent.entry(k).or_default() += 1;
+        }
         let copy_of = header_bytes(&packet, frame.data).and_then(|(key, ttl)| {
-            let before = last_with.insert(key, (frame.number, frame.ts_ns, ttl));
+            let before = last_with.insert(key, (frame.number, frame.ts_ns, ttl, reverse));
             before
-                .filter(|&(_, _, t0)| t0 == ttl || t0.checked_sub(1) == Some(ttl))
-                .map(|(n, t, t0)| (n, frame.ts_ns.saturating_sub(t), t0 != ttl))
+                .filter(|&(_, _, t0, rev)| (t0 == ttl || t0.checked_sub(1) == Some(ttl)) && rev == reverse)
+                .map(|(n, t, t0, _)| (n, frame.ts_ns.saturating_sub(t), t0 != ttl))
                 .filter(|&(_, dt, _)| (0..=1_000_000).contains(&dt))
         });
         let nf = match (info, innermost_tcp(&packet)) {

@@ -133,8 +133,9 @@ struct Dir {
     tsvals: VecDeque<(u32, i64, bool)>,
     retrans: VecDeque<(Seq, Seq, bool)>,
     syn_options: Option<TcpOptions>,
-    /// The last two segments' (digest, capture time), newest first.
-    recent: [Option<(u64, i64)>; 2],
+    /// The last segment's digest and capture time, and how many segments the other
+    /// direction had sent by then.
+    last_sent: Option<(u64, i64, u64)>,
     fin: bool,
     rst: bool,
     stats: DirStats,
@@ -428,18 +429,26 @@ impl Conn {
         let mut info = SegmentInfo { flow: self.id, ..SegmentInfo::default() };
         let mut l = Labels::default();
 
-        // The same packet again within the window: a second copy of one packet, not a
-        // second transmission (a retransmission differs in its IPv4 identification or
-        // its TCP timestamp, or comes later). It changes nothing else.
-        if let Some(digest) = s.digest {
+        // R0: the last segment of this direction again — one that carries payload, SYN or
+        // FIN —, within the window, with nothing from the other side in between: a
+        // second copy of one packet, not a second transmission. Such a segment is resent
+        // only when the other side asks (duplicate ACKs) or a timer fires (10 ms at the
+        // least), and a Linux resend carries a new IPv4 identification. Pure ACKs and
+        // RSTs are left out: a burst of identical ones answering segments sent earlier (a
+        // RST per segment after a reset, duplicate ACKs from a stack that sends
+        // identification 0) cannot be told from copies. R0 changes nothing else.
+        if let Some(digest) = s.digest.filter(|_| seglen > 0 || syn || fin) {
+            let rev_sent = self.dirs[d.reverse().index()].stats.packets;
             let fwd = &mut self.dirs[d.index()];
-            let copy = fwd.recent.iter().flatten().any(|&(dg, t)| dg == digest && ts >= t && ts - t <= super::DUPLICATE_WINDOW_NS);
+            let copy = fwd.last_sent.is_some_and(|(dg, t, rev)| {
+                dg == digest && rev == rev_sent && ts >= t && ts - t <= super::DUPLICATE_WINDOW_NS
+            });
             if copy {
                 fwd.stats.duplicate_captures += 1;
                 info.analysis.set(Label::DuplicateCapture);
                 return info;
             }
-            fwd.recent = [Some((digest, ts)), fwd.recent[0]];
+            fwd.last_sent = Some((digest, ts, rev_sent));
         }
 
         self.handshake_before(d, s);

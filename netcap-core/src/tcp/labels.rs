@@ -58,13 +58,15 @@ pub enum Label {
     /// `reused_ports`: a SYN with another initial sequence number on a key in use, which
     /// starts a new connection (R1).
     ReusedPorts,
-    /// `duplicate_capture`: netcap's own, not Wireshark's. The same IP packet — IP and
-    /// TCP headers byte for byte, IPv4 identification, TTL and TCP checksum included —
-    /// as one of the last two this direction of the flow sent, at most
-    /// [`DUPLICATE_WINDOW_NS`](crate::tcp::DUPLICATE_WINDOW_NS) later: the capture saw
-    /// one packet twice (a VM's shared vNIC, a SPAN of both directions, a capture
-    /// driver's copy). It takes no other label, moves no sequence state and is counted
-    /// in `duplicate_captures`, never as a retransmission or duplicate ACK.
+    /// `duplicate_capture`: netcap's own, not Wireshark's. A segment with payload, SYN or
+    /// FIN that is the same IP packet — IP and TCP headers byte for byte, IPv4
+    /// identification, TTL and TCP checksum included — as the last one this direction
+    /// of the flow sent, at most
+    /// [`DUPLICATE_WINDOW_NS`](crate::tcp::DUPLICATE_WINDOW_NS) later, with nothing
+    /// from the other direction in between: the capture saw one packet twice (a VM's
+    /// shared vNIC, a SPAN of both directions, a capture driver's copy). It takes no
+    /// other label, moves no sequence state and is counted in `duplicate_captures`,
+    /// never as a retransmission.
     DuplicateCapture,
 }
 

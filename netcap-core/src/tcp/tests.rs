@@ -468,10 +468,9 @@ fn a_fin_sent_again_after_its_ack_is_a_retransmission() {
 }
 
 /// The same packet captured twice (a VM's shared vNIC, a SPAN of both directions; tshark
-/// labels the copy a retransmission or a duplicate ACK, Wireshark issue 19463) is a
-/// `duplicate_capture`, counted apart and moving no state; the same bytes sent again
-/// 300 ms later are a (spurious) retransmission, and an ACK repeated with another IPv4
-/// identification is a duplicate ACK.
+/// labels the copy a retransmission, Wireshark issue 19463) is a `duplicate_capture`,
+/// counted apart and moving no state; the same bytes sent again 300 ms later are a
+/// (spurious) retransmission, and a pure ACK repeated is a duplicate ACK.
 #[test]
 fn the_same_packet_captured_twice_is_a_duplicate_capture_not_a_retransmission() {
     let (syn, ack, psh) = (0x02, 0x10, 0x18);
@@ -483,16 +482,48 @@ fn the_same_packet_captured_twice_is_a_duplicate_capture_not_a_retransmission() 
     assert!(feed_raw(&mut a, 4, 3, &data).analysis.is_empty());
     let copy = feed_raw(&mut a, 5, 3, &data);
     assert_eq!(labels(&copy), ["duplicate_capture"]);
-    // The server's ACK and its copy; then the same ACK with another identification.
+    // The server's ACK twice: pure ACKs are never called copies (identical answers
+    // cannot be told from copies), so the second is a duplicate ACK, as in tshark.
     let server_ack = raw_ipv4_tcp(false, ack, 5001, 101, 0, &[]);
     assert!(feed_raw(&mut a, 6, 4, &server_ack).analysis.is_empty());
-    assert_eq!(labels(&feed_raw(&mut a, 7, 4, &server_ack)), ["duplicate_capture"]);
-    let mut next_id = server_ack.clone();
-    next_id[5] = 2;
-    assert_eq!(labels(&feed_raw(&mut a, 8, 5, &next_id)), ["duplicate_ack"]);
+    assert_eq!(labels(&feed_raw(&mut a, 7, 4, &server_ack)), ["duplicate_ack"]);
     // The data again, byte for byte, 300 ms later: sent again (after its ACK: spurious).
-    assert_eq!(labels(&feed_raw(&mut a, 9, 303, &data)), ["spurious_retransmission"]);
+    assert_eq!(labels(&feed_raw(&mut a, 8, 303, &data)), ["spurious_retransmission"]);
+    // And again at once: a copy of that resend.
+    assert_eq!(labels(&feed_raw(&mut a, 9, 303, &data)), ["duplicate_capture"]);
     let f = &a.finish()[0];
-    assert_eq!((f.c2s.packets, f.c2s.duplicate_captures, f.c2s.retransmissions), (4, 1, 1));
-    assert_eq!((f.s2c.packets, f.s2c.duplicate_captures, f.s2c.duplicate_acks), (3, 1, 1));
+    assert_eq!((f.c2s.packets, f.c2s.duplicate_captures, f.c2s.retransmissions), (4, 2, 1));
+    assert_eq!((f.s2c.packets, f.s2c.duplicate_captures, f.s2c.duplicate_acks), (3, 0, 1));
+}
+
+/// Identical packets that answer the other side are sent, not copied: a RST storm after
+/// a reset (the lab's tcp-loss receiver: each RST, IPv4 identification 0 and no
+/// timestamps, answers a data segment) and repeated ACKs of a stack that sends
+/// identification 0 are not `duplicate_capture`.
+#[test]
+fn identical_answers_to_the_other_side_are_not_duplicate_captures() {
+    let (syn, ack, psh, rst) = (0x02, 0x10, 0x18, 0x04);
+    let mut a = Analyzer::new(TcpOptions::default());
+    feed_raw(&mut a, 1, 0, &raw_ipv4_tcp(true, syn, 0, 0, 0, &[]));
+    feed_raw(&mut a, 2, 1, &raw_ipv4_tcp(false, syn | ack, 5000, 1, 0, &[]));
+    feed_raw(&mut a, 3, 2, &raw_ipv4_tcp(true, ack, 1, 5001, 0, &[]));
+    let mut id0 = |mut f: Vec<u8>| {
+        f[4..6].copy_from_slice(&[0, 0]);
+        f
+    };
+    let answer = id0(raw_ipv4_tcp(false, ack, 5001, 1, 0, &[]));
+    for (n, t) in [(4u64, 3i64), (6, 3), (8, 3)] {
+        let data = raw_ipv4_tcp(true, psh, 1, 5001, 10, &[b'x'; 10]);
+        feed_raw(&mut a, n, t, &data);
+        let info = feed_raw(&mut a, n + 1, t, &answer);
+        assert!(!info.analysis.has(Label::DuplicateCapture), "frame {}: {:?}", n + 1, labels(&info));
+    }
+    let reset = id0(raw_ipv4_tcp(false, rst, 5001, 0, 0, &[]));
+    for n in [10u64, 12] {
+        feed_raw(&mut a, n, 4, &raw_ipv4_tcp(true, psh, 11, 5001, 10, &[b'y'; 10]));
+        let info = feed_raw(&mut a, n + 1, 4, &reset);
+        assert!(!info.analysis.has(Label::DuplicateCapture), "frame {}: {:?}", n + 1, labels(&info));
+    }
+    let f = &a.finish()[0];
+    assert_eq!((f.s2c.duplicate_captures, f.c2s.duplicate_captures), (0, 0));
 }
