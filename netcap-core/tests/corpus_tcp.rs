@@ -1159,3 +1159,120 @@ mod parsing {
         assert!(none.streams.is_empty() && none.seen == Seen::default());
     }
 }
+
+/// Every departure class, and the byte proof of tshark's copy errors, on synthetic
+/// outcomes: which frames `compare_file` sets apart, under which name.
+mod departures {
+    use super::*;
+
+    fn label(set: Set) -> Seen {
+        let mut s = Seen::default();
+        s.set(set);
+        s
+    }
+
+    /// A tshark frame: stream, source port, sequence number, what it said.
+    fn ts(number: u64, stream: u64, seq: u32, seen: Seen) -> TsharkFrame {
+        TsharkFrame { number, streams: vec![stream], src_port: Some(40000), seq_raw: Some(seq), malformed_tcp: false, seen }
+    }
+
+    /// A netcap frame: flow, point, encapsulation hash, what it said, a copy proof.
+    fn net(flow: u64, point: u32, encap: u64, seq: u32, seen: Seen, copy_of: Option<(u64, i64, bool)>) -> NetFrame {
+        NetFrame::Segment { flow, src_port: 40000, seq, ts_saturated: false, point, encap, seen, copy_of }
+    }
+
+    /// Frame 1 agrees; frame 2 is labelled a retransmission by tshark only.
+    fn outcome(second: NetFrame) -> Outcome {
+        let mut out = Outcome::default();
+        out.tshark = vec![ts(1, 0, 1, Seen::default()), ts(2, 0, 1, label(Set::Retransmission))];
+        out.net.insert(1, net(0, 0, 0, 1, Seen::default(), None));
+        out.net.insert(2, second);
+        out
+    }
+
+    fn run(out: &Outcome) -> ([[Tally; SETS]; 3], FileResult) {
+        let mut tallies = [[Tally::default(); SETS]; 3];
+        let mut skips = BTreeMap::new();
+        let r = compare_file(out, &mut tallies, &mut skips, "synthetic");
+        (tallies, r)
+    }
+
+    fn departed(r: &FileResult) -> Vec<Departure> {
+        r.departures.keys().copied().collect()
+    }
+
+    #[test]
+    fn a_disagreement_in_one_flow_is_no_departure() {
+        let (t, r) = run(&outcome(net(0, 0, 0, 1, Seen::default(), None)));
+        assert!(departed(&r).is_empty());
+        assert_eq!(t[0][Set::Retransmission as usize].tshark_only, 1);
+        assert_eq!(r.diffs.len(), 1);
+    }
+
+    #[test]
+    fn several_netcap_flows_at_points_or_paths() {
+        let (t, r) = run(&outcome(net(1, 1, 0, 1, Seen::default(), None)));
+        assert_eq!(departed(&r), [Departure::PerPoint]);
+        assert_eq!(t[1][Set::Retransmission as usize].tshark_only, 1);
+        let (_, r) = run(&outcome(net(1, 0, 7, 1, Seen::default(), None)));
+        // Flow 0 saw port 40000 only, flow 1 too: each flow one direction.
+        assert_eq!(departed(&r), [Departure::DirectionPaths]);
+        // Flow 1 also carries the other direction: the same packets on two paths.
+        let mut out = outcome(net(1, 0, 7, 1, Seen::default(), None));
+        out.tshark.push(TsharkFrame { src_port: Some(80), ..ts(3, 0, 5, Seen::default()) });
+        out.net.insert(3, net(1, 0, 7, 5, Seen::default(), None));
+        if let Some(NetFrame::Segment { src_port, .. }) = out.net.get_mut(&3) {
+            *src_port = 80;
+        }
+        assert_eq!(departed(&run(&out).1), [Departure::PerEncapsulation]);
+    }
+
+    #[test]
+    fn idle_expiry_splits_and_tshark_splits() {
+        let mut out = outcome(net(1, 0, 0, 1, Seen::default(), None));
+        out.exits.insert(0, Exit::Expired);
+        assert_eq!(departed(&run(&out).1), [Departure::IdleExpiry]);
+        // One netcap flow, two tshark conversations.
+        let mut out = outcome(net(0, 0, 0, 1, Seen::default(), None));
+        out.tshark[1].streams = vec![5];
+        assert_eq!(departed(&run(&out).1), [Departure::TsharkSplits]);
+    }
+
+    #[test]
+    fn unseen_segments_malformed_and_saturated() {
+        let mut out = outcome(net(0, 0, 0, 1, Seen::default(), None));
+        out.tshark.push(ts(3, 0, 9, Seen::default()));
+        out.net.insert(3, NetFrame::NoTcp(Some(("ipv4", "unsupported"))));
+        assert_eq!(departed(&run(&out).1), [Departure::UnseenSegments]);
+        let mut out = outcome(net(0, 0, 0, 1, Seen::default(), None));
+        out.tshark[1].malformed_tcp = true;
+        assert_eq!(departed(&run(&out).1), [Departure::TsharkMalformed]);
+        let mut out = outcome(net(0, 0, 0, 1, Seen::default(), None));
+        if let Some(NetFrame::Segment { ts_saturated, .. }) = out.net.get_mut(&2) {
+            *ts_saturated = true;
+        }
+        assert_eq!(departed(&run(&out).1), [Departure::TimestampRange]);
+    }
+
+    #[test]
+    fn zero_initial_rtt_departs_only_for_that_set() {
+        let mut out = outcome(net(0, 0, 0, 1, Seen::default(), None));
+        out.tshark[1].seen = Seen { initial_rtt_ns: Some(170_000_000), ..Seen::default() };
+        if let Some(NetFrame::Segment { seen, .. }) = out.net.get_mut(&2) {
+            seen.initial_rtt_ns = Some(0);
+        }
+        let (t, r) = run(&out);
+        assert_eq!(departed(&r), [Departure::ZeroInitialRtt]);
+        assert_eq!(t[1][Set::InitialRtt as usize].differ, 1);
+    }
+
+    #[test]
+    fn a_label_on_a_copy_is_set_apart_with_its_proof() {
+        let dup = Seen { duplicate_capture: true, ..Seen::default() };
+        let (t, r) = run(&outcome(net(0, 0, 0, 1, dup, Some((1, 5_000, false)))));
+        assert!(departed(&r).is_empty() && r.diffs.is_empty());
+        assert_eq!(t[2][Set::Retransmission as usize].tshark_only, 1);
+        assert_eq!(t[0][Set::Retransmission as usize].tshark_only, 0);
+        assert!(r.proofs[0].contains("equal frame 1's byte for byte, 5 µs later"), "{}", r.proofs[0]);
+    }
+}
