@@ -1183,8 +1183,10 @@ mod departures {
 
     /// Frame 1 agrees; frame 2 is labelled a retransmission by tshark only.
     fn outcome(second: NetFrame) -> Outcome {
-        let mut out = Outcome::default();
-        out.tshark = vec![ts(1, 0, 1, Seen::default()), ts(2, 0, 1, label(Set::Retransmission))];
+        let mut out = Outcome {
+            tshark: vec![ts(1, 0, 1, Seen::default()), ts(2, 0, 1, label(Set::Retransmission))],
+            ..Outcome::default()
+        };
         out.net.insert(1, net(0, 0, 0, 1, Seen::default(), None));
         out.net.insert(2, second);
         out

@@ -507,7 +507,7 @@ fn identical_answers_to_the_other_side_are_not_duplicate_captures() {
     feed_raw(&mut a, 1, 0, &raw_ipv4_tcp(true, syn, 0, 0, 0, &[]));
     feed_raw(&mut a, 2, 1, &raw_ipv4_tcp(false, syn | ack, 5000, 1, 0, &[]));
     feed_raw(&mut a, 3, 2, &raw_ipv4_tcp(true, ack, 1, 5001, 0, &[]));
-    let mut id0 = |mut f: Vec<u8>| {
+    let id0 = |mut f: Vec<u8>| {
         f[4..6].copy_from_slice(&[0, 0]);
         f
     };
