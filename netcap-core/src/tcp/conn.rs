@@ -43,9 +43,9 @@ pub(crate) struct Segment {
     /// The frame's original length.
     pub wire_len: u32,
     pub options: TcpOptions,
-    /// A digest of the IP and TCP headers as captured (every byte, payload length
-    /// mixed in), or `None` when the frame's bytes do not hold them: what tells a
-    /// packet captured twice from one sent twice.
+    /// What tells this packet from another of its flow and direction (`copy_key`: the
+    /// per-packet IP and TCP header fields and both checksums), for a segment with
+    /// payload, SYN or FIN; `None` otherwise.
     pub digest: Option<u64>,
 }
 

@@ -28,7 +28,7 @@ mod conn;
 use serde::Serialize;
 
 use crate::capture::Frame;
-use crate::decode::{LayerKind, Packet};
+use crate::decode::{tcp_flags, LayerKind, Packet};
 use crate::flow::table::{Exit, FlowLimits, FlowTable, TableStats};
 use crate::flow::{FlowKey, FlowView};
 
@@ -47,21 +47,31 @@ use stats::Samples;
 /// retransmission comes after duplicate ACKs with a new IPv4 identification.
 pub const DUPLICATE_WINDOW_NS: i64 = 1_000_000;
 
-/// FNV-1a over the IP header above the transport and the TCP header, as captured, then
-/// the payload length: equal digests mean the same packet (the TCP checksum covers the
-/// payload). `None` when the captured bytes do not hold both headers.
-fn header_digest(data: &[u8], packet: &Packet, tcp_index: usize, payload_len: u32) -> Option<u64> {
-    let ip = packet.layers.get(tcp_index.checked_sub(1)?)?;
+/// What tells one packet from another of the same flow and direction, from the decoded
+/// headers: the IP header's checksum-covered fields that change per packet (IPv4
+/// identification, TTL, total length and the header checksum, which covers the rest;
+/// IPv6 traffic class, flow label, hop limit, payload length) and the TCP header's
+/// (sequence and acknowledgement numbers, flags, window, payload length and the checksum,
+/// which covers the options and the payload). Equal keys mean the same packet; mixed into
+/// 64 bits with multiply-rotate steps. `None` without an IP header above the TCP one.
+fn copy_key(packet: &Packet, tcp_index: usize, payload_len: u32) -> Option<u64> {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
     let tcp = packet.layers.get(tcp_index)?;
-    let start = usize::try_from(ip.offset).ok()?;
-    let end = usize::try_from(tcp.offset).ok()?.checked_add(usize::try_from(tcp.header_len).ok()?)?;
-    let bytes = data.get(start..end)?;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes.iter().chain(&payload_len.to_be_bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    Some(h)
+    let LayerKind::Tcp { seq, ack, flags, window, .. } = tcp.kind else { return None };
+    let ip = match packet.layers.get(tcp_index.checked_sub(1)?)?.kind {
+        LayerKind::Ipv4 { ip_id, ttl, total_len, .. } => {
+            let csum = packet.layers[tcp_index - 1].checksum.map_or(0, |v| v.stored);
+            (u64::from(ip_id) << 48) | (u64::from(ttl) << 40) | (u64::from(total_len) << 24) | u64::from(csum)
+        }
+        LayerKind::Ipv6 { traffic_class, flow_label, hop_limit, payload_len, .. } => {
+            (1 << 63) | (u64::from(traffic_class) << 48) | (u64::from(flow_label) << 24) | (u64::from(hop_limit) << 16) | u64::from(payload_len)
+        }
+        _ => return None,
+    };
+    let tcp_csum = tcp.checksum.map_or(0, |v| v.stored);
+    let h = mix(mix(mix(0, ip), (u64::from(seq) << 32) | u64::from(ack)), (u64::from(flags) << 48) | (u64::from(window) << 32) | u64::from(payload_len));
+    Some(mix(h, u64::from(tcp_csum)))
 }
 
 /// What the analysis says about one TCP segment (`tcp` in `netcap packets`).
@@ -171,7 +181,10 @@ impl Analyzer {
             len,
             wire_len: frame.len,
             options,
-            digest: header_digest(frame.data, packet, view.layer, len),
+            // Only what R0 can call a copy: a segment with payload, SYN or FIN.
+            digest: (len > 0 || flags & (tcp_flags::SYN | tcp_flags::FIN) != 0)
+                .then(|| copy_key(packet, view.layer, len))
+                .flatten(),
         };
         let (key, dir) = view.key(point);
         let finished = &mut self.finished;
