@@ -24,20 +24,12 @@ use super::{
     Walk,
 };
 
-/// The layer name of the header a UDP tunnel's payload starts with.
+/// The layer name of the header a UDP tunnel's payload starts with: the tunnel's name,
+/// in snake case (`vxlan_gpe`).
 pub(super) fn tunnel_layer(t: UdpTunnel) -> &'static str {
     match t {
-        UdpTunnel::Vxlan => "vxlan",
-        UdpTunnel::Geneve => "geneve",
-        UdpTunnel::GreUdp => "gre",
-        UdpTunnel::MplsUdp => "mpls",
         UdpTunnel::VxlanGpe => "vxlan_gpe",
-        UdpTunnel::Gtpu => "gtpu",
-        UdpTunnel::Teredo => "teredo",
-        UdpTunnel::CapwapData => "capwap",
-        UdpTunnel::Ayiya => "ayiya",
-        UdpTunnel::Wireguard => "wireguard",
-        UdpTunnel::EspUdp => "esp",
+        other => other.name(),
     }
 }
 
