@@ -38,6 +38,17 @@ const CASES: &[Case] = &[
     ),
     // PPPoE session. tshark: eth:ethertype:pppoes:ppp:ip:tcp.
     ("suricata-verify/tests/bug-4810/pppoe-session-http.pcap", 1, "eth/pppoe/ppp/ipv4/tcp", &["ipv4@0 good", "tcp@0 good"], None),
+    // PPP (link type 9) with MPLS, and an ICMP time exceeded quoting the probe one level
+    // deeper (a traceroute through an MPLS core). tshark: ppp:mpls:ip:udp;
+    // ppp:ip:icmp:ip:udp, UDP checksum not present (3).
+    ("tcpdump/tests/mpls-traceroute.pcap", 1, "ppp/mpls/ipv4/udp", &["ipv4@0 good", "udp@0 absent"], None),
+    (
+        "tcpdump/tests/mpls-traceroute.pcap",
+        2,
+        "ppp/ipv4/icmp/ipv4/udp",
+        &["ipv4@0 good", "icmp@0 good", "ipv4@1 good", "udp@1 absent"],
+        None,
+    ),
     // Cisco HDLC. tshark: chdlc:ip:tcp.
     ("suricata-verify/tests/decode-chdlc-01/hdlc-http_1tx.pcap", 1, "chdlc/ipv4/tcp", &["ipv4@0 good", "tcp@0 good"], None),
     // Frame Relay. tshark: fr:ip:icmp.
