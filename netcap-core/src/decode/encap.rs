@@ -459,10 +459,16 @@ impl Walk<'_, '_> {
     /// frames carry no packet.
     pub(super) fn wlan(&mut self, pos: Pos) -> Step {
         let h = self.header("wlan", pos, 10)?;
-        let (frame_type, subtype, flags) = ((h[0] >> 2) & 0x3, h[0] >> 4, h[1]);
-        if h[0] & 0x3 != 0 {
-            return Err(self.stop("wlan", StopReason::BadHeader, pos.off));
-        }
+        // The frame control field's protocol version is 0. Cisco's CAPWAP access points
+        // send the field's two bytes swapped (Wireshark's `capwap.swap_fc`); a version
+        // other than 0 that is 0 once swapped is read swapped. A valid frame is never
+        // read otherwise.
+        let (fc0, fc1) = match (h[0] & 0x3, h[1] & 0x3) {
+            (0, _) => (h[0], h[1]),
+            (_, 0) => (h[1], h[0]),
+            _ => return Err(self.stop("wlan", StopReason::BadHeader, pos.off)),
+        };
+        let (frame_type, subtype, flags) = ((fc0 >> 2) & 0x3, fc0 >> 4, fc1);
         let mut addr1 = [0u8; 6];
         addr1.copy_from_slice(&h[4..10]);
         let len = match frame_type {

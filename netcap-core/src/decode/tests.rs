@@ -379,3 +379,31 @@ fn ipv6_mobility_header_carrying_udp_is_walked() {
     assert_eq!((&ext[..], proto.0), (&[135u8][..], 17));
     assert_eq!(p.layers[1].offset, 48);
 }
+
+/// An 802.11 data frame whose frame control bytes are swapped, as Cisco's CAPWAP access
+/// points send them (Wireshark's `capwap.swap_fc`, on by default), decodes as the same
+/// frame in standard order; a frame valid in standard order is never read swapped.
+#[test]
+fn wlan_frame_control_swapped_as_cisco_sends_it() {
+    let mut llc_ip = vec![0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00];
+    llc_ip.extend_from_slice(&ipv4(17, POD_A, POD_B, &udp(POD_A, POD_B, 40000, 53, b"q")));
+    let frame = |fc: [u8; 2]| {
+        let mut f = fc.to_vec();
+        f.extend_from_slice(&[0, 0]);
+        f.extend_from_slice(&[2; 18]);
+        f.extend_from_slice(&[0x10, 0]);
+        f.extend_from_slice(&llc_ip);
+        f
+    };
+    // Data frame, to DS (flags 0x01): standard [0x08, 0x01], swapped [0x01, 0x08].
+    let standard = decode(LinkType(105), &frame([0x08, 0x01]));
+    let swapped = decode(LinkType(105), &frame([0x01, 0x08]));
+    assert_eq!(protos(&standard), ["wlan", "llc", "ipv4", "udp"]);
+    assert_eq!(protos(&swapped), protos(&standard));
+    assert_eq!(swapped.layers[0].kind, standard.layers[0].kind);
+    // A valid standard frame control whose second byte also looks like one (flags 0x08,
+    // "more data") is read in standard order.
+    let plain = decode(LinkType(105), &frame([0x08, 0x08]));
+    let LayerKind::Wlan { frame_type, flags, .. } = plain.layers[0].kind else { panic!() };
+    assert_eq!((frame_type, flags), (2, 0x08));
+}
