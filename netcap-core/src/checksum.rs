@@ -102,8 +102,10 @@ pub enum Kind {
     UdpV4,
     /// UDP over IPv6: 0 is illegal unless `tunnel` (RFC 6935/6936), where it is absent.
     UdpV6 {
-        /// The datagram carries a tunnel (the decoder sets it for the VXLAN and Geneve
-        /// destination ports): a stored 0 is then absent, not illegal.
+        /// The datagram carries a tunnel that may send a zero checksum over IPv6 (the
+        /// decoder sets it from `UdpTunnel::zero_checksum_allowed_over_ipv6`: VXLAN,
+        /// Geneve, GRE and MPLS in UDP, VXLAN-GPE): a stored 0 is then absent, not
+        /// illegal.
         tunnel: bool,
     },
 }

@@ -20,7 +20,7 @@
 use std::net::Ipv4Addr;
 
 use super::{
-    be16, be32, layer::ExtHeaders, EtherType, LayerKind, Next, Pos, Step, StopReason, UdpTunnel,
+    be16, be32, be_uint, layer::ExtHeaders, EtherType, LayerKind, Next, Pos, Step, StopReason, UdpTunnel,
     Walk,
 };
 
@@ -179,7 +179,7 @@ impl Walk<'_, '_> {
         let kind = if tpid == 0x8926 {
             LayerKind::VnTag { tag: be32(h, 0), ethertype }
         } else {
-            let tag = h[..6].iter().fold(0u64, |t, &b| (t << 8) | u64::from(b));
+            let tag = be_uint(&h[..6]);
             LayerKind::ETag { tag, ethertype }
         };
         self.push(pos, len + 2, kind, None);
@@ -206,7 +206,7 @@ impl Walk<'_, '_> {
         let with_sci = tci_an & 0x20 != 0;
         let len = if with_sci { 14 } else { 6 };
         let h = self.header("macsec", pos, len)?;
-        let sci = with_sci.then(|| h[6..14].iter().fold(0u64, |t, &b| (t << 8) | u64::from(b)));
+        let sci = with_sci.then(|| be_uint(&h[6..14]));
         let kind = LayerKind::Macsec { tci_an, pn, sci };
         let short_len = usize::from(h[1] & 0x3f);
         if tci_an & 0x0c != 0 {
@@ -275,12 +275,9 @@ impl Walk<'_, '_> {
     /// 4-octet units; a G-PDU (type 255) carries an IP packet. A payload that is not
     /// GTP-U version 1 stays UDP payload.
     fn gtpu(&mut self, pos: Pos) -> Step {
-        let Some(h) = self.data.get(pos.off..pos.end.min(pos.off + 8)) else {
+        let Some(h) = self.peek(pos, 8).filter(|h| h[0] >> 5 == 1 && h[0] & 0x10 != 0) else {
             return Ok((Next::Done, pos));
         };
-        if h.len() < 8 || h[0] >> 5 != 1 || h[0] & 0x10 == 0 {
-            return Ok((Next::Done, pos));
-        }
         let (flags, msg_type, length, teid) = (h[0], h[1], be16(h, 2), be32(h, 4));
         let end = (pos.off + 8).saturating_add(usize::from(length)).min(pos.end);
         let mut len = 8;
@@ -319,7 +316,7 @@ impl Walk<'_, '_> {
         let mut off = pos.off;
         let mut auth = false;
         let mut origin = None;
-        let at = |off: usize, n: usize| self.data.get(off..off.checked_add(n)?.min(pos.end));
+        let at = |off: usize, n: usize| self.peek(Pos { off, ..pos }, n);
         if let Some(&[0, 1, id_len, au_len]) = at(off, 4) {
             // Client identifier, authentication value, 8-byte nonce, 1-byte confirmation.
             off += 4 + usize::from(id_len) + usize::from(au_len) + 9;
@@ -332,9 +329,8 @@ impl Walk<'_, '_> {
             origin = Some((port, addr));
             off += 8;
         }
-        match at(off, 40) {
-            Some(ip) if ip.len() == 40 && ip[0] >> 4 == 6 => {}
-            _ => return Ok((Next::Done, pos)),
+        if at(off, 40).is_none_or(|ip| ip[0] >> 4 != 6) {
+            return Ok((Next::Done, pos));
         }
         self.push(pos, off - pos.off, LayerKind::Teredo { origin, auth }, None);
         Ok((Next::Ipv6, self.deeper("teredo", pos, off - pos.off)?))
@@ -345,12 +341,9 @@ impl Walk<'_, '_> {
     /// or, with the T bit and binding 1, an 802.11 frame. Keep-alives and fragments past
     /// the first carry no frame.
     fn capwap(&mut self, pos: Pos) -> Step {
-        let Some(h) = self.data.get(pos.off..pos.end.min(pos.off + 8)) else {
+        let Some(h) = self.peek(pos, 8).filter(|h| h[0] >> 4 == 0) else {
             return Ok((Next::Done, pos));
         };
-        if h.len() < 8 || h[0] >> 4 != 0 {
-            return Ok((Next::Done, pos));
-        }
         if h[0] & 0x0f == 1 {
             let kind = LayerKind::Capwap { hlen: 4, wbid: 0, native: false };
             self.push(pos, 4, kind, None);
@@ -389,11 +382,11 @@ impl Walk<'_, '_> {
     /// opcode 1 (forward) and the payload's IP protocol in the 8-byte fixed part, then
     /// the identity and the signature.
     fn ayiya(&mut self, pos: Pos) -> Step {
-        let Some(h) = self.data.get(pos.off..pos.end.min(pos.off + 8)) else {
+        let Some(h) = self.peek(pos, 8) else {
             return Ok((Next::Done, pos));
         };
-        let (id_len, sig_len) = (h.first().map_or(0, |b| b >> 4), h.get(1).map_or(0, |b| b >> 4));
-        if h.len() < 8 || id_len > 8 || h[2] & 0x0f > 8 {
+        let (id_len, sig_len) = (h[0] >> 4, h[1] >> 4);
+        if id_len > 8 || h[2] & 0x0f > 8 {
             return Ok((Next::Done, pos));
         }
         let (opcode, next_header) = (h[2] & 0x0f, h[3]);
@@ -518,8 +511,7 @@ impl Walk<'_, '_> {
     /// UDP port 4500 (RFC 3948 §2): a one-byte 0xff is a NAT keep-alive, a zero
     /// "non-ESP marker" starts an IKE message, anything else is ESP.
     fn esp_udp(&mut self, pos: Pos) -> Step {
-        let rest = self.data.get(pos.off..pos.end).unwrap_or(&[]);
-        match rest {
+        match self.rest(pos) {
             [] | [0xff] => Ok((Next::Done, pos)),
             [0, 0, 0, 0, ..] => Ok((Next::Done, pos)),
             _ => self.esp(pos),
@@ -530,7 +522,7 @@ impl Walk<'_, '_> {
     /// handshake message or, for transport data (type 4), a 16-byte header and at least
     /// a 16-byte tag. Anything else stays UDP payload.
     fn wireguard(&mut self, pos: Pos) -> Step {
-        let rest = self.data.get(pos.off..pos.end).unwrap_or(&[]);
+        let rest = self.rest(pos);
         let fits = match rest {
             [1, 0, 0, 0, ..] => rest.len() == 148,
             [2, 0, 0, 0, ..] => rest.len() == 92,

@@ -23,8 +23,8 @@ impl Walk<'_, '_> {
             // PPP, with or without the HDLC-like framing; PPP_HDLC also carries Cisco
             // HDLC frames (first byte 0x0f / 0x8f).
             9 => Ok((Next::Ppp, pos)),
-            50 => match self.data.get(pos.off) {
-                Some(0x0f | 0x8f) => self.chdlc(pos),
+            50 => match self.peek(pos, 1) {
+                Some([0x0f | 0x8f]) => self.chdlc(pos),
                 _ => Ok((Next::Ppp, pos)),
             },
             51 => self.pppoe(0x8864, pos),
@@ -44,7 +44,7 @@ impl Walk<'_, '_> {
             242 => self.ipoib(pos),
             // Linux ATM classical IP (RFC 1577): LLC/SNAP when the frame starts with it,
             // else a bare IPv4 packet.
-            106 => match self.data.get(pos.off..pos.off + 3) {
+            106 => match self.peek(pos, 3) {
                 Some([0xaa, 0xaa, 0x03]) => Ok((Next::Llc, pos)),
                 _ => Ok((Next::Ipv4, pos)),
             },
@@ -227,10 +227,7 @@ impl Walk<'_, '_> {
     /// front of it when present.
     fn ipoib(&mut self, pos: Pos) -> Step {
         let known = |h: &[u8]| matches!(be16(h, 0), 0x0800 | 0x86dd | 0x0806) && h[2..4] == [0, 0];
-        let len = match (
-            self.data.get(pos.off..pos.off + 4),
-            self.data.get(pos.off + 40..pos.off + 44),
-        ) {
+        let len = match (self.peek(pos, 4), self.peek(Pos { off: pos.off + 40, ..pos }, 4)) {
             (Some(h), _) if known(h) => 4,
             (_, Some(h)) if known(h) => 44,
             _ => {
@@ -254,7 +251,7 @@ impl Walk<'_, '_> {
         let (family, resource_id) = (h[0], be16(h, 2));
         // The byte order of the attributes: the one in which the first attribute's
         // length fits in the frame.
-        let first = self.data.get(pos.off + 4..pos.off + 6).unwrap_or(&[0, 0]);
+        let first = self.peek(Pos { off: pos.off + 4, ..pos }, 2).unwrap_or(&[0, 0]);
         let room = pos.end.saturating_sub(pos.off + 4);
         let le = {
             let v = usize::from(u16::from_le_bytes([first[0], first[1]]));

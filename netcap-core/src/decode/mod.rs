@@ -475,15 +475,28 @@ impl Walk<'_, '_> {
     /// the end of the captured bytes (`truncated`), or by the container's own length
     /// field while bytes follow (`bad_header`).
     fn header(&self, layer: &'static str, pos: Pos, need: usize) -> Result<&[u8], Stop> {
-        let want = pos.off.saturating_add(need);
-        if want <= pos.end {
-            if let Some(h) = self.data.get(pos.off..want) {
-                return Ok(h);
-            }
+        if let Some(h) = self.peek(pos, need) {
+            return Ok(h);
         }
+        let want = pos.off.saturating_add(need);
         let reason =
             if want > self.data.len() { StopReason::Truncated } else { StopReason::BadHeader };
         Err(self.stop(layer, reason, pos.off))
+    }
+
+    /// The `need` bytes at `pos` when its container holds them: [`Walk::header`] for a
+    /// header that is only tried (a payload that does not fit stays payload, no stop).
+    fn peek(&self, pos: Pos, need: usize) -> Option<&[u8]> {
+        let want = pos.off.checked_add(need)?;
+        if want > pos.end {
+            return None;
+        }
+        self.data.get(pos.off..want)
+    }
+
+    /// Every byte the container holds from `pos` on.
+    fn rest(&self, pos: Pos) -> &[u8] {
+        self.data.get(pos.off..pos.end).unwrap_or(&[])
     }
 
     fn push(&mut self, pos: Pos, header_len: usize, kind: LayerKind, checksum: Option<Verdict>) {
@@ -997,8 +1010,8 @@ impl Walk<'_, '_> {
     /// Where the packet in an ICMPv6 redirect's Redirected Header option (type 4: 8
     /// bytes, then the packet) starts, walking the options from `off` to `end`.
     fn redirected_header(&self, mut off: usize, end: usize) -> Option<usize> {
-        while off + 8 <= end {
-            let (kind, units) = (*self.data.get(off)?, usize::from(*self.data.get(off + 1)?));
+        while let Some(o) = self.peek(Pos { off, end, depth: 0 }, 8) {
+            let (kind, units) = (o[0], usize::from(o[1]));
             if units == 0 {
                 return None;
             }
@@ -1244,6 +1257,11 @@ fn be16(b: &[u8], at: usize) -> u16 {
 
 fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Up to 8 bytes as one big-endian number (the 6-byte E-Tag, the 8-byte MACsec SCI).
+fn be_uint(b: &[u8]) -> u64 {
+    b.iter().fold(0, |n, &x| (n << 8) | u64::from(x))
 }
 
 fn off32(v: usize) -> u32 {

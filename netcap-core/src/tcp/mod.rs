@@ -59,9 +59,10 @@ fn copy_key(packet: &Packet, tcp_index: usize, payload_len: u32) -> Option<u64> 
     let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
     let tcp = packet.layers.get(tcp_index)?;
     let LayerKind::Tcp { seq, ack, flags, window, .. } = tcp.kind else { return None };
-    let ip = match packet.layers.get(tcp_index.checked_sub(1)?)?.kind {
+    let ip_layer = packet.layers.get(tcp_index.checked_sub(1)?)?;
+    let ip = match ip_layer.kind {
         LayerKind::Ipv4 { ip_id, ttl, total_len, .. } => {
-            let csum = packet.layers[tcp_index - 1].checksum.map_or(0, |v| v.stored);
+            let csum = ip_layer.checksum.map_or(0, |v| v.stored);
             (u64::from(ip_id) << 48) | (u64::from(ttl) << 40) | (u64::from(total_len) << 24) | u64::from(csum)
         }
         LayerKind::Ipv6 { traffic_class, flow_label, hop_limit, payload_len, .. } => {
