@@ -3,35 +3,18 @@
 //! and `netcap correlate` itself.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use netcap_core::analysis::{Analysis, FrameEvent, Observer, Order, PointInfo, Progress};
 use netcap_core::capture::{CaptureError, CaptureWarning};
 use netcap_core::correlate::{CorrelateOptions, PacketPath};
 use netcap_core::decode::{DecodeOptions, Decoder, UdpTunnel};
+use netcap_core::bundle::Bundle;
+use netcap_core::filter::{parse_duration, Filter, Selection};
 use netcap_core::flow::table::FlowLimits;
 use netcap_core::tcp::{FlowRecord, SegmentInfo, TcpOptions};
 
 use crate::{text, AnalysisArgs, Common, CorrelateArgs, SummaryFormat};
-
-/// `±1.5s`, `-250ms`, `+40us`, `100ns`, or plain seconds.
-fn parse_duration(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let (sign, rest) = match s.strip_prefix('-') {
-        Some(r) => (-1.0, r),
-        None => (1.0, s.strip_prefix('+').unwrap_or(s)),
-    };
-    let (num, unit) = rest.split_at(rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len()));
-    let scale = match unit {
-        "" | "s" => 1e9,
-        "ms" => 1e6,
-        "us" | "µs" => 1e3,
-        "ns" => 1.0,
-        _ => return None,
-    };
-    let v: f64 = num.parse().ok()?;
-    Some((sign * v * scale).round() as i64)
-}
 
 /// `--decode-as PORT=PROTO`, or tshark's spelling `udp.port==PORT,PROTO`; PROTO `udp`
 /// (or `none`) makes the port plain UDP.
@@ -75,16 +58,135 @@ impl Common {
     }
 
     /// The run over FILE arguments (`-` is standard input) with the decoding and TCP
-    /// options, in `order`.
-    pub fn analysis(&self, order: Order) -> Analysis {
+    /// options and the selection, in `order`. The message says what is wrong with an
+    /// option.
+    pub fn analysis(&self, order: Order) -> Result<Analysis, String> {
         let decode = self.decode_options();
         let limits = FlowLimits { max_flows: self.max_flows, idle_timeout_ns: self.flow_timeout.saturating_mul(1_000_000_000) };
-        let mut a = Analysis::new().order(order).decode_options(decode).tcp_options(TcpOptions { limits }).threads(self.threads);
+        let mut a = Analysis::new()
+            .order(order)
+            .decode_options(decode)
+            .tcp_options(TcpOptions { limits })
+            .threads(self.threads)
+            .select(self.selection()?);
+        // Kubernetes capture bundles among the files: their hosts named together, each
+        // read in its place among the files.
+        let mut bundles = Vec::new();
+        let mut which = Vec::new();
         for f in &self.files {
-            a = if f.as_os_str() == "-" { a.stdin() } else { a.file(f) };
+            match (f.as_os_str() != "-").then(|| Bundle::open(f)).transpose().map_err(|e| e.to_string())?.flatten() {
+                Some(b) => {
+                    which.push(Some(bundles.len()));
+                    bundles.push(b);
+                }
+                None => which.push(None),
+            }
         }
-        a
+        Bundle::name_hosts(&mut bundles);
+        let mut bundles = bundles.into_iter();
+        for (f, bundle) in self.files.iter().zip(which) {
+            a = if bundle.is_some() {
+                match bundles.next() {
+                    Some(b) => a.bundle(b),
+                    None => a,
+                }
+            } else if f.as_os_str() == "-" {
+                a.stdin()
+            } else if f.is_dir() {
+                // Every capture in it, each named by its path in it.
+                let found = netcap_core::capture::find_captures(f).map_err(|e| format!("{}: {e}", f.display()))?;
+                if found.is_empty() {
+                    return Err(format!("{}: no capture file in this directory", f.display()));
+                }
+                a.files_in(f, found)
+            } else {
+                a.file(f)
+            };
+        }
+        Ok(a)
     }
+
+    /// The capture filter, as given with `-f`, `-F` or after `--`.
+    fn filter_expression(&self) -> Result<Option<(String, String)>, String> {
+        let mut given = Vec::new();
+        if let Some(f) = &self.filter {
+            given.push(("-f".to_string(), f.clone()));
+        }
+        if let Some(path) = &self.filter_file {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("-F {}: {e}", path.display()))?;
+            // As tcpdump reads -F: `#` to the end of a line is a comment.
+            let expr: Vec<&str> = text.lines().map(|l| l.split_once('#').map_or(l, |x| x.0)).collect();
+            given.push((format!("-F {}", path.display()), expr.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")));
+        }
+        if !self.expression.is_empty() {
+            given.push(("the expression after --".to_string(), self.expression.join(" ")));
+        }
+        match given.len() {
+            0 => Ok(None),
+            1 => Ok(given.pop()),
+            _ => Err(format!(
+                "the capture filter is given {} ways ({}): give it once",
+                given.len(),
+                given.iter().map(|g| g.0.as_str()).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
+
+    /// `-f`/`-F`/`-- EXPR`, `--inner`, `-c`, `--from`, `--to`; a bad expression's
+    /// message has libpcap's words and a caret under the position.
+    pub fn selection(&self) -> Result<Selection, String> {
+        let compile = |what: &str, expr: &str| {
+            Filter::new(expr).map_err(|e| match e.caret() {
+                Some(caret) => format!("{what} {expr:?}: {}\n{}", e.message, indent(&caret)),
+                None => format!("{what} {expr:?}: {e}"),
+            })
+        };
+        let mut s = Selection::new();
+        if let Some((what, expr)) = self.filter_expression()? {
+            s = s.filter(compile(&what, &expr)?);
+        }
+        if let Some(expr) = &self.inner {
+            s = s.inner(compile("--inner", expr)?);
+        }
+        if let Some(n) = self.count {
+            s = s.count(n);
+        }
+        if let Some(t) = self.from {
+            s = s.from(t);
+        }
+        if let Some(t) = self.to {
+            s = s.to(t);
+        }
+        Ok(s)
+    }
+}
+
+/// The files of `--point NAME=TARGET` when TARGET is a pattern (`node1.pcap*`,
+/// expanded by netcap: a shell leaves `NAME=…*` alone) or a directory (every capture in
+/// it); `None` for a file.
+fn point_files(target: &str) -> Result<Option<Vec<PathBuf>>, String> {
+    if Path::new(target).is_dir() {
+        let files = netcap_core::capture::find_captures(Path::new(target)).map_err(|e| e.to_string())?;
+        if files.is_empty() {
+            return Err(format!("no capture file in directory {target}"));
+        }
+        return Ok(Some(files));
+    }
+    if !target.contains(['*', '?', '[']) {
+        return Ok(None);
+    }
+    let paths = glob::glob(target).map_err(|e| format!("bad pattern: {e}"))?;
+    let mut files: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("no file matches {target}"));
+    }
+    Ok(Some(files))
+}
+
+/// Each line of `text` indented by four spaces.
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
 }
 
 impl AnalysisArgs {
@@ -92,7 +194,7 @@ impl AnalysisArgs {
     /// `--point`, `--clock-offset`, `--nat`; `list_packets` keeps every packet's row in
     /// the report. The message names a bad argument.
     pub fn analysis(&self, list_packets: bool) -> Result<Analysis, String> {
-        let mut a = self.common.analysis(Order::Time);
+        let mut a = self.common.analysis(Order::Time)?;
         for o in &self.clock_offsets {
             match o.split_once('=').and_then(|(n, d)| Some((n.to_string(), parse_duration(d)?))) {
                 Some((name, ns)) => a = a.clock_offset(name, ns),
@@ -103,9 +205,17 @@ impl AnalysisArgs {
             let Some((name, target)) = spec.split_once('=') else {
                 return Err(format!("--point {spec}: expected NAME=FILE[#IFACE]"));
             };
-            a = match target.rsplit_once('#') {
-                Some((file, iface)) => a.point_interface(name, file, iface),
-                None => a.point(name, target),
+            if let Some(bundle) = Bundle::open(Path::new(target)).map_err(|e| format!("--point {spec}: {e}"))? {
+                a = a.bundle(bundle.with_host(name));
+                continue;
+            }
+            a = match point_files(target).map_err(|e| format!("--point {spec}: {e}"))? {
+                Some(files) if files.len() == 1 && !Path::new(target).is_dir() => a.point(name, &files[0]),
+                Some(files) => a.series(name, files),
+                None => match target.rsplit_once('#') {
+                    Some((file, iface)) => a.point_interface(name, file, iface),
+                    None => a.point(name, target),
+                },
             };
         }
         Ok(a.correlate_options(CorrelateOptions { list_packets, nat: self.nat, ..CorrelateOptions::default() }))
@@ -201,22 +311,10 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
             serde_json::to_writer_pretty(&mut *out, &correlation)?;
             out.write_all(b"\n")?;
         }
-        SummaryFormat::Text => text::correlate(out, correlation.points, correlation.report)?,
+        SummaryFormat::Text => {
+            text::selection(out, outcome.selection.as_ref(), outcome.frames)?;
+            text::correlate(out, correlation.points, correlation.report)?;
+        }
     }
     Ok(outcome.failed())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("+1.234567s"), Some(1_234_567_000));
-        assert_eq!(parse_duration("-250ms"), Some(-250_000_000));
-        assert_eq!(parse_duration("40us"), Some(40_000));
-        assert_eq!(parse_duration("7ns"), Some(7));
-        assert_eq!(parse_duration("2"), Some(2_000_000_000));
-        assert_eq!(parse_duration("3h"), None);
-    }
 }

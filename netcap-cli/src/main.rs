@@ -26,7 +26,7 @@ use netcap_core::record::PacketRecord;
 use netcap_core::summary::Summarize;
 
 /// Offline packet-capture analyzer: decodes every layer of tcpdump files (pcap, pcapng,
-/// `-i any`, gzip) including VXLAN/Geneve/GRE/IP-in-IP tunnels, judges every checksum at
+/// `-i any`, gzip/zstd/xz; ring buffers, directories, Retina bundles) including VXLAN/Geneve/GRE/IP-in-IP tunnels, judges every checksum at
 /// every depth, follows every TCP connection per capture point, and matches packets
 /// across capture points to show where they were lost and why.
 #[derive(Debug, Parser)]
@@ -76,7 +76,9 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct Common {
-    /// Capture files: pcap, pcapng, optionally gzip-compressed; `-` reads stdin.
+    /// Capture files: pcap, pcapng, optionally compressed (gzip, zstd, xz); `-` reads
+    /// stdin; a directory: every capture in it, recursively, each point named by its
+    /// path in it.
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
     /// Also decode UDP destination PORT as VXLAN (4789 and 8472 always are).
@@ -99,6 +101,32 @@ struct Common {
     /// Threads to use (0: one per core). The output is the same for every number.
     #[arg(long, value_name = "N", default_value_t = 0)]
     threads: usize,
+    /// Analyse only the frames this capture filter keeps: tcpdump's expression, with
+    /// libpcap's meaning (e.g. 'host 10.244.1.2 and tcp port 80'). The words after
+    /// `--` are the same.
+    #[arg(short = 'f', long = "filter", value_name = "EXPR")]
+    filter: Option<String>,
+    /// Read the capture filter from FILE (tcpdump's -F; `#` starts a comment).
+    #[arg(short = 'F', long = "filter-file", value_name = "FILE")]
+    filter_file: Option<PathBuf>,
+    /// Analyse only the frames whose innermost packet this expression keeps: the
+    /// VXLAN/Geneve/GRE/IP-in-IP payload, or the frame itself when it has no tunnel
+    /// (e.g. --inner 'tcp port 8080' selects a pod's connection on the underlay).
+    #[arg(long = "inner", value_name = "EXPR")]
+    inner: Option<String>,
+    /// Analyse only the first N frames the filters keep (tcpdump's -c).
+    #[arg(short = 'c', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    count: Option<u64>,
+    /// Analyse only the frames at or after TIME: RFC 3339 (2026-12-06T10:24:43Z) or a
+    /// duration after the first frame (+90s, 250ms, 2m).
+    #[arg(long, value_name = "TIME", value_parser = netcap_core::filter::TimeBound::parse)]
+    from: Option<netcap_core::filter::TimeBound>,
+    /// Analyse only the frames before TIME (as --from).
+    #[arg(long, value_name = "TIME", value_parser = netcap_core::filter::TimeBound::parse)]
+    to: Option<netcap_core::filter::TimeBound>,
+    /// The capture filter as tcpdump takes it, after `--`.
+    #[arg(last = true, value_name = "EXPRESSION")]
+    expression: Vec<String>,
 }
 
 /// Where a command's text or JSON goes.
@@ -161,7 +189,9 @@ struct AnalysisArgs {
     clock_offsets: Vec<String>,
     /// Name a capture point: NAME=FILE for a file's (first) point, NAME=FILE#IFACE for
     /// one interface (its name, pcapng interface number or LINUX_SLL2 ifindex). The file
-    /// is read even when not listed among FILE.
+    /// is read even when not listed among FILE. NAME=PATTERN ('node1.pcap*', quoted or
+    /// not) or NAME=DIR: one point read from several files (a ring buffer, rotated
+    /// files), in the order of their first frame.
     #[arg(long = "point", value_name = "NAME=FILE[#IFACE]")]
     points: Vec<String>,
     /// Match UDP and ICMP packets whose addresses or ports a NAT rewrote (TCP always is).
@@ -297,13 +327,14 @@ where
     }
 }
 
-/// The capture files of a per-file command, or the message that there are none.
+/// The capture files of a per-file command, or the message that there are none (or
+/// that an option is wrong).
 fn per_file(common: &Common) -> Option<Analysis> {
     if common.files.is_empty() {
         ui::error("no capture files given");
         return None;
     }
-    Some(common.analysis(Order::Files))
+    common.analysis(Order::Files).map_err(ui::error).ok()
 }
 
 /// Prints one line (or JSON line) per frame.
@@ -371,11 +402,17 @@ fn flows(args: &FlowsArgs, out: &mut impl Write) -> io::Result<bool> {
     flows.sort_by(|a, b| b.trouble().cmp(&a.trouble()).then(a.id.cmp(&b.id)));
     match args.format {
         SummaryFormat::Json => {
-            let doc = serde_json::json!({ "flows": flows, "table": outcome.table });
+            let mut doc = serde_json::json!({ "flows": flows, "table": outcome.table });
+            if let Some(s) = &outcome.selection {
+                doc["selection"] = serde_json::json!(s);
+            }
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             out.write_all(b"\n")?;
         }
-        SummaryFormat::Text => text::flows(out, &flows, args.trouble)?,
+        SummaryFormat::Text => {
+            text::selection(out, outcome.selection.as_ref(), outcome.frames)?;
+            text::flows(out, &flows, args.trouble)?;
+        }
     }
     Ok(failed)
 }
@@ -389,10 +426,21 @@ fn summary(args: &SummaryArgs, out: &mut impl Write) -> io::Result<bool> {
     let report = summarize.report(&outcome);
     match args.format {
         SummaryFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &report)?;
+            // `selection` first when frames were selected, then the report's fields.
+            #[derive(serde::Serialize)]
+            struct Doc<'a> {
+                #[serde(skip_serializing_if = "Option::is_none")]
+                selection: Option<&'a netcap_core::filter::SelectionReport>,
+                #[serde(flatten)]
+                report: &'a netcap_core::summary::Report,
+            }
+            serde_json::to_writer_pretty(&mut *out, &Doc { selection: outcome.selection.as_ref(), report: &report })?;
             out.write_all(b"\n")?;
         }
-        SummaryFormat::Text => text::summary(out, &report)?,
+        SummaryFormat::Text => {
+            text::selection(out, outcome.selection.as_ref(), outcome.frames)?;
+            text::summary(out, &report)?;
+        }
     }
     Ok(outcome.failed())
 }

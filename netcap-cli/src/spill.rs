@@ -5,7 +5,7 @@
 //! (the findings cite them). Instead of reading the inputs again, the run writes one
 //! fixed-size [`Logged`] record per frame to an unnamed temporary file — where the
 //! frame is, what the TCP analysis said, the TCP header fields — and, for an input
-//! that cannot be read again (standard input, gzip), the frame's bytes to a second one.
+//! that cannot be read again (standard input, compressed files), the frame's bytes to a second one.
 //! After the run the records are replayed in the run's order; only the frames wanted
 //! are read again ([`Fetcher`]): from the capture file at the frame's offset, or from
 //! the spilled bytes. Memory stays bounded; the disk holds 120 bytes per frame (plus

@@ -1,5 +1,6 @@
 //! Text output for people: one line per frame (`netcap packets`), and the summary.
 
+use netcap_core::filter::{SelectionReport, TimeBound};
 use std::io::{self, Write};
 
 use netcap_core::analysis::PointInfo;
@@ -377,6 +378,33 @@ pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool) -> 
 }
 
 /// The summary for people.
+/// The selection line: `Selected K of N frames read: filter '…', …`; nothing when
+/// every frame was selected.
+pub fn selection(out: &mut impl Write, selection: Option<&SelectionReport>, kept: u64) -> io::Result<()> {
+    let Some(s) = selection else { return Ok(()) };
+    let bound = |b: TimeBound| match b {
+        TimeBound::At(ns) => format!("{} UTC", datetime(ns)),
+        TimeBound::AfterFirst(ns) => format!("{} after the first frame", seconds(ns)),
+    };
+    let mut what = Vec::new();
+    if let Some(f) = &s.filter {
+        what.push(format!("filter '{f}'"));
+    }
+    if let Some(f) = &s.inner {
+        what.push(format!("inner filter '{f}'"));
+    }
+    if let Some(b) = s.from {
+        what.push(format!("from {}", bound(b)));
+    }
+    if let Some(b) = s.to {
+        what.push(format!("before {}", bound(b)));
+    }
+    if let Some(n) = s.count {
+        what.push(format!("the first {n}"));
+    }
+    writeln!(out, "Selected {kept} of {} frames read: {}\n", s.frames_read, what.join(", "))
+}
+
 pub fn summary(out: &mut impl Write, r: &Report) -> io::Result<()> {
     match (r.first_ts_ns, r.last_ts_ns, r.duration_ns) {
         (Some(a), Some(b), Some(d)) => writeln!(
@@ -515,7 +543,21 @@ pub fn correlate(out: &mut impl Write, points: &[PointInfo], report: &CorrelateR
     writeln!(out, "Capture points")?;
     for p in points {
         let off = clock(p).map_or(String::new(), |c| format!(", clock {c}"));
-        writeln!(out, "  {:<20} {} linktype {}: {} frames{off}", p.name, p.file, p.link_type.0, p.frames)?;
+        // A point read from several files: how many, and where time is missing.
+        let files = if p.files.is_empty() {
+            String::new()
+        } else {
+            let gaps: Vec<String> = p
+                .files
+                .windows(2)
+                .filter_map(|w| Some(w[1].first_ts_ns?.saturating_sub(w[0].last_ts_ns?)))
+                .filter(|&g| g > 1_000_000_000)
+                .map(seconds)
+                .collect();
+            let gaps = if gaps.is_empty() { String::new() } else { format!(" (gaps of {})", gaps.join(", ")) };
+            format!(" from {} files{gaps}", p.files.len())
+        };
+        writeln!(out, "  {:<20} {} linktype {}: {} frames{files}{off}", p.name, p.file, p.link_type.0, p.frames)?;
     }
     for n in &report.notes {
         writeln!(out, "\nNote: {n}.")?;

@@ -100,7 +100,7 @@ pub fn severity(s: &str) -> String {
 }
 
 /// Progress over a set of files: bytes read of their total when every file is a plain
-/// regular file (offsets in a gzip stream are not the file's), else a spinner counting
+/// regular file (offsets in a compressed stream are not the file's), else a spinner counting
 /// frames. Hidden unless stderr is a terminal, and with `--quiet`.
 #[derive(Debug)]
 pub struct Progress {
@@ -160,7 +160,7 @@ impl Drop for Progress {
     }
 }
 
-/// The size of a regular, uncompressed file; `None` for stdin, gzip, or what cannot
+/// The size of a regular, uncompressed file; `None` for stdin, compressed files, or what cannot
 /// be read.
 fn plain_size(f: &Path) -> Option<u64> {
     if f.as_os_str() == "-" {

@@ -27,7 +27,7 @@
 //!
 //! # The building blocks
 //! - [`capture::CaptureReader`] streams timestamped frames out of a pcap, pcapng or
-//!   gzip-compressed file, one capture point per (file, interface).
+//!   gzip-, zstd- or xz-compressed file, one capture point per (file, interface).
 //! - [`decode::Decoder`] walks the layers of one frame (Ethernet … tunnels … TCP) and
 //!   attaches a [`checksum::Verdict`] to every checksummed layer, plus whether a Linux
 //!   receiver would accept the frame.
@@ -55,11 +55,13 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod bundle;
 pub mod capture;
 pub mod checksum;
 pub mod correlate;
 pub mod decode;
 pub mod export;
+pub mod filter;
 pub mod findings;
 pub mod flow;
 pub mod record;

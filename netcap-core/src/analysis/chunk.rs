@@ -2,6 +2,7 @@
 //! observer sees it: decoding and checksum verdicts (in parallel, frame by frame), the
 //! TCP analysis (in parallel, shard by shard).
 
+use std::sync::atomic::AtomicBool;
 #[cfg(target_os = "linux")]
 use std::sync::Arc;
 
@@ -14,6 +15,8 @@ use crate::correlate::{fingerprints, Keys};
 use crate::decode::{Decoder, Packet};
 use crate::tcp::shards::{self, Done, Job, Shards, SHARDS};
 use crate::tcp::{Analyzer, FlowRecord, SegmentInfo};
+
+use super::select::{NotApplicable, Selector};
 
 /// Frames per chunk at most.
 pub(crate) const CHUNK_FRAMES: usize = 2048;
@@ -48,6 +51,11 @@ pub(crate) struct Slot {
     /// Whether the input is a regular, uncompressed file: the bytes can be read again
     /// at `data_offset`.
     pub seekable: bool,
+    /// Whether the file (or pcapng section) is big-endian (for the filter).
+    pub big_endian: bool,
+    /// The bytes libpcap would hand a filter at most: the interface's snapshot length
+    /// (0 or too large: the link type's largest), to which libpcap cuts a longer record.
+    pub filter_snaplen: u32,
 }
 
 impl Slot {
@@ -82,6 +90,12 @@ pub(crate) struct Chunk {
     /// Flows that ended: (slot, shard, record), by slot then shard; slot `usize::MAX`
     /// at the chunk's end.
     pub finished: Vec<(usize, u8, FlowRecord)>,
+    /// Link types the filter does not apply to, first met in this chunk.
+    pub notes: Vec<NotApplicable>,
+    /// Per slot: whether the selection keeps the frame.
+    keep: Vec<bool>,
+    /// Frames read into the chunk, before the selection.
+    read: usize,
     dones: Vec<Done>,
 }
 
@@ -90,10 +104,19 @@ impl Chunk {
         self.slots.clear();
         self.arena.clear();
         self.finished.clear();
+        self.notes.clear();
+        self.read = 0;
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+    /// Whether no frame was read into the chunk: the feed is dry. (The selection may
+    /// leave a chunk of frames read with none to deliver.)
+    pub fn is_dry(&self) -> bool {
+        self.read == 0
+    }
+
+    /// Marks the frames filled so far as read.
+    pub fn filled(&mut self) {
+        self.read = self.slots.len();
     }
 
     pub fn is_full(&self) -> bool {
@@ -106,29 +129,70 @@ impl Chunk {
         Some(s.frame(data(s, &self.arena, maps)))
     }
 
-    /// Decodes every frame (and takes its fingerprints for the correlator when
-    /// `fingerprint`) and runs the TCP analysis of the chunk; in parallel on the
-    /// current rayon pool when `parallel`.
-    pub fn analyse(&mut self, decoder: &Decoder, tcp: &mut Shards, maps: &Maps, fingerprint: bool, parallel: bool) {
-        let Chunk { slots, arena, packets, shards: routes, segments, keys, finished, dones } = self;
+    /// Applies the filters and the count, decodes every frame kept (and takes its
+    /// fingerprints for the correlator when `fingerprint`) and runs the TCP analysis of
+    /// the chunk; in parallel on the current rayon pool when `parallel`. Frames the
+    /// selection leaves out are removed from the chunk before the TCP analysis; once
+    /// the count is reached, `enough` is set.
+    #[allow(clippy::too_many_arguments)]
+    pub fn analyse(
+        &mut self,
+        decoder: &Decoder,
+        tcp: &mut Shards,
+        selector: &mut Selector,
+        enough: &AtomicBool,
+        maps: &Maps,
+        fingerprint: bool,
+        parallel: bool,
+    ) {
+        let Chunk { slots, arena, packets, shards: routes, segments, keys, finished, notes, keep, dones, read: _ } = self;
+        if selector.filters() {
+            selector.prepare(slots.iter().map(|s| (s.input, s.number, s.offset, s.link_type, s.big_endian)), notes);
+        }
         let n = slots.len();
         if packets.len() < n {
             packets.resize_with(n, Packet::default);
         }
         keys.clear();
         keys.resize(n, None);
-        let decode = |((s, p), k): ((&Slot, &mut Packet), &mut Option<Keys>)| {
+        keep.clear();
+        keep.resize(n, true);
+        let select = &*selector;
+        let decode = |(((s, p), k), kept): (((&Slot, &mut Packet), &mut Option<Keys>), &mut bool)| {
             let bytes = data(s, arena, maps);
+            let seen = bytes.get(..s.filter_snaplen as usize).unwrap_or(bytes);
+            if !select.outer_keeps(s.link_type, s.big_endian, seen, s.len) {
+                *kept = false;
+                return;
+            }
             decoder.decode_into(s.link_type, bytes, p);
+            if !select.inner_keeps(p, bytes, s.len) {
+                *kept = false;
+                return;
+            }
             if fingerprint {
                 *k = fingerprints(p, bytes);
             }
         };
         if parallel {
-            slots.par_iter().zip(packets.par_iter_mut()).zip(keys.par_iter_mut()).for_each(decode);
+            slots.par_iter().zip(packets.par_iter_mut()).zip(keys.par_iter_mut()).zip(keep.par_iter_mut()).for_each(decode);
         } else {
-            slots.iter().zip(packets.iter_mut()).zip(keys.iter_mut()).for_each(decode);
+            slots.iter().zip(packets.iter_mut()).zip(keys.iter_mut()).zip(keep.iter_mut()).for_each(decode);
         }
+        // The frames kept move to the front, in order, up to the count.
+        let passed = keep.iter().filter(|&&k| k).count();
+        let take = selector.take(passed, enough);
+        if take < n {
+            let kept = keep.iter().enumerate().filter(|(_, &k)| k).map(|(i, _)| i).take(take);
+            for (to, from) in kept.enumerate() {
+                slots.swap(to, from);
+                packets.swap(to, from);
+                keys.swap(to, from);
+            }
+            slots.truncate(take);
+            keys.truncate(take);
+        }
+        let n = slots.len();
         // Map the pages the next chunks will be read from, here on the pool, not on the
         // thread that reads the records.
         #[cfg(target_os = "linux")]

@@ -59,22 +59,26 @@ mod inputs;
 mod observer;
 mod points;
 mod run;
+mod select;
 
 use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::capture::{CaptureError, CaptureWarning};
 use crate::correlate::{CorrelateOptions, Report};
+use crate::bundle::{Bundle, HostFacts};
 use crate::decode::DecodeOptions;
+use crate::filter::{Selection, SelectionReport};
 use crate::flow::table::TableStats;
 use crate::tcp::stats::Samples;
 use crate::tcp::{FlowRecord, TcpOptions};
 
 pub use observer::{FrameEvent, Observer, Progress};
-pub use points::PointInfo;
+pub use points::{FileSpan, PointInfo};
 
 use inputs::Input;
 use points::Rename;
@@ -103,6 +107,18 @@ pub struct Analysis {
     order: Order,
     keep_flows: bool,
     threads: usize,
+    selection: Selection,
+    series: Vec<Series>,
+    bundles: Vec<Bundle>,
+}
+
+/// Files read as one capture point ([`Analysis::series`]).
+#[derive(Debug, Clone)]
+struct Series {
+    name: String,
+    files: Vec<PathBuf>,
+    /// Points named before this series (the files are read in the order named).
+    after_renames: usize,
 }
 
 impl Default for Analysis {
@@ -123,6 +139,9 @@ impl fmt::Debug for Analysis {
             .field("order", &self.order)
             .field("keep_flows", &self.keep_flows)
             .field("threads", &self.threads)
+            .field("selection", &self.selection)
+            .field("series", &self.series)
+            .field("bundles", &self.bundles)
             .finish()
     }
 }
@@ -140,10 +159,13 @@ impl Analysis {
             order: Order::Time,
             keep_flows: true,
             threads: 0,
+            selection: Selection::new(),
+            series: Vec::new(),
+            bundles: Vec::new(),
         }
     }
 
-    /// Adds a capture file (pcap or pcapng, optionally gzip-compressed). The path is
+    /// Adds a capture file (pcap or pcapng, optionally gzip-, zstd- or xz-compressed). The path is
     /// the file's name in points, errors and [`PointInfo::file`]; `-` is a file named
     /// `-`, not standard input ([`Analysis::stdin`]).
     pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
@@ -157,6 +179,50 @@ impl Analysis {
         self
     }
 
+    /// Adds every capture file under directory `dir`, recursively
+    /// ([`crate::capture::find_captures`]: sorted by path, whatever their names), each
+    /// file's first point named by its path relative to `dir`
+    /// ([`crate::capture::relative_name`]: `node1/eth0` for `dir/node1/eth0.pcap.gz`).
+    /// A directory that cannot be listed is added as an input that fails to open.
+    pub fn directory(self, dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        match crate::capture::find_captures(&dir) {
+            Ok(files) => self.files_in(&dir, files),
+            Err(_) => self.file(dir),
+        }
+    }
+
+    /// Adds capture files found under `dir` (by [`crate::capture::find_captures`], say),
+    /// each file's first point named by its path relative to `dir`, as
+    /// [`Analysis::directory`] does.
+    pub fn files_in(mut self, dir: &std::path::Path, files: impl IntoIterator<Item = PathBuf>) -> Self {
+        for f in files {
+            let name = crate::capture::relative_name(dir, &f);
+            self = self.file(&f).point(name, f);
+        }
+        self
+    }
+
+    /// Adds a Kubernetes capture bundle ([`crate::bundle`]): its capture files, each
+    /// point named `HOST/IFNAME` (by the LINUX_SLL2 interface index and the bundle's
+    /// `ip -d -j addr show`), or `HOST` for a capture without interface indexes. The
+    /// findings about its points cite the node's own kernel counters
+    /// ([`Outcome::hosts`]). Name the hosts of several bundles first with
+    /// [`Bundle::name_hosts`].
+    pub fn bundle(mut self, bundle: Bundle) -> Self {
+        let host = bundle.facts.host.clone();
+        for capture in &bundle.captures {
+            // An input here, in the order inputs are given.
+            self = self.file(capture);
+            for (ifindex, ifname) in &bundle.facts.interfaces {
+                self = self.point_interface(format!("{host}/{ifname}"), capture, ifindex.to_string());
+            }
+            self = self.point(host.clone(), capture);
+        }
+        self.bundles.push(bundle);
+        self
+    }
+
     /// Adds standard input, named `-` (its points are named `stdin`).
     pub fn stdin(mut self) -> Self {
         self.inputs.push(Input::Stdin);
@@ -167,6 +233,22 @@ impl Analysis {
     /// for a file name in points and errors.
     pub fn reader(mut self, name: impl Into<String>, reader: impl Read + Send + 'static) -> Self {
         self.inputs.push(Input::Reader { name: name.into(), reader: Some(Box::new(reader)) });
+        self
+    }
+
+    /// Adds a capture point read from several files: a ring buffer (`tcpdump -C 100
+    /// -W 10 -w node1.pcap` → `node1.pcap0` … `node1.pcap9`), files rotated by time
+    /// (`-G`), Wireshark's ring files. The files are read one after the other, ordered
+    /// by the time of their first frame (a file without frames last), after the inputs
+    /// given, in the order points are named; frames are numbered on across them, as if the files were one; each
+    /// interface is one point across the files, the first named `name`, the others
+    /// `name#IFACE`. A time of more than 1 s between one file's last frame and the next
+    /// one's first, or an overlap, is a warning ([`crate::capture::WarningKind::FileGap`]);
+    /// [`PointInfo::files`] lists the files with their frames and times. Files after
+    /// the first are streamed, not memory-mapped.
+    pub fn series<P: Into<PathBuf>>(mut self, name: impl Into<String>, files: impl IntoIterator<Item = P>) -> Self {
+        let after_renames = self.renames.len();
+        self.series.push(Series { name: name.into(), files: files.into_iter().map(Into::into).collect(), after_renames });
         self
     }
 
@@ -237,6 +319,15 @@ impl Analysis {
         self
     }
 
+    /// Which frames to analyse: a tcpdump filter expression, one on the innermost
+    /// packet, the first N, a time window ([`crate::filter`]). Frames left out are
+    /// read but not decoded further, analysed, correlated nor shown to the observer;
+    /// the clock estimate still uses every frame.
+    pub fn select(mut self, selection: Selection) -> Self {
+        self.selection = selection;
+        self
+    }
+
     /// Reads every input once, through `observer`, and returns what was found.
     ///
     /// # Errors
@@ -270,6 +361,16 @@ pub struct Outcome {
     pub warnings: Vec<CaptureWarning>,
     /// Frames delivered, every point together.
     pub frames: u64,
+    /// Frames read, every point together, selected or not ([`Analysis::select`]);
+    /// a count reached stops reading early.
+    pub read: u64,
+    /// The selection ([`Analysis::select`]); `None` when every frame was selected.
+    pub selection: Option<SelectionReport>,
+    /// What the bundles read ([`Analysis::bundle`]) say about their nodes.
+    pub hosts: Vec<Arc<HostFacts>>,
+    /// The bundles, kept open: files unpacked from a tarball stay until the outcome is
+    /// dropped (`report` and `extract` read frames again after the run).
+    pub bundles: Vec<Bundle>,
 }
 
 impl Outcome {
@@ -286,7 +387,7 @@ impl Outcome {
     /// The points and the correlation report as one serialisable value: the JSON of
     /// `netcap correlate --format json` (`docs/output.md`). `None` in [`Order::Files`].
     pub fn correlation(&self) -> Option<Correlation<'_>> {
-        Some(Correlation { points: &self.points, report: self.report.as_ref()? })
+        Some(Correlation { points: &self.points, selection: self.selection.as_ref(), report: self.report.as_ref()? })
     }
 }
 
@@ -296,6 +397,9 @@ impl Outcome {
 pub struct Correlation<'a> {
     /// The capture points, by number (`points` in the JSON).
     pub points: &'a [PointInfo],
+    /// The selection, when frames were selected (`selection`, absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<&'a SelectionReport>,
     /// The report, its fields at the top level of the JSON.
     #[serde(flatten)]
     pub report: &'a Report,

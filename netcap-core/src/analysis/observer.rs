@@ -46,7 +46,7 @@ pub struct FrameEvent<'a> {
 pub struct Progress {
     /// Frames read so far, every input together.
     pub frames: u64,
-    /// Bytes of the inputs read so far (offsets in the decompressed stream for gzip).
+    /// Bytes of the inputs read so far (offsets in the decompressed stream for compressed files).
     pub bytes: u64,
 }
 

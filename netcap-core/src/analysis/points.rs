@@ -9,6 +9,8 @@ use serde::Serialize;
 use crate::capture::{CapturePoint, LinkType, PointId};
 use crate::correlate::clock::Estimate;
 
+use super::run::Unit;
+
 /// One capture point of a run.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
@@ -37,6 +39,29 @@ pub struct PointInfo {
     /// LINUX_SLL2 ifindex, snap length, timestamp resolution).
     #[serde(skip)]
     pub capture: CapturePoint,
+    /// A point read from several files ([`super::Analysis::series`]): each file, in the
+    /// order read, with its frames of the run and their time span. Empty for a point of
+    /// one file (and then absent from the JSON).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileSpan>,
+    /// The node, for a point of a capture bundle ([`super::Analysis::bundle`]; absent
+    /// from the JSON otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+/// One file of a point read from several ([`PointInfo::files`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct FileSpan {
+    /// The file, as given.
+    pub file: String,
+    /// Frames of the file the run delivered (every point of the file together).
+    pub frames: u64,
+    /// The first and last of those frames' capture times (ns since the epoch).
+    pub first_ts_ns: Option<i64>,
+    /// See `first_ts_ns`.
+    pub last_ts_ns: Option<i64>,
 }
 
 /// A name given to a point: `(name, file, interface)`; without an interface, the
@@ -59,12 +84,41 @@ pub(crate) struct Registry {
     /// Offsets given by name.
     pub given: Vec<(String, i64)>,
     pub renames: Vec<Rename>,
+    /// Per input: a file of its own, or of a series.
+    units: Vec<Unit>,
+    /// The series: (the input of its first file, its name).
+    series: Vec<(usize, String)>,
+    /// Points of a series by (its first file's input, the interface's identity).
+    series_ids: HashMap<(usize, String), usize>,
+    /// Per input, as named.
+    names: Vec<String>,
+    /// Captures of bundles: (path read, the name shown, the node).
+    bundled: Vec<(String, String, String)>,
 }
 
 impl Registry {
     /// No points yet; `given` offsets by point name, `renames` of points.
     pub fn new(given: Vec<(String, i64)>, renames: Vec<Rename>) -> Self {
         Registry { given, renames, ..Registry::default() }
+    }
+
+    /// Which inputs are files of a series ([`Unit`]), the series' names, and every
+    /// input's name.
+    pub fn series(&mut self, units: Vec<Unit>, series: Vec<(usize, String)>, names: Vec<String>) {
+        self.units = units;
+        self.series = series;
+        self.names = names;
+    }
+
+    /// Captures unpacked from bundles: (path read, name shown as the point's file, the
+    /// node).
+    pub fn bundled(&mut self, bundled: Vec<(String, String, String)>) {
+        self.bundled = bundled;
+    }
+
+    /// Input `input`'s name, as given.
+    pub fn input_name(&self, input: usize) -> String {
+        self.names.get(input).cloned().unwrap_or_default()
     }
 
     /// The point number of reader point `id` of input `input`, registering it on first
@@ -75,6 +129,31 @@ impl Registry {
         }
         let pid = id.0 as usize;
         let p = reader_points.get(pid)?;
+        // A file of a series: the series' point of the same interface, in any file.
+        let head = match self.units.get(input) {
+            Some(Unit::Head(_)) => Some(input),
+            Some(Unit::Member(h)) => Some(*h),
+            _ => None,
+        };
+        if let Some(head) = head {
+            let identity = match (&p.interface, p.ifindex, p.idb) {
+                (Some(name), _, _) => name.clone(),
+                (None, Some(ifindex), _) => format!("@{ifindex}"),
+                (None, None, Some(idb)) => format!("#{idb}"),
+                _ => String::new(),
+            };
+            if let Some(&number) = self.series_ids.get(&(head, identity.clone())) {
+                self.ids.insert((input, id.0), number);
+                return Some(number);
+            }
+            let series = self.series.iter().find(|(h, _)| *h == head).map_or_else(String::new, |(_, n)| n.clone());
+            let first = !self.series_ids.keys().any(|(h, _)| *h == head);
+            let name = if first || identity.is_empty() { series } else { format!("{series}#{}", identity.trim_start_matches(['#', '@'])) };
+            let number = self.register(name, input, p);
+            self.series_ids.insert((head, identity), number);
+            self.ids.insert((input, id.0), number);
+            return Some(number);
+        }
         // NAME=FILE#IFACE: IFACE is the interface name, the pcapng interface number or
         // the LINUX_SLL2 ifindex; without it the file's only (or first) point.
         let renamed = self.renames.iter().find(|r| {
@@ -89,10 +168,18 @@ impl Registry {
                 }
         });
         let name = renamed.map_or_else(|| p.name.clone(), |r| r.name.clone());
+        let number = self.register(name, input, p);
+        self.ids.insert((input, id.0), number);
+        Some(number)
+    }
+
+    /// A new point, its offset given by name or 0.
+    fn register(&mut self, name: String, input: usize, p: &CapturePoint) -> usize {
         let offset = self.given.iter().find(|(n, _)| *n == name).map_or(0, |x| x.1);
+        let bundled = self.bundled.iter().find(|(path, _, _)| *path == p.file);
         self.points.push(PointInfo {
             name,
-            file: p.file.clone(),
+            file: bundled.map_or_else(|| p.file.clone(), |b| b.1.clone()),
             interface: p.interface.clone(),
             link_type: p.link_type,
             frames: 0,
@@ -100,11 +187,28 @@ impl Registry {
             clock_estimate: None,
             input,
             capture: p.clone(),
+            files: Vec::new(),
+            host: bundled.map(|b| b.2.clone()),
         });
         self.offsets.push(offset);
-        let number = self.points.len() - 1;
-        self.ids.insert((input, id.0), number);
-        Some(number)
+        self.points.len() - 1
+    }
+
+    /// The inputs of the series whose first file is `input`, in the order read (just
+    /// `input` for a file of its own).
+    pub fn unit_inputs(&self, input: usize) -> Vec<usize> {
+        match self.units.get(input) {
+            Some(Unit::Head(_)) => std::iter::once(input)
+                .chain(self.units.iter().enumerate().filter(|(_, u)| **u == Unit::Member(input)).map(|(i, _)| i))
+                .collect(),
+            Some(Unit::Member(h)) => self.unit_inputs(*h),
+            _ => vec![input],
+        }
+    }
+
+    /// Whether input `input` is a file of a series.
+    pub fn in_series(&self, input: usize) -> bool {
+        matches!(self.units.get(input), Some(Unit::Head(_) | Unit::Member(_)))
     }
 
     /// Whether point `point`'s offset was given.

@@ -14,12 +14,13 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicBool, Ordering};
 #[cfg(target_os = "linux")]
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use crate::capture::{CaptureError, CaptureReader, CaptureWarning, PointId};
+use crate::capture::{CaptureError, CaptureReader, CaptureWarning, PointId, WarningKind};
 use crate::correlate::{CorrelateOptions, Correlator};
 use crate::decode::Decoder;
 use crate::tcp::shards::Shards;
@@ -30,11 +31,45 @@ use super::chunk::{Chunk, Maps};
 use super::estimate::estimate_offsets;
 use super::inputs::Input;
 use super::observer::{FrameEvent, Observer, Progress};
-use super::points::Registry;
+use super::points::{FileSpan, Registry};
+use super::select::{Selector, Window};
 use super::{Analysis, AnalysisError, Order, Outcome};
 
 /// Frames between two progress calls.
 const PROGRESS_EVERY: u64 = 1 << 13;
+
+/// A time between the last frame of a series' file and the first of the next longer
+/// than this is noted ([`WarningKind::FileGap`]).
+pub(crate) const FILE_GAP_NS: i64 = 1_000_000_000;
+
+/// What an input is to the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unit {
+    /// A file (or stream) of its own.
+    Single,
+    /// The first file of series `k`.
+    Head(usize),
+    /// A later file of the series whose first file is this input.
+    Member(usize),
+}
+
+/// A series' files in order of their first frame's time (a file without one last,
+/// in the order given).
+fn series_order(files: Vec<std::path::PathBuf>) -> Vec<std::path::PathBuf> {
+    let mut keyed: Vec<(i64, usize, std::path::PathBuf)> = files
+        .into_iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let first = CaptureReader::open_streamed(&p).ok().and_then(|mut r| match r.advance() {
+                Ok(true) => r.current().map(|f| f.ts_ns),
+                _ => None,
+            });
+            (first.unwrap_or(i64::MAX), k, p)
+        })
+        .collect();
+    keyed.sort_by_key(|(t, k, _)| (*t, *k));
+    keyed.into_iter().map(|(_, _, p)| p).collect()
+}
 
 /// What the pool works on: decoding and the TCP shards.
 struct Front {
@@ -42,6 +77,8 @@ struct Front {
     tcp: Shards,
     /// Whether the correlator runs (its fingerprints are taken on the pool).
     fingerprint: bool,
+    /// The filters and the count.
+    selector: Selector,
 }
 
 /// What the calling thread works on: points, the correlator, the observer, the flows.
@@ -56,6 +93,20 @@ struct Back<'o, O: Observer + ?Sized> {
     errors: Vec<CaptureError>,
     warnings: Vec<CaptureWarning>,
     frames: u64,
+    /// Frames read, selected or not.
+    read: u64,
+    /// The selection's time window.
+    window: Window,
+    /// Set once the selection's count is reached: reading stops.
+    enough: &'o AtomicBool,
+    /// Per input: frames delivered, first and last time (a series' files).
+    spans: Vec<(u64, Option<i64>, Option<i64>)>,
+    /// Per input: the file of its series read after it ends, if any (input `i + 1`).
+    chain: Vec<Option<std::path::PathBuf>>,
+    /// Per input: added to its frame numbers (a series numbers its files' frames on).
+    base: Vec<u64>,
+    /// Per input: its last frame's number (with `base`) and time, as read.
+    last: Vec<Option<(u64, i64)>>,
     /// Per input: the byte offset reached.
     at: Vec<u64>,
     /// (shard, shard's flow id) → the run's flow id, while the flow lives.
@@ -81,14 +132,7 @@ struct Feed {
 }
 
 pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) -> Result<Outcome, AnalysisError<O::Error>> {
-    let Analysis { mut inputs, renames, offsets, decode, tcp, correlate, order, keep_flows, threads } = analysis;
-    // Files only named by `point` are read after the inputs given, in the order named.
-    for r in &renames {
-        let path = std::path::Path::new(&r.file);
-        if !inputs.iter().any(|i| i.is_path(path)) {
-            inputs.push(Input::Path(path.to_path_buf()));
-        }
-    }
+    let Analysis { mut inputs, renames, offsets, decode, tcp, correlate, order, keep_flows, threads, selection, series, bundles } = analysis;
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
@@ -97,8 +141,53 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
     // that many workers for decoding and the TCP shards, and the calling thread feeds
     // the correlator and the observer beside them (it mostly waits when they are cheap).
     let pool = (threads > 1).then(|| rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("netcap-{i}")).build().ok()).flatten();
+    // Files only named by `point`, and the files of each series, are read after the
+    // inputs given, in the order named. A series' files are inputs of their own (their
+    // offsets are their own), in order of their first frame, each read after the one
+    // before.
+    let mut chain: Vec<Option<std::path::PathBuf>> = vec![None; inputs.len()];
+    let mut units: Vec<Unit> = vec![Unit::Single; inputs.len()];
+    let mut named_series = Vec::new();
+    let mut pending = series.into_iter().enumerate().peekable();
+    for k in 0..=renames.len() {
+        while let Some((index, s)) = pending.next_if(|(_, s)| s.after_renames <= k) {
+            let head = inputs.len();
+            for (m, path) in series_order(s.files).into_iter().enumerate() {
+                if m > 0 {
+                    if let Some(c) = chain.last_mut() {
+                        *c = Some(path.clone());
+                    }
+                }
+                inputs.push(Input::Path(path));
+                chain.push(None);
+                units.push(if m == 0 { Unit::Head(index) } else { Unit::Member(head) });
+            }
+            named_series.push((head, s.name));
+        }
+        if let Some(r) = renames.get(k) {
+            let path = std::path::Path::new(&r.file);
+            if !inputs.iter().any(|i| i.is_path(path)) {
+                inputs.push(Input::Path(path.to_path_buf()));
+                chain.push(None);
+                units.push(Unit::Single);
+            }
+        }
+    }
     let decoder = Decoder::new(decode);
     let mut reg = Registry::new(offsets, renames);
+    reg.series(units.clone(), named_series, inputs.iter().map(Input::name).collect());
+    // A bundle's capture is shown as BUNDLE/MEMBER (an unpacked copy is temporary).
+    reg.bundled(
+        bundles
+            .iter()
+            .flat_map(|b| {
+                b.captures.iter().map(|c| {
+                    let member = c.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    (c.to_string_lossy().into_owned(), format!("{}/{member}", b.facts.source), b.facts.host.clone())
+                })
+            })
+            .collect(),
+    );
     let mut correlator = None;
     let mut stream_paths = false;
     if order == Order::Time {
@@ -111,7 +200,8 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
         correlator = Some(Correlator::new(opts, Vec::new()));
     }
     let names: Vec<String> = inputs.iter().map(Input::name).collect();
-    let mut front = Front { decoder, tcp: Shards::new(tcp), fingerprint: order == Order::Time };
+    let mut front = Front { decoder, tcp: Shards::new(tcp), fingerprint: order == Order::Time, selector: Selector::new(&selection) };
+    let enough = AtomicBool::new(false);
     let mut back = Back {
         observer,
         correlator,
@@ -122,7 +212,14 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
         errors: Vec::new(),
         warnings: Vec::new(),
         frames: 0,
+        read: 0,
+        window: Window::new(&selection),
+        enough: &enough,
         at: vec![0; inputs.len()],
+        spans: vec![(0, None, None); inputs.len()],
+        base: vec![0; inputs.len()],
+        last: vec![None; inputs.len()],
+        chain,
         ids: FxHashMap::default(),
         next_id: 0,
         live: 0,
@@ -133,6 +230,10 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
         Order::Time => {
             let mut feed = Feed::new(inputs.len(), false);
             for (i, input) in inputs.iter_mut().enumerate() {
+                // A series' later files are opened when the one before ends.
+                if matches!(units[i], Unit::Member(_)) {
+                    continue;
+                }
                 match input.open() {
                     Ok(r) => feed.add(i, r, input.is_regular_file()),
                     Err(e) => back.error(e),
@@ -145,6 +246,9 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
         Order::Files => {
             let n = inputs.len();
             for (i, input) in inputs.iter_mut().enumerate() {
+                if matches!(units[i], Unit::Member(_)) {
+                    continue;
+                }
                 let mut feed = Feed::new(n, true);
                 match input.open() {
                     Ok(r) => feed.add(i, r, input.is_regular_file()),
@@ -159,7 +263,33 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
             }
         }
     }
-    back.finish(&mut front, names)
+    let selection = selection.report(back.read);
+    let mut outcome = back.finish(&mut front, names)?;
+    outcome.selection = selection;
+    // The bundles' nodes' counters in the findings.
+    outcome.hosts = bundles.iter().map(|b| std::sync::Arc::clone(&b.facts)).collect();
+    if let Some(report) = outcome.report.as_mut() {
+        crate::findings::hosts::cite_counters(&mut report.findings, &outcome.points, &outcome.hosts);
+    }
+    outcome.bundles = bundles;
+    Ok(outcome)
+}
+
+/// The bytes of a frame libpcap hands a filter at most: its interface's snapshot
+/// length, made the link type's largest when 0 or larger (as libpcap's readers do).
+fn filter_snaplen(reader: &CaptureReader, point: PointId, link_type: crate::capture::LinkType) -> u32 {
+    let max = crate::capture::max_caplen(link_type);
+    match reader.points().get(point.0 as usize).map_or(0, |p| p.snaplen) {
+        0 => max,
+        s => s.min(max),
+    }
+}
+
+impl Front {
+    /// The selection, decoding and TCP analysis of a chunk.
+    fn analyse(&mut self, chunk: &mut Chunk, enough: &AtomicBool, maps: &Maps, parallel: bool) {
+        chunk.analyse(&self.decoder, &mut self.tcp, &mut self.selector, enough, maps, self.fingerprint, parallel);
+    }
 }
 
 /// Chunk after chunk until the feed is dry: chunk k+1 is analysed on the pool while
@@ -185,17 +315,17 @@ fn chunks<O: Observer + ?Sized>(
     let (mut cur, mut next, mut after) = (cur, next, after);
     back.fill(feed, cur);
     match pool {
-        Some(p) => p.install(|| cur.analyse(&front.decoder, &mut front.tcp, maps, front.fingerprint, true)),
-        None => cur.analyse(&front.decoder, &mut front.tcp, maps, front.fingerprint, false),
+        Some(p) => p.install(|| front.analyse(cur, back.enough, maps, true)),
+        None => front.analyse(cur, back.enough, maps, false),
     }
     back.fill(feed, next);
-    while !cur.is_empty() {
+    while !cur.is_dry() {
         match pool {
             Some(p) => {
                 let delivered = p.in_place_scope(|s| {
-                    if !next.is_empty() {
-                        let (next, front) = (&mut *next, &mut *front);
-                        s.spawn(move |_| next.analyse(&front.decoder, &mut front.tcp, maps, front.fingerprint, true));
+                    if !next.is_dry() {
+                        let (next, front, enough) = (&mut *next, &mut *front, back.enough);
+                        s.spawn(move |_| front.analyse(next, enough, maps, true));
                     }
                     let delivered = back.deliver(cur, maps);
                     back.fill(feed, after);
@@ -205,7 +335,7 @@ fn chunks<O: Observer + ?Sized>(
             }
             None => {
                 back.deliver(cur, maps)?;
-                next.analyse(&front.decoder, &mut front.tcp, maps, front.fingerprint, false);
+                front.analyse(next, back.enough, maps, false);
                 back.fill(feed, after);
             }
         }
@@ -253,8 +383,10 @@ impl<O: Observer + ?Sized> Back<'_, O> {
         self.warnings.push(w);
     }
 
-    /// The first frame of every input in the heap.
+    /// The first frame of every input in the heap; the time window's relative bounds
+    /// count from the first frame read from here.
     fn start(&mut self, feed: &mut Feed) {
+        self.window.restart();
         for i in 0..feed.readers.len() {
             if let Some(key) = self.pull(feed, i) {
                 feed.heap.push(Reverse(key));
@@ -273,18 +405,21 @@ impl<O: Observer + ?Sized> Back<'_, O> {
     }
 
     /// Advances input `i` to its next frame; its heap key (time after the point's
-    /// offset, input, frame number), or `None` at its end (or error).
+    /// offset, input, frame number), or `None` at its end (or error). At the end of a
+    /// series' file, the next file is opened and its first frame is the key.
     fn pull(&mut self, feed: &mut Feed, i: usize) -> Option<(i64, usize, u64)> {
         let reader = feed.readers.get_mut(i)?.as_mut()?;
         match reader.advance() {
             Ok(true) => {}
-            Ok(false) => return None,
+            Ok(false) => return self.next_file(feed, i),
             Err(e) => {
                 self.error(e);
-                return None;
+                return self.next_file(feed, i);
             }
         }
         let frame = reader.current()?;
+        let number = frame.number.saturating_add(self.base[i]);
+        self.last[i] = Some((number, frame.ts_ns));
         let point = if feed.register_all {
             let mut point = None;
             for k in 0..=frame.point.0 {
@@ -297,16 +432,58 @@ impl<O: Observer + ?Sized> Back<'_, O> {
         if let Some(h) = feed.heads.get_mut(i) {
             *h = point;
         }
-        Some((frame.ts_ns.saturating_add(self.reg.offsets[point]), i, frame.number))
+        Some((frame.ts_ns.saturating_add(self.reg.offsets[point]), i, number))
+    }
+
+    /// Input `i` ended: when it is a file of a series with a file after it, that file
+    /// (input `i + 1`) is opened, numbered on from `i`'s last frame, a gap or overlap
+    /// between the two noted, and its first frame pulled.
+    fn next_file(&mut self, feed: &mut Feed, i: usize) -> Option<(i64, usize, u64)> {
+        let path = self.chain.get(i).cloned().flatten()?;
+        let j = i + 1;
+        // The file before is done: its warnings now, its reader closed (a mapping its
+        // frames still use stays in the feed's maps).
+        if let Some(r) = feed.readers.get_mut(i).and_then(Option::take) {
+            let mut r = r;
+            for w in r.take_warnings() {
+                self.warning(w);
+            }
+        }
+        let (last_number, last_ts) = self.last.get(i).copied().flatten().map_or((self.base[i], None), |(n, t)| (n, Some(t)));
+        // Streamed: the feed's mappings are lent to the chunks being filled.
+        match CaptureReader::open_streamed(&path) {
+            Ok(r) => {
+                let regular = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
+                feed.add(j, r, regular);
+            }
+            Err(e) => {
+                self.error(e);
+                self.base[j] = last_number;
+                self.last[j] = self.last[i];
+                return self.next_file(feed, j);
+            }
+        }
+        self.base[j] = last_number;
+        let key = self.pull(feed, j);
+        if let (Some(prev), Some((_, first))) = (last_ts, self.last.get(j).copied().flatten()) {
+            let gap_ns = first.saturating_sub(prev);
+            if !(0..=FILE_GAP_NS).contains(&gap_ns) {
+                let previous = self.reg.input_name(i);
+                self.warning(CaptureWarning { file: path.to_string_lossy().into_owned(), record: None, offset: 0, kind: WarningKind::FileGap { previous, gap_ns } });
+            }
+        }
+        key
     }
 
     /// Moves frames from the feed into `chunk`, in time order, until it is full or the
     /// feed is dry. Frames of mapped inputs stay where they are; the others are copied.
     fn fill(&mut self, feed: &mut Feed, chunk: &mut Chunk) {
-        while !chunk.is_full() {
+        while !chunk.is_full() && !self.enough.load(Ordering::Relaxed) {
             let Some(Reverse((ts, i, _))) = feed.heap.pop() else { break };
             let point = feed.heads.get(i).copied().unwrap_or(0);
-            if let Some(reader) = feed.readers.get(i).and_then(Option::as_ref) {
+            self.read += 1;
+            let admitted = self.window.admits(ts);
+            if let Some(reader) = feed.readers.get(i).and_then(Option::as_ref).filter(|_| admitted) {
                 if let Some(frame) = reader.current() {
                     // A mapped input's frames stay in the mapping.
                     let arena = if reader.is_mapped() {
@@ -319,7 +496,7 @@ impl<O: Observer + ?Sized> Back<'_, O> {
                     chunk.slots.push(super::chunk::Slot {
                         input: u32::try_from(i).unwrap_or(u32::MAX),
                         point: u32::try_from(point).unwrap_or(u32::MAX),
-                        number: frame.number,
+                        number: frame.number.saturating_add(self.base[i]),
                         ts_ns: ts,
                         has_timestamp: frame.has_timestamp,
                         caplen: frame.caplen,
@@ -329,6 +506,8 @@ impl<O: Observer + ?Sized> Back<'_, O> {
                         data_offset: reader.data_offset().unwrap_or(0),
                         arena,
                         seekable: feed.seekable.get(i).copied().unwrap_or(false),
+                        big_endian: reader.big_endian(),
+                        filter_snaplen: filter_snaplen(reader, frame.point, frame.link_type),
                     });
                 }
             }
@@ -336,6 +515,7 @@ impl<O: Observer + ?Sized> Back<'_, O> {
                 feed.heap.push(Reverse(key));
             }
         }
+        chunk.filled();
     }
 
     /// The run's id of a shard's flow, given on first sight.
@@ -373,6 +553,15 @@ impl<O: Observer + ?Sized> Back<'_, O> {
     /// The frames of an analysed chunk, in order: flows that ended, the correlator,
     /// the observer.
     fn deliver(&mut self, chunk: &Chunk, maps: &Maps) -> Result<(), AnalysisError<O::Error>> {
+        for note in &chunk.notes {
+            let file = self.reg.points.iter().find(|p| p.input == note.input as usize).map(|p| p.file.clone()).unwrap_or_default();
+            self.warning(CaptureWarning {
+                file,
+                record: Some(note.number),
+                offset: note.offset,
+                kind: WarningKind::FilterNotApplicable { filter: note.expr.clone(), link_type: note.link_type.0, message: note.message.clone() },
+            });
+        }
         let mut ended = chunk.finished.iter().peekable();
         for (i, slot) in chunk.slots.iter().enumerate() {
             while let Some((_, shard, f)) = ended.next_if(|(at, _, _)| *at <= i) {
@@ -396,6 +585,11 @@ impl<O: Observer + ?Sized> Back<'_, O> {
             self.frames += 1;
             if let Some(a) = self.at.get_mut(slot.input as usize) {
                 *a = slot.offset;
+            }
+            if let Some((n, first, last)) = self.spans.get_mut(slot.input as usize) {
+                *n += 1;
+                first.get_or_insert(slot.ts_ns);
+                *last = Some(slot.ts_ns);
             }
             if let Some(c) = self.correlator.as_mut() {
                 c.add_keyed(slot.point, &frame, packet, chunk.keys.get(i).copied().flatten());
@@ -458,6 +652,25 @@ impl<O: Observer + ?Sized> Back<'_, O> {
             None => None,
         };
         self.flows.sort_by_key(|f| f.id);
+        // A series' points list its files.
+        let files: Vec<Vec<FileSpan>> = self
+            .reg
+            .points
+            .iter()
+            .map(|p| {
+                if !self.reg.in_series(p.input) {
+                    return Vec::new();
+                }
+                let span = |i: usize| {
+                    let (frames, first, last) = self.spans.get(i).copied().unwrap_or_default();
+                    FileSpan { file: inputs.get(i).cloned().unwrap_or_default(), frames, first_ts_ns: first, last_ts_ns: last }
+                };
+                self.reg.unit_inputs(p.input).into_iter().map(span).collect()
+            })
+            .collect();
+        for (p, f) in self.reg.points.iter_mut().zip(files) {
+            p.files = f;
+        }
         let mut table = front.tcp.table_stats();
         table.peak = self.peak;
         Ok(Outcome {
@@ -470,6 +683,10 @@ impl<O: Observer + ?Sized> Back<'_, O> {
             errors: self.errors,
             warnings: self.warnings,
             frames: self.frames,
+            read: self.read,
+            selection: None,
+            hosts: Vec::new(),
+            bundles: Vec::new(),
         })
     }
 }

@@ -34,7 +34,7 @@ pub struct CaptureError {
 pub enum CaptureErrorKind {
     /// Reading the file (or decompressing it) failed.
     Io(io::Error),
-    /// The first four bytes are no pcap, pcapng or gzip magic number.
+    /// The first four bytes are no pcap, pcapng, gzip, zstd or xz magic number.
     NotACapture {
         /// The first four bytes of the (decompressed) file.
         magic: [u8; 4],
@@ -115,7 +115,7 @@ impl fmt::Display for CaptureErrorKind {
             CaptureErrorKind::Io(e) => write!(f, "read error: {e}"),
             CaptureErrorKind::NotACapture { magic } => write!(
                 f,
-                "not a pcap, pcapng or gzip file (first bytes {:02x} {:02x} {:02x} {:02x})",
+                "not a pcap, pcapng, gzip, zstd or xz file (first bytes {:02x} {:02x} {:02x} {:02x})",
                 magic[0], magic[1], magic[2], magic[3]
             ),
             CaptureErrorKind::TruncatedHeader { needed, available } => write!(
@@ -225,7 +225,7 @@ pub enum WarningKind {
         /// Bytes the file still had.
         available: u64,
     },
-    /// The gzip stream ended early or was damaged; the decompressed bytes before that
+    /// The compressed stream (gzip, zstd, xz) ended early; the decompressed bytes before that
     /// point were read.
     TruncatedCompression {
         /// The decompressor's message.
@@ -244,6 +244,25 @@ pub enum WarningKind {
     TooManyPoints {
         /// The cap.
         max: u32,
+    },
+    /// A file of a series ([`crate::analysis::Analysis::series`]) starts more than 1 s
+    /// after the file read before it ends, or before it ends (they overlap).
+    FileGap {
+        /// The file read before.
+        previous: String,
+        /// This file's first frame's time less the previous file's last frame's time
+        /// (negative: an overlap).
+        gap_ns: i64,
+    },
+    /// The filter expression does not apply to this link type (libpcap refused to
+    /// compile it for it): no frame of that link type is kept.
+    FilterNotApplicable {
+        /// The expression.
+        filter: String,
+        /// The LINKTYPE of the frames.
+        link_type: u16,
+        /// libpcap's message.
+        message: String,
     },
 }
 
@@ -266,6 +285,24 @@ impl fmt::Display for WarningKind {
                 f,
                 "more than {max} capture points; further interface indexes are merged into \
                  the file's point"
+            ),
+            WarningKind::FileGap { previous, gap_ns } if *gap_ns < 0 => write!(
+                f,
+                "starts {:.3} s before the end of {previous}, the file read before it: the \
+                 two overlap (their frames are read one file after the other)",
+                (gap_ns.unsigned_abs() as f64) / 1e9
+            ),
+            WarningKind::FileGap { previous, gap_ns } => write!(
+                f,
+                "starts {:.3} s after the last frame of {previous}: nothing was captured \
+                 in between, or a file of the series is missing (a ring buffer overwrites \
+                 its oldest file)",
+                (*gap_ns as f64) / 1e9
+            ),
+            WarningKind::FilterNotApplicable { filter, link_type, message } => write!(
+                f,
+                "the filter {filter:?} does not apply to link type {link_type} ({message}): \
+                 no frame of that link type is kept"
             ),
         }
     }

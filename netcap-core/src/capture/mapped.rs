@@ -12,9 +12,9 @@
 //! anywhere else is not netcap's: the previous disposition of SIGBUS is restored and
 //! the fault repeats under it.
 //!
-//! This is the one module of netcap with `unsafe` code: the map itself (memmap2's
-//! `Mmap::map` is unsafe because the file may change underneath, which the guard
-//! covers), and the signal handler. `mmap` is not on POSIX's list of async-signal-safe
+//! This and `filter/libpcap.rs` (the calls into libpcap) are the two modules of netcap
+//! with `unsafe` code. Here: the map itself (memmap2's `Mmap::map` is unsafe because
+//! the file may change underneath, which the guard covers), and the signal handler. `mmap` is not on POSIX's list of async-signal-safe
 //! functions, but this SIGBUS is synchronous — raised by the faulting read in netcap's
 //! own code, not delivered at a random point — and `mmap` is a plain system call on
 //! Linux.

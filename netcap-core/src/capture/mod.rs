@@ -1,4 +1,4 @@
-//! Capture reading: pcap / pcapng (optionally gzip-compressed) → timestamped frames,
+//! Capture reading: pcap / pcapng (optionally gzip-, zstd- or xz-compressed) → timestamped frames,
 //! one [`CapturePoint`] per (file, interface).
 //!
 //! # Which entry point
@@ -6,13 +6,13 @@
 //!   standard input (`-`) or bytes in memory. Both sniff the format from the first bytes:
 //!   classic pcap (µs, ns, both byte orders, Kuznetsov "modified", AIX, Nokia, Ixia),
 //!   pcapng (any number of sections and interfaces, both byte orders), each optionally
-//!   gzip-compressed.
+//!   gzip-, zstd- or xz-compressed.
 //! - [`CaptureReader::next_frame`] in a loop yields [`Frame`]s: zero-copy views into a
 //!   bounded buffer, numbered exactly as tshark numbers frames.
 //! - [`CaptureReader::points`] lists the capture points seen so far;
 //!   [`Frame::point`] indexes it.
 //! - [`CaptureReader::take_warnings`] returns what deserved a note (a file cut short,
-//!   a damaged gzip stream, bad IDB options) without stopping the read.
+//!   a compressed stream cut short, bad IDB options) without stopping the read.
 //!
 //! # Capture points
 //! A classic pcap file is one point named after the file stem ([`file_stem`]); a pcapng
@@ -56,6 +56,7 @@ use std::fmt;
 
 mod bytes;
 mod error;
+mod find;
 #[cfg(target_os = "linux")]
 pub(crate) mod mapped;
 mod pcap;
@@ -70,7 +71,9 @@ mod tests;
 
 pub use error::{CaptureError, CaptureErrorKind, CaptureWarning, WarningKind};
 pub use points::file_stem;
-pub use reader::CaptureReader;
+pub use find::{find_captures, relative_name};
+pub use reader::{CaptureReader, Compression};
+pub(crate) use reader::decompressed;
 
 /// A pcap / pcapng link type (LINKTYPE_* value, high bits of the pcap field masked off).
 ///

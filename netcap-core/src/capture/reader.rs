@@ -17,13 +17,67 @@ use super::time::{pcap_timestamp_ns, TsResolution};
 use super::{max_caplen, CapturePoint, FileFormat, Frame, LinkType, PointId, MAX_POINTS};
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// Zstandard frame magic (RFC 8878 §3.1.1).
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+/// xz stream header magic (the .xz file format, §2.1.1.1).
+const XZ_MAGIC: [u8; 6] = [0xfd, b'7', b'z', b'X', b'Z', 0x00];
+
+/// The compression a file's first bytes announce, if any.
+fn compression(head: &[u8]) -> Option<Compression> {
+    if head.starts_with(&GZIP_MAGIC) {
+        Some(Compression::Gzip)
+    } else if head.starts_with(&ZSTD_MAGIC) {
+        Some(Compression::Zstd)
+    } else if head.starts_with(&XZ_MAGIC) {
+        Some(Compression::Xz)
+    } else {
+        None
+    }
+}
+
+/// `reader`'s bytes, decompressed when its first bytes announce gzip, Zstandard or xz;
+/// which compression it was.
+pub(crate) fn decompressed(mut reader: impl Read + Send + 'static) -> io::Result<(Option<Compression>, Box<dyn Read + Send>)> {
+    let mut head = [0u8; XZ_MAGIC.len()];
+    let mut got = 0;
+    while got < head.len() {
+        match reader.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k.min(head.len() - got),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let kind = compression(&head[..got]);
+    let rest = io::Cursor::new(head[..got].to_vec()).chain(reader);
+    let inner: Box<dyn Read + Send> = match kind {
+        None => Box::new(rest),
+        Some(Compression::Gzip) => Box::new(MultiGzDecoder::new(rest)),
+        Some(Compression::Zstd) => Box::new(zstd::stream::read::Decoder::new(rest)?),
+        Some(Compression::Xz) => Box::new(liblzma::read::XzDecoder::new_multi_decoder(rest)),
+    };
+    Ok((kind, inner))
+}
+
+/// A compressed capture file's compression, undone as it is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Compression {
+    /// gzip (`.gz`; concatenated members are one stream).
+    Gzip,
+    /// Zstandard (`.zst`; concatenated frames are one stream).
+    Zstd,
+    /// xz (`.xz`; concatenated streams are one stream).
+    Xz,
+}
 /// LINUX_SLL2 header: the interface index, big-endian.
 const SLL2_IFINDEX: std::ops::Range<usize> = 4..8;
 /// AIX pads FDDI frames with 3 bytes in front.
 const AIX_FDDI_PADDING: u32 = 3;
 const LINKTYPE_FDDI: LinkType = LinkType(10);
 
-/// Streams frames out of one pcap or pcapng file (optionally gzip-compressed).
+/// Streams frames out of one pcap or pcapng file (optionally compressed: gzip,
+/// Zstandard, xz).
 ///
 /// # Examples
 /// ```
@@ -52,6 +106,7 @@ pub struct CaptureReader {
     stem: String,
     src: Source,
     compressed: bool,
+    compression: Option<Compression>,
     format: FileFormat,
     mode: Mode,
     /// Interfaces of the current pcapng section (the single one of a pcap file).
@@ -123,7 +178,8 @@ enum Step {
 
 impl CaptureReader {
     /// Opens a capture file, reading and checking its file header (for pcapng, the first
-    /// Section Header Block). Gzip compression (magic `1f 8b`) is undone transparently.
+    /// Section Header Block). Compression is undone transparently: gzip (magic `1f 8b`),
+    /// Zstandard (`28 b5 2f fd`), xz (`fd 37 7a 58 5a 00`).
     ///
     /// # Errors
     /// The file cannot be opened or read ([`CaptureErrorKind::Io`]), is no capture
@@ -136,7 +192,7 @@ impl CaptureReader {
         let file = File::open(path).map_err(|e| CaptureError { file: name.clone(), record: None, offset: 0, kind: CaptureErrorKind::Io(e) })?;
         #[cfg(target_os = "linux")]
         if let Some(map) = super::mapped::Mapping::new(&file) {
-            if !map.bytes().starts_with(&GZIP_MAGIC) {
+            if compression(map.bytes()).is_none() {
                 return Self::from_source(&name, Source::mapped(std::sync::Arc::new(map)), false);
             }
         }
@@ -158,8 +214,8 @@ impl CaptureReader {
     }
 
     /// Reads a capture from any reader: standard input (`file` = `-`), a socket, bytes
-    /// in memory. `file` is the name used in points, errors and warnings. Gzip-detecting
-    /// like [`CaptureReader::open`].
+    /// in memory. `file` is the name used in points, errors and warnings. Detecting
+    /// compression like [`CaptureReader::open`].
     ///
     /// # Errors
     /// As [`CaptureReader::open`].
@@ -173,25 +229,10 @@ impl CaptureReader {
             offset: 0,
             kind,
         };
-        let mut reader = reader;
-        let mut head = [0u8; 2];
-        let mut got = 0;
-        while got < head.len() {
-            match reader.read(&mut head[got..]) {
-                Ok(0) => break,
-                Ok(k) => got += k.min(head.len() - got),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(header_err(CaptureErrorKind::Io(e))),
-            }
-        }
-        let compressed = got == 2 && head == GZIP_MAGIC;
-        let rest = io::Cursor::new(head[..got].to_vec()).chain(reader);
-        let inner: Box<dyn Read + Send> = if compressed {
-            Box::new(MultiGzDecoder::new(rest))
-        } else {
-            Box::new(rest)
-        };
-        Self::from_source(file, Source::new(inner), compressed)
+        let (kind, inner) = decompressed(reader).map_err(|e| header_err(CaptureErrorKind::Io(e)))?;
+        let mut reader = Self::from_source(file, Source::new(inner), kind.is_some())?;
+        reader.compression = kind;
+        Ok(reader)
     }
 
     /// Reads the file header out of `src` and makes the reader.
@@ -217,6 +258,7 @@ impl CaptureReader {
             stem: file_stem(file),
             src,
             compressed,
+            compression: None,
             format: FileFormat::PcapNg { big_endian: false },
             mode: Mode::PcapNg {
                 endian: Endian::Little,
@@ -359,9 +401,24 @@ impl CaptureReader {
         self.format
     }
 
-    /// Whether the file was gzip-compressed.
+    /// Whether the file (pcap) or the current section (pcapng) is big-endian: the byte
+    /// order libpcap reads a loopback (LINKTYPE_NULL) header in when it compiles a
+    /// filter for its frames ([`crate::filter`]).
+    pub fn big_endian(&self) -> bool {
+        match self.mode {
+            Mode::Pcap(h) => h.endian.is_big(),
+            Mode::PcapNg { endian, .. } => endian.is_big(),
+        }
+    }
+
+    /// Whether the file was compressed (gzip, Zstandard or xz).
     pub fn compressed(&self) -> bool {
         self.compressed
+    }
+
+    /// The file's compression, if any.
+    pub fn compression(&self) -> Option<Compression> {
+        self.compression
     }
 
     /// The file name as given.

@@ -149,7 +149,7 @@ impl Source {
     /// how many unconsumed bytes are buffered (less than `n` only at the end of input).
     ///
     /// # Errors
-    /// An I/O error of the underlying reader (a cut gzip stream is not an error: it ends
+    /// An I/O error of the underlying reader (a cut compressed stream is not an error: it ends
     /// the input and is remembered for [`Source::take_cut`]).
     pub(crate) fn fill(&mut self, n: usize) -> io::Result<usize> {
         match self {
@@ -200,7 +200,7 @@ impl Stream {
                 Ok(k) => self.end += k.min(space),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    // flate2 reports a cut gzip stream this way (a damaged one is
+                    // flate2, zstd and liblzma report a cut stream this way (a damaged one is
                     // `InvalidInput`, which stays an error).
                     self.eof = true;
                     self.cut = Some(e.to_string());

@@ -1182,6 +1182,74 @@ fn gzip_is_read_transparently() {
 }
 
 #[test]
+fn zstd_and_xz_are_read_transparently() {
+    let plain = sample_pcapng().concat();
+    let zst = zstd::stream::encode_all(&plain[..], 3).unwrap();
+    let xz = {
+        let mut enc = liblzma::write::XzEncoder::new(Vec::new(), 6);
+        enc.write_all(&plain).unwrap();
+        enc.finish().unwrap()
+    };
+    let p = read("trace.pcapng", plain.clone());
+    for (name, bytes, kind) in [("trace.pcapng.zst", &zst, Compression::Zstd), ("trace.pcapng.xz", &xz, Compression::Xz)] {
+        let reader = CaptureReader::from_reader(name, Cursor::new(bytes.clone())).unwrap();
+        assert_eq!(reader.compression(), Some(kind));
+        let r = drain(reader);
+        assert!(r.compressed, "{name}");
+        assert_eq!(r.frames, p.frames, "{name}");
+        assert!(r.warnings.is_empty(), "{name}");
+    }
+
+    // A cut stream: the frames before the cut, and a warning. (Enough records, of
+    // bytes that do not compress, that the compressors emit several blocks.)
+    let mut big = pcap_header(LE, 0xa1b2_c3d4, (2, 4), 65535, 1);
+    let mut x: u32 = 1;
+    for i in 0..3000u32 {
+        let data: Vec<u8> = (0..200)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect();
+        big.extend(rec(LE, (i, 0), &data));
+    }
+    let big_zst = zstd::stream::encode_all(&big[..], 3).unwrap();
+    let big_xz = {
+        let mut enc = liblzma::write::XzEncoder::new(Vec::new(), 6);
+        enc.write_all(&big).unwrap();
+        enc.finish().unwrap()
+    };
+    for (name, bytes) in [("cut.pcap.zst", big_zst), ("cut.pcap.xz", big_xz)] {
+        let r = read(name, bytes[..bytes.len() / 2].to_vec());
+        assert!(r.error.is_none(), "{name}");
+        assert!(!r.frames.is_empty() && r.frames.len() < 3000, "{name}: {}", r.frames.len());
+        assert!(r.warnings.iter().any(|w| matches!(w.kind, WarningKind::TruncatedCompression { .. })), "{name}");
+    }
+    assert_eq!(CaptureReader::from_reader("x", Cursor::new(plain)).unwrap().compression(), None);
+
+    // Concatenated frames (zstd) and streams (xz) read as one stream.
+    let mut f = pcap_header(LE, 0xa1b2_c3d4, (2, 4), 65535, 1);
+    f.extend(rec(LE, (1, 0), &[1]));
+    let second = rec(LE, (2, 0), &[2]);
+    let zst2: Vec<u8> = [&f, &second].iter().flat_map(|part| zstd::stream::encode_all(&part[..], 1).unwrap()).collect();
+    assert_eq!(read("two.pcap.zst", zst2).frames.len(), 2);
+    let xz2: Vec<u8> = [&f, &second]
+        .iter()
+        .flat_map(|part| {
+            let mut enc = liblzma::write::XzEncoder::new(Vec::new(), 1);
+            enc.write_all(part).unwrap();
+            enc.finish().unwrap()
+        })
+        .collect();
+    assert_eq!(read("two.pcap.xz", xz2).frames.len(), 2);
+
+    // Damaged data after a valid magic: an error at offset 0, not a panic.
+    let mut bad = vec![0xfd, b'7', b'z', b'X', b'Z', 0];
+    bad.extend_from_slice(b"garbage garbage");
+    assert!(CaptureReader::from_reader("bad.pcap.xz", Cursor::new(bad)).is_err());
+}
+
+#[test]
 fn stdin_and_point_names() {
     let mut f = pcap_header(LE, 0xa1b2_c3d4, (2, 4), 65535, 1);
     f.extend(rec(LE, (1, 0), &[1]));

@@ -16,6 +16,7 @@
 //! hint cites ([`references`]).
 
 pub mod flows;
+pub mod hosts;
 pub(crate) mod loss;
 pub mod references;
 pub mod single;

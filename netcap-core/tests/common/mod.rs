@@ -250,15 +250,21 @@ pub fn tshark_cache_dir(name: &str, version: &str, args: &[&str], fields: &[&str
     if std::env::var("NETCAP_TSHARK_CACHE").is_ok_and(|v| v == "off") {
         return None;
     }
-    // FNV-1a: stable across toolchains, unlike `DefaultHasher`.
+    let h = fnv1a(std::iter::once(version).chain(args.iter().copied()).chain(fields.iter().copied()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}/{h:016x}"));
+    fs::create_dir_all(&dir).ok().map(|_| dir)
+}
+
+/// FNV-1a of `parts`, each ended by a 0 byte: a cache key stable across toolchains,
+/// unlike `DefaultHasher`.
+pub fn fnv1a<'a>(parts: impl IntoIterator<Item = &'a str>) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in std::iter::once(version).chain(args.iter().copied()).chain(fields.iter().copied()) {
+    for part in parts {
         for b in part.bytes().chain([0]) {
             h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
     }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}/{h:016x}"));
-    fs::create_dir_all(&dir).ok().map(|_| dir)
+    h
 }
 
 /// tshark's `-T fields` lines (tab-separated, every occurrence) for one file, from the
@@ -279,42 +285,11 @@ pub fn tshark_output(
     for f in fields {
         cmd.args(["-e", f]);
     }
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("spawn: {e}"))?;
-    let mut stdout = child.stdout.take().ok_or("no stdout")?;
-    let started = Instant::now();
-    let (text, status) = std::thread::scope(|scope| {
-        let reader = scope.spawn(move || {
-            let mut s = String::new();
-            stdout.read_to_string(&mut s).map(|_| s)
-        });
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(st)) => break Ok(st),
-                Ok(None) if started.elapsed() > limit => {
-                    // Ours to end: the child we spawned, by its handle.
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break Err(format!("tshark time limit ({limit:?})"));
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-                Err(e) => break Err(format!("wait: {e}")),
-            }
-        };
-        (reader.join(), status)
-    });
-    let text = match text {
-        Ok(Ok(t)) => t,
-        _ => return Err("unreadable output".into()),
-    };
-    match status? {
-        st if st.success() => {}
-        st => return Err(format!("tshark exited with {st}")),
+    let (status, out) = run_limited(&mut cmd, limit)?;
+    if !status.success() {
+        return Err(format!("tshark exited with {status}"));
     }
+    let text = String::from_utf8(out).map_err(|_| "unreadable output".to_string())?;
     if let Some(c) = cached {
         // Write then rename, so that an interrupted run leaves no partial entry.
         let tmp = c.with_extension("part");
@@ -323,4 +298,42 @@ pub fn tshark_output(
         }
     }
     Ok(text)
+}
+
+/// Runs `cmd` (stdin closed, stderr discarded) and returns its exit status and standard
+/// output; a child still running after `limit` is killed and is an error.
+pub fn run_limited(cmd: &mut Command, limit: Duration) -> Result<(std::process::ExitStatus, Vec<u8>), String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("spawn {:?}: {e}", cmd.get_program()))?;
+    let mut stdout = child.stdout.take().ok_or("no stdout")?;
+    let started = Instant::now();
+    let (out, status) = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let mut b = Vec::new();
+            stdout.read_to_end(&mut b).map(|_| b)
+        });
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(st)) => break Ok(st),
+                Ok(None) if started.elapsed() > limit => {
+                    // Ours to end: the child we spawned, by its handle.
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break Err(format!("{:?}: time limit ({limit:?})", cmd.get_program()));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(1)),
+                Err(e) => break Err(format!("wait: {e}")),
+            }
+        };
+        (reader.join(), status)
+    });
+    let status = status?;
+    match out {
+        Ok(Ok(b)) => Ok((status, b)),
+        _ => Err("unreadable output".into()),
+    }
 }

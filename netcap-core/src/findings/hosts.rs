@@ -1,0 +1,86 @@
+//! What a node's own kernel counted, beside what its packets show: the counters of a
+//! capture bundle ([`crate::bundle`]) cited in the findings about the node's points.
+//!
+//! | finding | counters (nstat's names) | host |
+//! |---|---|---|
+//! | `dropped_bad_outer_checksum` | `UdpInCsumErrors`, `Udp6InCsumErrors` | the receiving point's (the finding's last point) |
+//! | `dropped_bad_checksum` | `IpExtInCsumErrors`, `TcpInCsumErrors`, `UdpInCsumErrors`, `Udp6InCsumErrors`, `IcmpInCsumErrors`, `Icmp6InCsumErrors` | the receiving point's |
+//! | `syn_retry_delay` | `TcpExtTCPSynRetrans` | each of the finding's points' |
+//!
+//! A counter the bundle does not have is not cited. The counters are the node's
+//! namespace's since it was created, read when the capture ended: the sentence says so.
+
+use std::sync::Arc;
+
+use crate::analysis::PointInfo;
+use crate::bundle::HostFacts;
+
+use super::Finding;
+
+/// The counters a finding of `kind` cites, and whether only its last point's host.
+fn counters_of(kind: &str) -> Option<(&'static [&'static str], bool)> {
+    match kind {
+        "dropped_bad_outer_checksum" => Some((&["UdpInCsumErrors", "Udp6InCsumErrors"], true)),
+        "dropped_bad_checksum" => Some((
+            &["IpExtInCsumErrors", "TcpInCsumErrors", "UdpInCsumErrors", "Udp6InCsumErrors", "IcmpInCsumErrors", "Icmp6InCsumErrors"],
+            true,
+        )),
+        "syn_retry_delay" => Some((&["TcpExtTCPSynRetrans"], false)),
+        _ => None,
+    }
+}
+
+/// Adds to each finding about a bundle's point the node's counters that bear on it: a
+/// sentence after its summary and `evidence.host_counters`
+/// (`[{host, counter, value, source}]`).
+pub fn cite_counters(findings: &mut [Finding], points: &[PointInfo], hosts: &[Arc<HostFacts>]) {
+    if hosts.is_empty() {
+        return;
+    }
+    let host_of = |point: &str| -> Option<&Arc<HostFacts>> {
+        let host = points.iter().find(|p| p.name == point)?.host.as_deref()?;
+        hosts.iter().find(|h| h.host == host)
+    };
+    for f in findings {
+        let Some((names, last_only)) = counters_of(f.kind) else { continue };
+        let chosen: Vec<&str> = if last_only { f.points.last().map(String::as_str).into_iter().collect() } else { f.points.iter().map(String::as_str).collect() };
+        let mut seen: Vec<&Arc<HostFacts>> = Vec::new();
+        let mut cited = Vec::new();
+        let mut sentences = Vec::new();
+        for point in chosen {
+            let Some(h) = host_of(point) else { continue };
+            if seen.iter().any(|s| Arc::ptr_eq(s, h)) {
+                continue;
+            }
+            seen.push(h);
+            let values: Vec<(&str, u64)> = names.iter().filter_map(|n| Some((*n, h.counter(n)?))).collect();
+            if values.is_empty() {
+                continue;
+            }
+            for (n, v) in &values {
+                cited.push(serde_json::json!({ "host": h.host, "counter": n, "value": v, "source": h.source }));
+            }
+            let list: Vec<String> = values.iter().map(|(n, v)| format!("{n} {v}")).collect();
+            // A pod's SYNs are its own namespace's: a node bundle cannot count them.
+            let pod = if f.kind == "syn_retry_delay" && values.iter().all(|(_, v)| *v == 0) {
+                " The client may be a pod: its retransmissions count in the pod's own network namespace, which a node's bundle does not copy."
+            } else {
+                ""
+            };
+            sentences.push(format!(
+                "{}'s own kernel counted {} (its bundle's /proc/net, since its network namespace was created, read when the capture ended).{pod}",
+                h.host,
+                list.join(", ")
+            ));
+        }
+        if cited.is_empty() {
+            continue;
+        }
+        f.summary = format!("{} {}", f.summary, sentences.join(" "));
+        if let serde_json::Value::Object(map) = &mut f.evidence {
+            map.insert("host_counters".to_string(), serde_json::Value::Array(cited));
+        } else {
+            f.evidence = serde_json::json!({ "host_counters": cited });
+        }
+    }
+}
