@@ -313,7 +313,7 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
         }
         SummaryFormat::Text => {
             text::selection(out, outcome.selection.as_ref(), outcome.frames)?;
-            text::correlate(out, correlation.points, correlation.report)?;
+            text::correlate(out, correlation.points, correlation.report, correlation.names)?;
         }
     }
     Ok(outcome.failed())

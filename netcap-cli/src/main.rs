@@ -406,12 +406,15 @@ fn flows(args: &FlowsArgs, out: &mut impl Write) -> io::Result<bool> {
             if let Some(s) = &outcome.selection {
                 doc["selection"] = serde_json::json!(s);
             }
+            if !outcome.names.is_empty() {
+                doc["names"] = serde_json::json!(outcome.names);
+            }
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             out.write_all(b"\n")?;
         }
         SummaryFormat::Text => {
             text::selection(out, outcome.selection.as_ref(), outcome.frames)?;
-            text::flows(out, &flows, args.trouble)?;
+            text::flows(out, &flows, args.trouble, &outcome.names)?;
         }
     }
     Ok(failed)
@@ -431,15 +434,18 @@ fn summary(args: &SummaryArgs, out: &mut impl Write) -> io::Result<bool> {
             struct Doc<'a> {
                 #[serde(skip_serializing_if = "Option::is_none")]
                 selection: Option<&'a netcap_core::filter::SelectionReport>,
+                #[serde(skip_serializing_if = "netcap_core::analysis::Names::is_empty")]
+                names: &'a netcap_core::analysis::Names,
                 #[serde(flatten)]
                 report: &'a netcap_core::summary::Report,
             }
-            serde_json::to_writer_pretty(&mut *out, &Doc { selection: outcome.selection.as_ref(), report: &report })?;
+            let doc = Doc { selection: outcome.selection.as_ref(), names: &outcome.names, report: &report };
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
             out.write_all(b"\n")?;
         }
         SummaryFormat::Text => {
             text::selection(out, outcome.selection.as_ref(), outcome.frames)?;
-            text::summary(out, &report)?;
+            text::summary(out, &report, &outcome.names)?;
         }
     }
     Ok(outcome.failed())

@@ -3,7 +3,7 @@
 use netcap_core::filter::{SelectionReport, TimeBound};
 use std::io::{self, Write};
 
-use netcap_core::analysis::PointInfo;
+use netcap_core::analysis::{Names, PointInfo};
 use netcap_core::capture::Frame;
 use netcap_core::correlate::Report as CorrelateReport;
 use netcap_core::checksum::{Status, Verdict};
@@ -277,7 +277,7 @@ pub(crate) fn stats_line(s: &Stats) -> String {
 }
 
 /// `netcap flows` for people: one line per flow, then details of the flows in trouble.
-pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool) -> io::Result<()> {
+pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool, names: &Names) -> io::Result<()> {
     let shown: Vec<&FlowRecord> = flows.iter().filter(|f| !trouble_only || f.in_trouble()).collect();
     writeln!(
         out,
@@ -289,12 +289,15 @@ pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool) -> 
     if shown.is_empty() {
         return Ok(());
     }
+    // The endpoints, with their names when the captures give any: the column fits them.
+    let pairs: Vec<String> = shown.iter().map(|f| names.annotate(&format!("{} > {}", f.client, f.server))).collect();
+    let width = pairs.iter().map(|p| p.chars().count()).max().unwrap_or(0).max(44);
     writeln!(
         out,
-        "{:>5}  {:<16} {:<44} {:<12} {:>7} {:>7} {:>9} {:>5}  {:<26} rtt p50",
+        "{:>5}  {:<16} {:<width$} {:<12} {:>7} {:>7} {:>9} {:>5}  {:<26} rtt p50",
         "id", "point", "client > server", "outcome", "pkts>", "pkts<", "retrans", "lost", "SYN attempts"
     )?;
-    for f in &shown {
+    for (f, pair) in shown.iter().zip(&pairs) {
         let syn = if f.syn.attempts > 1 {
             format!(
                 "{} {} {}",
@@ -307,10 +310,10 @@ pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool) -> 
         };
         writeln!(
             out,
-            "{:>5}  {:<16} {:<44} {:<12} {:>7} {:>7} {:>9} {:>5}  {:<26} {}",
+            "{:>5}  {:<16} {:<width$} {:<12} {:>7} {:>7} {:>9} {:>5}  {:<26} {}",
             f.id,
             f.point,
-            format!("{} > {}", f.client, f.server),
+            pair,
             f.outcome.as_str(),
             f.c2s.packets,
             f.s2c.packets,
@@ -321,7 +324,7 @@ pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool) -> 
         )?;
     }
     for f in shown.iter().filter(|f| f.in_trouble()) {
-        writeln!(out, "\nflow {} at {}: {} > {}", f.id, f.point, f.client, f.server)?;
+        writeln!(out, "\nflow {} at {}: {}", f.id, f.point, names.annotate(&format!("{} > {}", f.client, f.server)))?;
         if !f.encapsulation.is_empty() {
             writeln!(out, "  encapsulation  {}", f.encapsulation)?;
         }
@@ -405,7 +408,7 @@ pub fn selection(out: &mut impl Write, selection: Option<&SelectionReport>, kept
     writeln!(out, "Selected {kept} of {} frames read: {}\n", s.frames_read, what.join(", "))
 }
 
-pub fn summary(out: &mut impl Write, r: &Report) -> io::Result<()> {
+pub fn summary(out: &mut impl Write, r: &Report, names: &Names) -> io::Result<()> {
     match (r.first_ts_ns, r.last_ts_ns, r.duration_ns) {
         (Some(a), Some(b), Some(d)) => writeln!(
             out,
@@ -517,11 +520,11 @@ pub fn summary(out: &mut impl Write, r: &Report) -> io::Result<()> {
             writeln!(out, "  flows in trouble (worst first):")?;
             for w in &t.worst {
                 let delay = w.connect_delay_ns.map_or_else(String::new, |d| format!(", connect delay {}", seconds(d)));
-                writeln!(
-                    out,
-                    "    flow {} at {}: {} > {}: {}, {} retransmissions, SYN attempts {}{delay}",
+                let line = format!(
+                    "flow {} at {}: {} > {}: {}, {} retransmissions, SYN attempts {}{delay}",
                     w.id, w.point, w.client, w.server, w.outcome, w.retransmissions, w.syn_attempts
-                )?;
+                );
+                writeln!(out, "    {}", names.annotate(&line))?;
             }
         }
     }
@@ -532,14 +535,14 @@ pub fn summary(out: &mut impl Write, r: &Report) -> io::Result<()> {
         }
     }
     if !r.findings.is_empty() {
-        findings(out, &r.findings)?;
+        findings(out, &r.findings, names)?;
     }
     Ok(())
 }
 
 /// `netcap correlate` for people: the points, each pair of adjacent points, then the
 /// findings as sentences with their evidence frames and a hint.
-pub fn correlate(out: &mut impl Write, points: &[PointInfo], report: &CorrelateReport) -> io::Result<()> {
+pub fn correlate(out: &mut impl Write, points: &[PointInfo], report: &CorrelateReport, names: &Names) -> io::Result<()> {
     writeln!(out, "Capture points")?;
     for p in points {
         let off = clock(p).map_or(String::new(), |c| format!(", clock {c}"));
@@ -557,14 +560,17 @@ pub fn correlate(out: &mut impl Write, points: &[PointInfo], report: &CorrelateR
             let gaps = if gaps.is_empty() { String::new() } else { format!(" (gaps of {})", gaps.join(", ")) };
             format!(" from {} files{gaps}", p.files.len())
         };
-        writeln!(out, "  {:<20} {} linktype {}: {} frames{files}{off}", p.name, p.file, p.link_type.0, p.frames)?;
+        let os = p.os.as_deref().map_or(String::new(), |o| format!(", written on {o}"));
+        writeln!(out, "  {:<20} {} linktype {}: {} frames{files}{os}{off}", p.name, p.file, p.link_type.0, p.frames)?;
     }
     for n in &report.notes {
         writeln!(out, "\nNote: {n}.")?;
     }
     writeln!(out, "\nPaths (upstream first)")?;
-    for p in &report.paths {
-        writeln!(out, "  {:<36} {}", p.direction, p.points.join(" > "))?;
+    let directions: Vec<String> = report.paths.iter().map(|p| names.annotate(&p.direction)).collect();
+    let width = directions.iter().map(|d| d.chars().count()).max().unwrap_or(0).max(36);
+    for (p, direction) in report.paths.iter().zip(&directions) {
+        writeln!(out, "  {direction:<width$} {}", p.points.join(" > "))?;
     }
     writeln!(out, "\nBetween points (upstream > downstream): matched, lost, appeared, duplicated, reordered, one-way delay")?;
     for r in &report.pairs {
@@ -590,14 +596,14 @@ pub fn correlate(out: &mut impl Write, points: &[PointInfo], report: &CorrelateR
                 .map(|s| format!("{}:{}{}", s.point, s.frame, if s.by == "bytes" { "(bytes)" } else { "" }))
                 .collect();
             let missing = if r.missing.is_empty() { String::new() } else { format!("  MISSING at {}", r.missing.join(", ")) };
-            writeln!(out, "  {}  {}{missing}", r.flow, seen.join(" "))?;
+            writeln!(out, "  {}  {}{missing}", names.annotate(&r.flow), seen.join(" "))?;
         }
     }
     if report.findings.is_empty() {
         writeln!(out, "\nNo findings: every packet was seen at every point on its path.")?;
         return Ok(());
     }
-    findings(out, &report.findings)
+    findings(out, &report.findings, names)
 }
 
 /// A point's clock in words: `shared with the first point (estimate 0.001 ms ± 0.002
@@ -613,10 +619,10 @@ pub fn clock(p: &PointInfo) -> Option<String> {
 }
 
 /// Numbered findings: the sentence, the evidence frames, the hint.
-fn findings(out: &mut impl Write, list: &[netcap_core::findings::Finding]) -> io::Result<()> {
+fn findings(out: &mut impl Write, list: &[netcap_core::findings::Finding], names: &Names) -> io::Result<()> {
     writeln!(out, "\nFindings")?;
     for (i, f) in list.iter().enumerate() {
-        writeln!(out, "  {}. [{}] {}: {}", i + 1, severity(f.severity), f.kind, f.summary)?;
+        writeln!(out, "  {}. [{}] {}: {}", i + 1, severity(f.severity), f.kind, names.annotate(&f.summary))?;
         for (n, seen) in f.frames.iter().enumerate() {
             let at: Vec<String> = seen.iter().map(|r| format!("{}:{}", r.point, r.frame)).collect();
             writeln!(out, "     packet {}: seen at {}", n + 1, at.join(", "))?;

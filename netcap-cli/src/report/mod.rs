@@ -115,6 +115,8 @@ pub struct Doc {
     pub omissions: Vec<String>,
     /// Whether any input file failed.
     pub failed: bool,
+    /// The names the captures give addresses, shown beside them.
+    pub names: netcap_core::analysis::Names,
 }
 
 /// One capture point.
@@ -368,7 +370,7 @@ fn assemble(
     mut omissions: Vec<String>,
 ) -> Doc {
     let failed = analysis.failed();
-    let Outcome { points, report, flows, table, karn, .. } = analysis;
+    let Outcome { points, report, flows, table, karn, names: address_names, .. } = analysis;
     let report = report.unwrap_or_default();
     let points: Vec<PointLine> = points
         .into_iter()
@@ -456,6 +458,7 @@ fn assemble(
         delays,
         omissions,
         failed,
+        names: address_names,
     }
 }
 

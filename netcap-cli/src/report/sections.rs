@@ -100,7 +100,7 @@ fn captured(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
     b.push(Block::Table(t));
     if !doc.paths.is_empty() {
         b.push(Block::Para("Paths, upstream first:".to_string()));
-        b.push(Block::List(doc.paths.iter().map(|p| format!("{}: {}", p.direction, p.points.join(" → "))).collect()));
+        b.push(Block::List(doc.paths.iter().map(|p| format!("{}: {}", doc.names.annotate(&p.direction), p.points.join(" → "))).collect()));
     }
     if !doc.pairs.is_empty() {
         b.push(Block::Para("Between adjacent points:".to_string()));
@@ -126,7 +126,7 @@ fn captured(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
         b.push(Block::Table(t));
     }
     for d in doc.delays.iter().filter(|_| plots) {
-        let title = format!("One-way delay along {}", d.direction);
+        let title = format!("One-way delay along {}", doc.names.annotate(&d.direction));
         b.push(Block::Plot(title, draw::delays(d, doc.span.map_or(0, |s| s.0))));
     }
     for n in &doc.notes {
@@ -144,7 +144,7 @@ fn findings(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
     for (i, f) in doc.findings.iter().enumerate() {
         let x = &f.finding;
         b.push(Block::Heading(3, format!("{}. {} ({})", i + 1, x.kind, x.severity)));
-        b.push(Block::Para(x.summary.clone()));
+        b.push(Block::Para(doc.names.annotate(&x.summary)));
         if !f.rows.is_empty() {
             let mut t = Table::new(&[">packet", "point", ">frame", ">time", "what matters"]);
             for r in &f.rows {
@@ -165,7 +165,7 @@ fn findings(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
         b.push(Block::Labelled("What to do:", x.hint.clone()));
     }
     for t in doc.syn_timelines.iter().filter(|_| plots) {
-        let title = format!("SYN attempts of {} → {} at each point", t.client, t.server);
+        let title = doc.names.annotate(&format!("SYN attempts of {} → {} at each point", t.client, t.server));
         b.push(Block::Plot(title, draw::syn_timeline(t)));
     }
 }
@@ -195,7 +195,7 @@ fn troubled(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
             t.rows.push(vec![
                 f.id.to_string(),
                 f.point.clone(),
-                format!("{} → {}", f.client, f.server),
+                doc.names.annotate(&format!("{} → {}", f.client, f.server)),
                 f.outcome.as_str().to_string(),
                 f.retransmissions().to_string(),
                 (f.c2s.lost_segments + f.s2c.lost_segments).to_string(),
@@ -208,7 +208,7 @@ fn troubled(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
     }
     if let Some(tr) = doc.trace.as_ref().filter(|_| plots) {
         let f = &tr.flow;
-        let what = format!("flow {} at {} ({} → {})", f.id, f.point, f.client, f.server);
+        let what = doc.names.annotate(&format!("flow {} at {} ({} → {})", f.id, f.point, f.client, f.server));
         b.push(Block::Plot(format!("Time-sequence graph of {what}"), draw::time_sequence(tr)));
         b.push(Block::Plot(format!("RTT of {what}"), draw::rtt(tr)));
     }

@@ -74,7 +74,7 @@ pub(crate) fn estimate_offsets(inputs: &mut [Input], decoder: &Decoder, reg: &mu
                 }
             };
             for (r, k) in batch.iter().zip(keys) {
-                let Some(p) = reg.point_of(i, reader.points(), r.point) else { continue };
+                let Some(p) = reg.point_of(i, &reader, r.point) else { continue };
                 if let Some((fp, src, dst)) = k {
                     let ts = r.ts_ns.saturating_add(reg.offsets[p]);
                     est.add(u32::try_from(p).unwrap_or(u32::MAX), fp, src, dst, ts);

@@ -57,6 +57,7 @@ mod chunk;
 mod estimate;
 mod inputs;
 mod observer;
+mod names;
 mod points;
 mod run;
 mod select;
@@ -78,6 +79,7 @@ use crate::tcp::stats::Samples;
 use crate::tcp::{FlowRecord, TcpOptions};
 
 pub use observer::{FrameEvent, Observer, Progress};
+pub use names::Names;
 pub use points::{FileSpan, PointInfo};
 
 use inputs::Input;
@@ -368,6 +370,9 @@ pub struct Outcome {
     pub selection: Option<SelectionReport>,
     /// What the bundles read ([`Analysis::bundle`]) say about their nodes.
     pub hosts: Vec<Arc<HostFacts>>,
+    /// The names the inputs give addresses (pcapng Name Resolution Blocks: pods and
+    /// services, hosts a capture tool resolved).
+    pub names: Names,
     /// The bundles, kept open: files unpacked from a tarball stay until the outcome is
     /// dropped (`report` and `extract` read frames again after the run).
     pub bundles: Vec<Bundle>,
@@ -387,7 +392,7 @@ impl Outcome {
     /// The points and the correlation report as one serialisable value: the JSON of
     /// `netcap correlate --format json` (`docs/output.md`). `None` in [`Order::Files`].
     pub fn correlation(&self) -> Option<Correlation<'_>> {
-        Some(Correlation { points: &self.points, selection: self.selection.as_ref(), report: self.report.as_ref()? })
+        Some(Correlation { points: &self.points, selection: self.selection.as_ref(), names: &self.names, report: self.report.as_ref()? })
     }
 }
 
@@ -400,6 +405,9 @@ pub struct Correlation<'a> {
     /// The selection, when frames were selected (`selection`, absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selection: Option<&'a SelectionReport>,
+    /// The names the captures give addresses (`names`, absent when none).
+    #[serde(skip_serializing_if = "Names::is_empty")]
+    pub names: &'a Names,
     /// The report, its fields at the top level of the JSON.
     #[serde(flatten)]
     pub report: &'a Report,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::capture::{CapturePoint, LinkType, PointId};
+use crate::capture::{CaptureMeta, CapturePoint, CaptureReader, LinkType, PointId};
 use crate::correlate::clock::Estimate;
 
 use super::run::Unit;
@@ -48,6 +48,16 @@ pub struct PointInfo {
     /// from the JSON otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// The pcapng `if_description` (absent from the JSON when none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The system the capture was written on: the pcapng `if_os`, else the section's
+    /// `shb_os` (dumpcap writes the kernel's name and release there); absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// The application that wrote the capture (pcapng `shb_userappl`), if it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
 }
 
 /// One file of a point read from several ([`PointInfo::files`]).
@@ -123,10 +133,11 @@ impl Registry {
 
     /// The point number of reader point `id` of input `input`, registering it on first
     /// sight; `None` when the reader does not know the id.
-    pub fn point_of(&mut self, input: usize, reader_points: &[CapturePoint], id: PointId) -> Option<usize> {
+    pub fn point_of(&mut self, input: usize, reader: &CaptureReader, id: PointId) -> Option<usize> {
         if let Some(&p) = self.ids.get(&(input, id.0)) {
             return Some(p);
         }
+        let (reader_points, meta) = (reader.points(), reader.meta());
         let pid = id.0 as usize;
         let p = reader_points.get(pid)?;
         // A file of a series: the series' point of the same interface, in any file.
@@ -149,7 +160,7 @@ impl Registry {
             let series = self.series.iter().find(|(h, _)| *h == head).map_or_else(String::new, |(_, n)| n.clone());
             let first = !self.series_ids.keys().any(|(h, _)| *h == head);
             let name = if first || identity.is_empty() { series } else { format!("{series}#{}", identity.trim_start_matches(['#', '@'])) };
-            let number = self.register(name, input, p);
+            let number = self.register(name, input, p, meta);
             self.series_ids.insert((head, identity), number);
             self.ids.insert((input, id.0), number);
             return Some(number);
@@ -168,15 +179,17 @@ impl Registry {
                 }
         });
         let name = renamed.map_or_else(|| p.name.clone(), |r| r.name.clone());
-        let number = self.register(name, input, p);
+        let number = self.register(name, input, p, meta);
         self.ids.insert((input, id.0), number);
         Some(number)
     }
 
     /// A new point, its offset given by name or 0.
-    fn register(&mut self, name: String, input: usize, p: &CapturePoint) -> usize {
+    fn register(&mut self, name: String, input: usize, p: &CapturePoint, meta: &CaptureMeta) -> usize {
         let offset = self.given.iter().find(|(n, _)| *n == name).map_or(0, |x| x.1);
         let bundled = self.bundled.iter().find(|(path, _, _)| *path == p.file);
+        let iface = meta.interfaces.iter().find(|i| i.section == p.section && Some(i.idb) == p.idb);
+        let section = meta.sections.iter().find(|s| s.section == p.section);
         self.points.push(PointInfo {
             name,
             file: bundled.map_or_else(|| p.file.clone(), |b| b.1.clone()),
@@ -189,6 +202,9 @@ impl Registry {
             capture: p.clone(),
             files: Vec::new(),
             host: bundled.map(|b| b.2.clone()),
+            description: iface.and_then(|i| i.description.clone()),
+            os: iface.and_then(|i| i.os.clone()).or_else(|| section.and_then(|s| s.os.clone())),
+            application: section.and_then(|s| s.application.clone()),
         });
         self.offsets.push(offset);
         self.points.len() - 1

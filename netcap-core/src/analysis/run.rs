@@ -101,6 +101,8 @@ struct Back<'o, O: Observer + ?Sized> {
     enough: &'o AtomicBool,
     /// Per input: frames delivered, first and last time (a series' files).
     spans: Vec<(u64, Option<i64>, Option<i64>)>,
+    /// The names the inputs read so far give addresses.
+    names: crate::analysis::Names,
     /// Per input: the file of its series read after it ends, if any (input `i + 1`).
     chain: Vec<Option<std::path::PathBuf>>,
     /// Per input: added to its frame numbers (a series numbers its files' frames on).
@@ -217,6 +219,7 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
         enough: &enough,
         at: vec![0; inputs.len()],
         spans: vec![(0, None, None); inputs.len()],
+        names: crate::analysis::Names::default(),
         base: vec![0; inputs.len()],
         last: vec![None; inputs.len()],
         chain,
@@ -270,6 +273,7 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
     outcome.hosts = bundles.iter().map(|b| std::sync::Arc::clone(&b.facts)).collect();
     if let Some(report) = outcome.report.as_mut() {
         crate::findings::hosts::cite_counters(&mut report.findings, &outcome.points, &outcome.hosts);
+        crate::findings::hosts::cite_systems(&mut report.findings, &outcome.points);
     }
     outcome.bundles = bundles;
     Ok(outcome)
@@ -397,8 +401,9 @@ impl<O: Observer + ?Sized> Back<'_, O> {
     /// The warnings of every input, once it is read.
     fn end(&mut self, feed: &mut Feed) {
         for i in 0..feed.readers.len() {
-            let warnings = feed.readers.get_mut(i).and_then(Option::as_mut).map(CaptureReader::take_warnings).unwrap_or_default();
-            for w in warnings {
+            let Some(reader) = feed.readers.get_mut(i).and_then(Option::as_mut) else { continue };
+            self.names.add(&reader.meta().names);
+            for w in reader.take_warnings() {
                 self.warning(w);
             }
         }
@@ -423,11 +428,11 @@ impl<O: Observer + ?Sized> Back<'_, O> {
         let point = if feed.register_all {
             let mut point = None;
             for k in 0..=frame.point.0 {
-                point = self.reg.point_of(i, reader.points(), PointId(k));
+                point = self.reg.point_of(i, reader, PointId(k));
             }
             point?
         } else {
-            self.reg.point_of(i, reader.points(), frame.point)?
+            self.reg.point_of(i, reader, frame.point)?
         };
         if let Some(h) = feed.heads.get_mut(i) {
             *h = point;
@@ -445,6 +450,7 @@ impl<O: Observer + ?Sized> Back<'_, O> {
         // frames still use stays in the feed's maps).
         if let Some(r) = feed.readers.get_mut(i).and_then(Option::take) {
             let mut r = r;
+            self.names.add(&r.meta().names);
             for w in r.take_warnings() {
                 self.warning(w);
             }
@@ -686,6 +692,7 @@ impl<O: Observer + ?Sized> Back<'_, O> {
             read: self.read,
             selection: None,
             hosts: Vec::new(),
+            names: self.names,
             bundles: Vec::new(),
         })
     }

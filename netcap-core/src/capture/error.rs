@@ -231,8 +231,9 @@ pub enum WarningKind {
         /// The decompressor's message.
         message: String,
     },
-    /// The options of a pcapng Interface Description Block run past the block; the
-    /// options before that point were used, the rest ignored.
+    /// The options of a pcapng Interface Description Block (or the records of a Name
+    /// Resolution Block) run past the block; the ones before that point were used, the
+    /// rest ignored.
     BadOptions {
         /// Block type of the block carrying the options.
         block_type: u32,
@@ -242,6 +243,12 @@ pub enum WarningKind {
     /// More distinct capture points than [`MAX_POINTS`](super::MAX_POINTS) (LINUX_SLL2
     /// interface indexes); further new ifindexes go to the file's `<stem>` point.
     TooManyPoints {
+        /// The cap.
+        max: u32,
+    },
+    /// More than [`MAX_NAMES`](super::MAX_NAMES) distinct (address, name) pairs in the
+    /// file's Name Resolution Blocks: the first ones are kept.
+    TooManyNames {
         /// The cap.
         max: u32,
     },
@@ -285,6 +292,11 @@ impl fmt::Display for WarningKind {
                 f,
                 "more than {max} capture points; further interface indexes are merged into \
                  the file's point"
+            ),
+            WarningKind::TooManyNames { max } => write!(
+                f,
+                "more than {max} names in the file's name resolution blocks; the first \
+                 {max} are kept"
             ),
             WarningKind::FileGap { previous, gap_ns } if *gap_ns < 0 => write!(
                 f,

@@ -139,6 +139,66 @@ pub fn max_caplen(link_type: LinkType) -> u32 {
     }
 }
 
+/// Most (address, name) pairs kept from one file's Name Resolution Blocks
+/// ([`WarningKind::TooManyNames`] beyond).
+pub const MAX_NAMES: usize = 65_536;
+
+/// What a pcapng file says beside its packets ([`CaptureReader::meta`]): where each
+/// section was written, how each interface is described, and the names its Name
+/// Resolution Blocks give addresses (Inspektor Gadget names pods and services so;
+/// Wireshark and dumpcap the hosts they resolved). Empty for classic pcap.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct CaptureMeta {
+    /// Sections whose Section Header Block has `shb_hardware`, `shb_os` or
+    /// `shb_userappl`.
+    pub sections: Vec<SectionInfo>,
+    /// Interfaces whose IDB has `if_description` or `if_os`.
+    pub interfaces: Vec<InterfaceInfo>,
+    /// Each (address, name) pair of the file's NRBs once, in file order.
+    pub names: Vec<AddressName>,
+    /// More than [`MAX_NAMES`] pairs: the rest were dropped.
+    pub names_cut: bool,
+}
+
+/// Where a pcapng section was written (its SHB options; the first of each).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct SectionInfo {
+    /// Section ordinal (0-based), as [`CapturePoint::section`].
+    pub section: u32,
+    /// `shb_hardware`.
+    pub hardware: Option<String>,
+    /// `shb_os`: dumpcap writes the kernel's name and release (`Linux 6.1.0-18-amd64`).
+    pub os: Option<String>,
+    /// `shb_userappl`: the writing application and its version.
+    pub application: Option<String>,
+}
+
+/// An interface's `if_description` and `if_os`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct InterfaceInfo {
+    /// Section ordinal, as [`CapturePoint::section`].
+    pub section: u32,
+    /// Interface ordinal within the section, as [`CapturePoint::idb`].
+    pub idb: u32,
+    /// `if_description`.
+    pub description: Option<String>,
+    /// `if_os`.
+    pub os: Option<String>,
+}
+
+/// A name a Name Resolution Block gives an address (`nrb_record_ipv4` / `_ipv6`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[non_exhaustive]
+pub struct AddressName {
+    /// The address.
+    pub address: std::net::IpAddr,
+    /// One of its names.
+    pub name: String,
+}
+
 /// One (file, interface) pair: the unit of all analysis.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CapturePoint {

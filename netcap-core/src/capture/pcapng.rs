@@ -14,6 +14,8 @@ pub(crate) const IDB: u32 = 1;
 /// Obsolete Packet Block.
 pub(crate) const PB: u32 = 2;
 pub(crate) const SPB: u32 = 3;
+/// Name Resolution Block.
+pub(crate) const NRB: u32 = 4;
 pub(crate) const EPB: u32 = 6;
 /// systemd Journal Export Block.
 pub(crate) const SJE: u32 = 9;
@@ -49,6 +51,7 @@ mod shb_field {
     pub(super) const VERSION_MAJOR: Range<usize> = 12..14;
     pub(super) const VERSION_MINOR: Range<usize> = 14..16;
     // 16..24 section length: advisory, unused.
+    pub(super) const OPTIONS: usize = 24;
     pub(super) const MIN_LEN: usize = 28;
 }
 
@@ -92,12 +95,72 @@ mod spb_field {
     pub(super) const MIN_LEN: usize = 16;
 }
 
-/// Option codes used (IDB context).
+/// Option codes used (SHB and IDB contexts), and NRB record types.
 mod opt {
     pub(super) const END: u16 = 0;
+    pub(super) const SHB_HARDWARE: u16 = 2;
+    pub(super) const SHB_OS: u16 = 3;
+    pub(super) const SHB_USERAPPL: u16 = 4;
     pub(super) const IF_NAME: u16 = 2;
+    pub(super) const IF_DESCRIPTION: u16 = 3;
     pub(super) const IF_TSRESOL: u16 = 9;
+    pub(super) const IF_OS: u16 = 12;
     pub(super) const IF_TSOFFSET: u16 = 14;
+    pub(super) const NRB_IPV4: u16 = 1;
+    pub(super) const NRB_IPV6: u16 = 2;
+}
+
+/// The type-length-value list of a block's options (and of an NRB's records): code,
+/// value; padded to 4 bytes. Ends at the end code, at `end`, or at an entry that runs
+/// past `end` (then [`Tlv::bad`] says why).
+struct Tlv<'a> {
+    e: Endian,
+    b: &'a [u8],
+    at: usize,
+    end: usize,
+    bad: Option<Reason>,
+}
+
+impl<'a> Tlv<'a> {
+    /// The list from `start` to the block's trailing length.
+    fn new(e: Endian, b: &'a [u8], start: usize) -> Self {
+        Tlv { e, b, at: start, end: b.len().saturating_sub(4), bad: None }
+    }
+}
+
+impl<'a> Iterator for Tlv<'a> {
+    type Item = (u16, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.at >= self.end {
+            return None;
+        }
+        if self.end - self.at < 4 {
+            self.bad = Some("option header runs past the end of the block");
+            return None;
+        }
+        let code = self.e.u16(self.b, self.at..self.at + 2);
+        let len = usize::from(self.e.u16(self.b, self.at + 2..self.at + 4));
+        self.at += 4;
+        let padded = (len + 3) & !3;
+        if padded > self.end - self.at {
+            self.bad = Some("option value runs past the end of the block");
+            return None;
+        }
+        if code == opt::END {
+            self.at = self.end;
+            return None;
+        }
+        let value = self.b.get(self.at..self.at + len).unwrap_or(&[]);
+        self.at += padded;
+        Some((code, value))
+    }
+}
+
+/// A UTF-8 option value up to its first NUL; `None` when empty.
+fn text(value: &[u8]) -> Option<String> {
+    let text = value.split(|&c| c == 0).next().unwrap_or(&[]);
+    (!text.is_empty()).then(|| String::from_utf8_lossy(text).into_owned())
 }
 
 /// Byte order of a section from the SHB's byte-order magic (bytes 8..12).
@@ -114,15 +177,40 @@ pub(crate) fn section_endian(shb_start: &[u8]) -> Option<Endian> {
 /// Why a block is unusable (becomes `CaptureErrorKind::BadBlock`).
 pub(crate) type Reason = &'static str;
 
-/// Checks a Section Header Block; returns its version `(major, minor)`.
-pub(crate) fn parse_shb(e: Endian, b: &[u8]) -> Result<(u16, u16), Reason> {
+/// What netcap uses of a Section Header Block.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Shb {
+    pub(crate) major: u16,
+    pub(crate) minor: u16,
+    /// `shb_hardware`, `shb_os`, `shb_userappl` (the first of each).
+    pub(crate) hardware: Option<String>,
+    pub(crate) os: Option<String>,
+    pub(crate) application: Option<String>,
+}
+
+/// Checks a Section Header Block: its version and the options that say where the
+/// section was written. Options that run past the block are ignored.
+pub(crate) fn parse_shb(e: Endian, b: &[u8]) -> Result<Shb, Reason> {
     if b.len() < shb_field::MIN_LEN {
         return Err("Section Header Block shorter than its 28-byte minimum");
     }
-    Ok((
-        e.u16(b, shb_field::VERSION_MAJOR),
-        e.u16(b, shb_field::VERSION_MINOR),
-    ))
+    let mut shb = Shb {
+        major: e.u16(b, shb_field::VERSION_MAJOR),
+        minor: e.u16(b, shb_field::VERSION_MINOR),
+        ..Shb::default()
+    };
+    for (code, value) in Tlv::new(e, b, shb_field::OPTIONS) {
+        let slot = match code {
+            opt::SHB_HARDWARE => &mut shb.hardware,
+            opt::SHB_OS => &mut shb.os,
+            opt::SHB_USERAPPL => &mut shb.application,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = text(value);
+        }
+    }
+    Ok(shb)
 }
 
 /// What netcap uses of an Interface Description Block.
@@ -131,6 +219,8 @@ pub(crate) struct Idb {
     pub(crate) link_type: LinkType,
     pub(crate) snaplen: u32,
     pub(crate) name: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) os: Option<String>,
     pub(crate) tsresol: TsResolution,
     pub(crate) tsoffset: i64,
     /// Options ran past the block: the ones before were used, the rest ignored.
@@ -138,8 +228,8 @@ pub(crate) struct Idb {
 }
 
 /// Parses an Interface Description Block and the options netcap uses (`if_name`,
-/// `if_tsresol`, `if_tsoffset`; the first of each counts, one with a wrong length is
-/// ignored as Wireshark does).
+/// `if_description`, `if_os`, `if_tsresol`, `if_tsoffset`; the first of each counts,
+/// one with a wrong length is ignored as Wireshark does).
 pub(crate) fn parse_idb(e: Endian, b: &[u8]) -> Result<Idb, Reason> {
     if b.len() < idb_field::MIN_LEN {
         return Err("Interface Description Block shorter than its 20-byte minimum");
@@ -148,50 +238,56 @@ pub(crate) fn parse_idb(e: Endian, b: &[u8]) -> Result<Idb, Reason> {
         link_type: LinkType(e.u16(b, idb_field::LINK_TYPE)),
         snaplen: e.u32(b, idb_field::SNAPLEN),
         name: None,
+        description: None,
+        os: None,
         tsresol: TsResolution::MICROS,
         tsoffset: 0,
         bad_options: None,
     };
     let mut seen_tsresol = false;
     let mut seen_tsoffset = false;
-    // Options lie between the fixed part and the trailing length.
-    let end = b.len() - 4;
-    let mut at = idb_field::OPTIONS;
-    while at < end {
-        if end - at < 4 {
-            idb.bad_options = Some("option header runs past the end of the block");
-            break;
-        }
-        let code = e.u16(b, at..at + 2);
-        let len = usize::from(e.u16(b, at + 2..at + 4));
-        at += 4;
-        let padded = (len + 3) & !3;
-        if padded > end - at {
-            idb.bad_options = Some("option value runs past the end of the block");
-            break;
-        }
-        let value = b.get(at..at + len).unwrap_or(&[]);
+    let mut options = Tlv::new(e, b, idb_field::OPTIONS);
+    for (code, value) in options.by_ref() {
         match code {
-            opt::END => break,
-            opt::IF_NAME if idb.name.is_none() => {
-                let text = value.split(|&c| c == 0).next().unwrap_or(&[]);
-                if !text.is_empty() {
-                    idb.name = Some(String::from_utf8_lossy(text).into_owned());
-                }
-            }
-            opt::IF_TSRESOL if !seen_tsresol && len == 1 => {
+            opt::IF_NAME if idb.name.is_none() => idb.name = text(value),
+            opt::IF_DESCRIPTION if idb.description.is_none() => idb.description = text(value),
+            opt::IF_OS if idb.os.is_none() => idb.os = text(value),
+            opt::IF_TSRESOL if !seen_tsresol && value.len() == 1 => {
                 seen_tsresol = true;
                 idb.tsresol = TsResolution::from_option(value.first().copied().unwrap_or(6));
             }
-            opt::IF_TSOFFSET if !seen_tsoffset && len == 8 => {
+            opt::IF_TSOFFSET if !seen_tsoffset && value.len() == 8 => {
                 seen_tsoffset = true;
                 idb.tsoffset = e.i64(value, 0..8);
             }
             _ => {}
         }
-        at += padded;
     }
+    idb.bad_options = options.bad;
     Ok(idb)
+}
+
+/// Names a Name Resolution Block gives (`nrb_record_ipv4`, `nrb_record_ipv6`): each
+/// address with its names, in block order, at most `room` pairs; records of other
+/// types are skipped. A record that runs past the block ends the list (the records
+/// before it count).
+pub(crate) fn parse_nrb(e: Endian, b: &[u8], room: usize) -> (Vec<(std::net::IpAddr, String)>, Option<Reason>) {
+    let mut out = Vec::new();
+    let mut records = Tlv::new(e, b, block_field::TYPE.end + 4);
+    for (code, value) in records.by_ref() {
+        let (address, names): (std::net::IpAddr, &[u8]) = match code {
+            opt::NRB_IPV4 if value.len() > 4 => (super::bytes::array::<4>(value, 0).into(), &value[4..]),
+            opt::NRB_IPV6 if value.len() > 16 => (super::bytes::array::<16>(value, 0).into(), &value[16..]),
+            _ => continue,
+        };
+        for name in names.split(|&c| c == 0).filter(|n| !n.is_empty()) {
+            if out.len() == room {
+                return (out, records.bad);
+            }
+            out.push((address, String::from_utf8_lossy(name).into_owned()));
+        }
+    }
+    (out, records.bad)
 }
 
 /// A packet block's fixed fields.

@@ -6,10 +6,10 @@ use std::path::Path;
 use super::{CapturePoint, PointId, MAX_POINTS};
 
 /// Extensions stripped (repeatedly, case-insensitively) from a file name to get its stem.
-const CAPTURE_EXTENSIONS: [&str; 4] = [".gz", ".pcapng", ".pcap", ".cap"];
+const CAPTURE_EXTENSIONS: [&str; 6] = [".gz", ".zst", ".xz", ".pcapng", ".pcap", ".cap"];
 
 /// The file stem used in point names: the file name without directories and without the
-/// extensions `.gz`, `.pcap`, `.pcapng`, `.cap` (`trace.pcap.gz` → `trace`);
+/// extensions `.gz`, `.zst`, `.xz`, `.pcap`, `.pcapng`, `.cap` (`trace.pcap.gz` → `trace`);
 /// `-` (standard input) → `stdin`.
 pub fn file_stem(file: &str) -> String {
     if file == "-" {
@@ -32,6 +32,50 @@ pub fn file_stem(file: &str) -> String {
         }
     }
     stem.to_string()
+}
+
+/// The name a pcapng `if_description` made of `key=value` pairs gives its point.
+/// Inspektor Gadget's tcpdump gadget describes each interface it captured on as
+/// `container=NAME` (Go's URL query escaping; further pairs `;`-separated, as the
+/// `k8s.podName`, `k8s.ns` keys its Wireshark plugin reads): `NS/POD` when the pod is
+/// named (`POD` without a namespace), else the container. `None` for any other text.
+pub(crate) fn described_name(description: &str) -> Option<String> {
+    let (mut container, mut pod, mut namespace) = (None, None, None);
+    for pair in description.split(';').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=')?;
+        let value = unescape(value)?;
+        match key {
+            "container" | "k8s.containerName" | "runtime.containerName" => container = container.or(Some(value)),
+            "k8s.podName" => pod = Some(value),
+            "k8s.ns" | "k8s.namespace" => namespace = Some(value),
+            _ => {}
+        }
+    }
+    let name = match (pod, namespace, container) {
+        (Some(p), Some(n), _) if !n.is_empty() => format!("{n}/{p}"),
+        (Some(p), ..) => p,
+        (None, _, Some(c)) => c,
+        _ => return None,
+    };
+    (!name.is_empty()).then_some(name)
+}
+
+/// Undoes URL query escaping (`%XX`, `+` for a space); `None` for a bad escape or
+/// bytes that are not UTF-8.
+fn unescape(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        out.push(match b {
+            b'+' => b' ',
+            b'%' => {
+                let hex = [bytes.next()?, bytes.next()?];
+                u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?
+            }
+            b => b,
+        });
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The points of one file, with unique names.
@@ -114,6 +158,23 @@ mod tests {
         assert_eq!(file_stem("x.gz.pcap"), "x");
         assert_eq!(file_stem("-"), "stdin");
         assert_eq!(file_stem("dir.pcap/file"), "file");
+        assert_eq!(file_stem("node1.pcap.zst"), "node1");
+        assert_eq!(file_stem("node1.pcapng.xz"), "node1");
+    }
+
+    #[test]
+    fn descriptions_of_key_value_pairs_name_points() {
+        // Inspektor Gadget's tcpdump gadget: `container=` + Go's url.QueryEscape.
+        assert_eq!(described_name("container=web").as_deref(), Some("web"));
+        assert_eq!(described_name("container=my+app%2Fv1").as_deref(), Some("my app/v1"));
+        assert_eq!(described_name("k8s.ns=default;k8s.podName=client-7d9;k8s.containerName=curl").as_deref(), Some("default/client-7d9"));
+        assert_eq!(described_name("k8s.podName=client;runtime.containerName=c").as_deref(), Some("client"));
+        // Anything else keeps the interface's own name.
+        assert_eq!(described_name("Intel(R) Ethernet"), None);
+        assert_eq!(described_name("container=%zz"), None);
+        assert_eq!(described_name("container="), None);
+        assert_eq!(described_name("node=n1"), None);
+        assert_eq!(described_name(""), None);
     }
 
     fn point(name: &str) -> CapturePoint {

@@ -14,7 +14,7 @@ use super::pcapng::{self, block_field};
 use super::points::{file_stem, PointTable};
 use super::source::Source;
 use super::time::{pcap_timestamp_ns, TsResolution};
-use super::{max_caplen, CapturePoint, FileFormat, Frame, LinkType, PointId, MAX_POINTS};
+use super::{max_caplen, AddressName, CaptureMeta, CapturePoint, FileFormat, Frame, InterfaceInfo, LinkType, PointId, SectionInfo, MAX_NAMES, MAX_POINTS};
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Zstandard frame magic (RFC 8878 §3.1.1).
@@ -120,6 +120,10 @@ pub struct CaptureReader {
     sll2_overflow_noted: bool,
     /// The frame of the last `advance`.
     current: Option<Found>,
+    /// What the file says beside its packets.
+    meta: CaptureMeta,
+    /// The (address, name) pairs in `meta.names`, to keep each once.
+    named: std::collections::HashSet<(std::net::IpAddr, String)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -272,6 +276,8 @@ impl CaptureReader {
             records: 0,
             finished: false,
             sll2_overflow_noted: false,
+            meta: CaptureMeta::default(),
+            named: std::collections::HashSet::new(),
             current: None,
         };
         if magic == pcapng::SHB_BYTES {
@@ -394,6 +400,11 @@ impl CaptureReader {
     /// Warnings since the last call.
     pub fn take_warnings(&mut self) -> Vec<CaptureWarning> {
         std::mem::take(&mut self.warnings)
+    }
+
+    /// What the file says beside its packets, read so far ([`CaptureMeta`]).
+    pub fn meta(&self) -> &CaptureMeta {
+        &self.meta
     }
 
     /// The container format.
@@ -785,7 +796,8 @@ impl CaptureReader {
         }
         match block_type {
             pcapng::SHB => {
-                let (major, minor) = pcapng::parse_shb(endian, block).map_err(|r| bad(self, r))?;
+                let shb = pcapng::parse_shb(endian, block).map_err(|r| bad(self, r))?;
+                let (major, minor) = (shb.major, shb.minor);
                 if !(major == 1 && (minor == 0 || minor == 2)) {
                     let kind = CaptureErrorKind::UnsupportedVersion { major, minor };
                     return Err(self.error(None, offset, kind));
@@ -802,8 +814,18 @@ impl CaptureReader {
                     }
                     *shbs += 1;
                     *e = endian;
+                    if shb.hardware.is_some() || shb.os.is_some() || shb.application.is_some() {
+                        let section = *section;
+                        let (hardware, os, application) = (shb.hardware, shb.os, shb.application);
+                        self.meta.sections.push(SectionInfo { section, hardware, os, application });
+                    }
                 }
                 self.ifaces.clear();
+            }
+            pcapng::NRB => {
+                let room = MAX_NAMES.saturating_sub(self.meta.names.len()) + 1;
+                let (names, bad) = pcapng::parse_nrb(endian, block, room);
+                self.add_names(names, bad, offset);
             }
             pcapng::IDB => {
                 let idb = pcapng::parse_idb(endian, block).map_err(|r| bad(self, r))?;
@@ -822,6 +844,26 @@ impl CaptureReader {
         }
         self.src.consume(need);
         Ok(Step::Block(block_type))
+    }
+
+    /// Keeps the names of a Name Resolution Block, each (address, name) pair once, up
+    /// to [`MAX_NAMES`] per file.
+    fn add_names(&mut self, names: Vec<(std::net::IpAddr, String)>, bad: Option<pcapng::Reason>, offset: u64) {
+        if let Some(reason) = bad {
+            self.warn(None, offset, WarningKind::BadOptions { block_type: pcapng::NRB, reason });
+        }
+        for (address, name) in names {
+            if self.meta.names.len() == MAX_NAMES {
+                if !self.meta.names_cut {
+                    self.meta.names_cut = true;
+                    self.warn(None, offset, WarningKind::TooManyNames { max: MAX_NAMES as u32 });
+                }
+                break;
+            }
+            if self.named.insert((address, name.clone())) {
+                self.meta.names.push(AddressName { address, name });
+            }
+        }
     }
 
     fn add_idb(&mut self, idb: pcapng::Idb, offset: u64) -> Result<(), CaptureError> {
@@ -843,10 +885,16 @@ impl CaptureReader {
             self.warn(None, offset, kind);
         }
         let ordinal = u32::try_from(self.ifaces.len()).unwrap_or(u32::MAX);
-        let name = match &idb.name {
-            Some(n) => n.clone(),
-            None if key == 0 => self.stem.clone(),
-            None => format!("{}#{}", self.stem, key),
+        if idb.description.is_some() || idb.os.is_some() {
+            let (description, os) = (idb.description.clone(), idb.os.clone());
+            self.meta.interfaces.push(InterfaceInfo { section, idb: ordinal, description, os });
+        }
+        let described = idb.description.as_deref().and_then(super::points::described_name);
+        let name = match (described, &idb.name) {
+            (Some(n), _) => n,
+            (None, Some(n)) => n.clone(),
+            (None, None) if key == 0 => self.stem.clone(),
+            (None, None) => format!("{}#{}", self.stem, key),
         };
         self.ifaces.push(Iface {
             link_type: idb.link_type,

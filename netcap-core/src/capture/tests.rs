@@ -1375,3 +1375,90 @@ fn a_mapped_file_truncated_while_read_is_an_error_not_a_fault() {
     assert!(r.next_frame().unwrap().is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A Name Resolution Block: `records` as (type, value), then nrb_record_end.
+fn nrb(e: Endian, records: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (t, v) in records {
+        body.extend(opt(e, *t, v));
+    }
+    body.extend(opt(e, 0, &[]));
+    block(e, 4, &body)
+}
+
+#[test]
+fn what_a_pcapng_says_beside_its_packets() {
+    for e in [Endian::Little, Endian::Big] {
+        // SHB with shb_hardware, shb_os, shb_userappl (dumpcap's three).
+        let mut body = Vec::new();
+        body.extend(u32b(e, 0x1A2B_3C4D));
+        body.extend(u16b(e, 1));
+        body.extend(u16b(e, 0));
+        body.extend([0xff; 8]);
+        body.extend(opt(e, 2, b"x86_64"));
+        body.extend(opt(e, 3, b"Linux 6.1.0-18-amd64"));
+        body.extend(opt(e, 4, b"Dumpcap (Wireshark) 4.0.17"));
+        body.extend(opt(e, 0, &[]));
+        let mut file = block(e, 0x0A0D_0D0A, &body);
+        // Interface 0: Inspektor Gadget's layout (if_name from the machine running the
+        // CLI, if_description `container=NAME`, if_os); interface 1: plain eth0.
+        file.extend(idb(e, 1, 0, &[opt(e, 2, b"veth1234"), opt(e, 3, b"container=web+1"), opt(e, 12, b"linux")]));
+        file.extend(idb(e, 1, 0, &[opt(e, 2, b"eth0")]));
+        let mut v4 = vec![10, 244, 1, 2];
+        v4.extend(b"web-0\0web.default.svc\0");
+        let mut v6 = [0u8; 16].to_vec();
+        v6[15] = 1;
+        v6.extend(b"lo6\0");
+        // A record of an unknown type is skipped; a repeated pair is kept once.
+        file.extend(nrb(e, &[(1, v4.clone()), (7, vec![1, 2, 3]), (2, v6), (1, v4)]));
+        file.extend(epb(e, 0, 1, &[0; 14], 14));
+        file.extend(epb(e, 1, 2, &[0; 14], 14));
+        let mut r = CaptureReader::from_reader("ig.pcapng", Cursor::new(file)).unwrap();
+        while r.next_frame().unwrap().is_some() {}
+        let names: Vec<&str> = r.points().iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["web 1", "eth0"], "the container names the point");
+        assert_eq!(r.points()[0].interface.as_deref(), Some("veth1234"));
+        let m = r.meta();
+        assert_eq!(m.sections.len(), 1);
+        assert_eq!(m.sections[0].os.as_deref(), Some("Linux 6.1.0-18-amd64"));
+        assert_eq!(m.sections[0].hardware.as_deref(), Some("x86_64"));
+        assert_eq!(m.sections[0].application.as_deref(), Some("Dumpcap (Wireshark) 4.0.17"));
+        assert_eq!(m.interfaces.len(), 1);
+        assert_eq!((m.interfaces[0].idb, m.interfaces[0].description.as_deref(), m.interfaces[0].os.as_deref()), (0, Some("container=web+1"), Some("linux")));
+        let pairs: Vec<String> = m.names.iter().map(|n| format!("{} {}", n.address, n.name)).collect();
+        assert_eq!(pairs, ["10.244.1.2 web-0", "10.244.1.2 web.default.svc", "::1 lo6"]);
+        assert!(r.take_warnings().is_empty());
+    }
+}
+
+#[test]
+fn name_resolution_blocks_are_bounded_and_checked() {
+    let e = Endian::Little;
+    let mut file = shb(e);
+    file.extend(idb(e, 1, 0, &[]));
+    // A record whose length runs past the block: the records before it count.
+    let mut body = opt(e, 1, b"\x0a\x00\x00\x01one\0");
+    body.extend(u16b(e, 1));
+    body.extend(u16b(e, 400));
+    body.extend([0; 8]);
+    file.extend(block(e, 4, &body));
+    // More pairs than MAX_NAMES in one block: the first MAX_NAMES are kept, once noted.
+    let mut many = Vec::new();
+    for i in 0..=MAX_NAMES as u32 {
+        let mut v = i.to_be_bytes().to_vec();
+        v.extend(b"n\0");
+        many.push((1, v));
+    }
+    file.extend(nrb(e, &many));
+    file.extend(nrb(e, &many[..2]));
+    file.extend(epb(e, 0, 1, &[0; 14], 14));
+    let mut r = CaptureReader::from_reader("nrb.pcapng", Cursor::new(file)).unwrap();
+    assert_eq!(r.next_frame().unwrap().unwrap().number, 1, "the packet after the blocks is read");
+    assert_eq!(r.meta().names.len(), MAX_NAMES);
+    assert_eq!(r.meta().names[0].name, "one");
+    assert!(r.meta().names_cut);
+    let w = r.take_warnings();
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(matches!(w[0].kind, WarningKind::BadOptions { block_type: 4, .. }));
+    assert!(matches!(w[1].kind, WarningKind::TooManyNames { max } if max as usize == MAX_NAMES));
+}

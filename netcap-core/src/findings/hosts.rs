@@ -9,6 +9,13 @@
 //!
 //! A counter the bundle does not have is not cited. The counters are the node's
 //! namespace's since it was created, read when the capture ended: the sentence says so.
+//!
+//! The findings whose cause lies in checksum offload, segmentation offload or the
+//! path's MTU (`dropped_bad_outer_checksum`, `dropped_bad_checksum`,
+//! `offload_artifact`, `mtu_drop`) also name the system each of their points' capture
+//! was written on, when the capture records a release (a pcapng `if_os` or `shb_os`
+//! with a digit: dumpcap's `Linux 6.1.0-18-amd64`, not a bare `linux`): how a kernel
+//! and its drivers offload is what such a finding turns on ([`cite_systems`]).
 
 use std::sync::Arc;
 
@@ -81,6 +88,38 @@ pub fn cite_counters(findings: &mut [Finding], points: &[PointInfo], hosts: &[Ar
             map.insert("host_counters".to_string(), serde_json::Value::Array(cited));
         } else {
             f.evidence = serde_json::json!({ "host_counters": cited });
+        }
+    }
+}
+
+/// The findings [`cite_systems`] adds the capture's system to.
+const SYSTEM_BOUND: [&str; 4] = ["dropped_bad_outer_checksum", "dropped_bad_checksum", "offload_artifact", "mtu_drop"];
+
+/// Adds to each finding about offload or the MTU ([module docs](self)) the system its
+/// points' captures were written on: a sentence after its summary and
+/// `evidence.capture_systems` (`[{point, os, application}]`).
+pub fn cite_systems(findings: &mut [Finding], points: &[PointInfo]) {
+    for f in findings.iter_mut().filter(|f| SYSTEM_BOUND.contains(&f.kind)) {
+        let mut cited = Vec::new();
+        let mut by_os: Vec<(&str, Vec<&str>)> = Vec::new();
+        for name in &f.points {
+            let Some(p) = points.iter().find(|p| p.name == *name) else { continue };
+            let Some(os) = p.os.as_deref().filter(|o| o.bytes().any(|b| b.is_ascii_digit())) else { continue };
+            cited.push(serde_json::json!({ "point": p.name, "os": os, "application": p.application }));
+            match by_os.iter_mut().find(|(o, _)| *o == os) {
+                Some((_, names)) => names.push(&p.name),
+                None => by_os.push((os, vec![&p.name])),
+            }
+        }
+        if cited.is_empty() {
+            continue;
+        }
+        let sentences: Vec<String> = by_os.iter().map(|(os, names)| format!("{} captured on {os} (as the capture records it).", names.join(", "))).collect();
+        f.summary = format!("{} {}", f.summary, sentences.join(" "));
+        if let serde_json::Value::Object(map) = &mut f.evidence {
+            map.insert("capture_systems".to_string(), serde_json::Value::Array(cited));
+        } else {
+            f.evidence = serde_json::json!({ "capture_systems": cited });
         }
     }
 }
