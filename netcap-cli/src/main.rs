@@ -26,7 +26,7 @@ use netcap_core::record::PacketRecord;
 use netcap_core::summary::Summarize;
 
 /// Offline packet-capture analyzer: decodes every layer of tcpdump files (pcap, pcapng,
-/// `-i any`, gzip/zstd/xz; ring buffers, directories, Retina bundles) including VXLAN/Geneve/GRE/IP-in-IP tunnels, judges every checksum at
+/// `-i any`, gzip/zstd/xz; ring buffers, directories, Retina bundles, Inspektor Gadget pcapng) including VXLAN/Geneve/GRE/IP-in-IP tunnels, judges every checksum at
 /// every depth, follows every TCP connection per capture point, and matches packets
 /// across capture points to show where they were lost and why.
 #[derive(Debug, Parser)]
