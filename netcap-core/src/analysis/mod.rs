@@ -79,7 +79,7 @@ use crate::tcp::stats::Samples;
 use crate::tcp::{FlowRecord, TcpOptions};
 
 pub use observer::{FrameEvent, Observer, Progress};
-pub use names::Names;
+pub use names::{Names, NAMES_PER_ADDRESS};
 pub use points::{FileSpan, PointInfo};
 
 use inputs::Input;

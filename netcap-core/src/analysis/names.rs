@@ -7,8 +7,12 @@ use serde::Serialize;
 
 use crate::capture::AddressName;
 
-/// Address → the names the run's inputs give it, each once, in the order read
-/// ([`super::Outcome::names`]). In the JSON: an object from address to a list of names.
+/// Most names kept for one address: a table has no room for more.
+pub const NAMES_PER_ADDRESS: usize = 8;
+
+/// Address → the names the run's inputs give it, each once, in the order read, at most
+/// [`NAMES_PER_ADDRESS`] ([`super::Outcome::names`]). In the JSON: an object from
+/// address to a list of names.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Names(BTreeMap<IpAddr, Vec<String>>);
@@ -18,7 +22,7 @@ impl Names {
     pub fn add(&mut self, names: &[AddressName]) {
         for n in names {
             let list = self.0.entry(n.address).or_default();
-            if !list.contains(&n.name) {
+            if list.len() < NAMES_PER_ADDRESS && !list.contains(&n.name) {
                 list.push(n.name.clone());
             }
         }
@@ -80,5 +84,8 @@ mod tests {
             "flow 3 at n1: 10.244.1.2:80 (web-0,web.default.svc) > [fd00::1]:5432 (db): reset, 10.0.0.9:1 fd00::1 (db)"
         );
         assert_eq!(Names::default().annotate("10.244.1.2:80"), "10.244.1.2:80");
+        let many: Vec<AddressName> = (0..20).map(|i| a("10.0.0.1", &format!("n{i}"))).collect();
+        names.add(&many);
+        assert_eq!(names.of("10.0.0.1".parse().unwrap()).unwrap().split(',').count(), NAMES_PER_ADDRESS);
     }
 }

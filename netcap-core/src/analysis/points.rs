@@ -188,8 +188,12 @@ impl Registry {
     fn register(&mut self, name: String, input: usize, p: &CapturePoint, meta: &CaptureMeta) -> usize {
         let offset = self.given.iter().find(|(n, _)| *n == name).map_or(0, |x| x.1);
         let bundled = self.bundled.iter().find(|(path, _, _)| *path == p.file);
-        let iface = meta.interfaces.iter().find(|i| i.section == p.section && Some(i.idb) == p.idb);
-        let section = meta.sections.iter().find(|s| s.section == p.section);
+        // Both lists are in file order, so sorted by (section, interface).
+        let iface = p.idb.and_then(|idb| {
+            let at = meta.interfaces.binary_search_by_key(&(p.section, idb), |i| (i.section, i.idb)).ok()?;
+            meta.interfaces.get(at)
+        });
+        let section = meta.sections.binary_search_by_key(&p.section, |s| s.section).ok().and_then(|at| meta.sections.get(at));
         self.points.push(PointInfo {
             name,
             file: bundled.map_or_else(|| p.file.clone(), |b| b.1.clone()),

@@ -1026,8 +1026,8 @@ fn sample_pcap() -> Vec<Vec<u8>> {
 fn sample_pcapng() -> Vec<Vec<u8>> {
     vec![
         shb(LE),
-        idb(LE, 1, 0, &[opt(LE, 2, b"eth0"), opt(LE, 9, &[0x89])]),
-        block(LE, 4, &[0; 4]),
+        idb(LE, 1, 0, &[opt(LE, 2, b"eth0"), opt(LE, 3, b"uplink+a=%zz"), opt(LE, 12, b"linux"), opt(LE, 9, &[0x89])]),
+        nrb(LE, &[(1, b"\x0a\x00\x00\x01host\0".to_vec()), (2, [[0xfd; 16].as_slice(), b"six\0"].concat())]),
         epb(LE, 0, 77, &[1, 2, 3], 3),
         spb(LE, 5, &[5; 5]),
         pb(LE, 0, 9, &[9; 2]),
