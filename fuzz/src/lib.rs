@@ -197,6 +197,8 @@ pub struct ReadOutcome {
     pub points: Vec<String>,
     pub error: Option<String>,
     pub warnings: Vec<String>,
+    /// What the file says beside its packets (`CaptureReader::meta`), as JSON.
+    pub meta: String,
 }
 
 /// Reads `bytes` as the CLI does (decode, summary, JSON record per frame), checking the
@@ -332,6 +334,16 @@ pub fn read_capture(bytes: Vec<u8>) -> ReadOutcome {
         out.points.push(p.name.clone());
     }
     let _ = serde_json::to_writer(io::sink(), points);
+    // The pcapng metadata: each (address, name) pair once, within the cap; sections and
+    // interfaces in file order.
+    let meta = reader.meta();
+    assert!(meta.names.len() <= netcap_core::capture::MAX_NAMES, "{} names kept", meta.names.len());
+    let pairs: HashSet<(std::net::IpAddr, &str)> = meta.names.iter().map(|n| (n.address, n.name.as_str())).collect();
+    assert_eq!(pairs.len(), meta.names.len(), "an (address, name) pair kept twice");
+    assert!(meta.names.iter().all(|n| !n.name.is_empty() && !n.name.contains('\0')), "an empty or NUL-bearing name");
+    assert!(meta.sections.windows(2).all(|w| w[0].section < w[1].section), "sections out of order");
+    assert!(meta.interfaces.windows(2).all(|w| (w[0].section, w[0].idb) < (w[1].section, w[1].idb)), "interfaces out of order");
+    out.meta = serde_json::to_string(meta).expect("the metadata serialises");
     assert_eq!(summary.frames(), out.frames, "summary counts other frames than were read");
     serde_json::to_writer(&mut sink, &summary.report()).expect("the report serialises");
     out.digest = sink.digest();
