@@ -398,13 +398,20 @@ impl<O: Observer + ?Sized> Back<'_, O> {
         }
     }
 
-    /// The warnings of every input, once it is read.
+    /// What an input read to its end leaves: its warnings, the names it gives
+    /// addresses.
+    fn read_to_end(&mut self, reader: &mut CaptureReader) {
+        self.names.add(&reader.meta().names);
+        for w in reader.take_warnings() {
+            self.warning(w);
+        }
+    }
+
+    /// The warnings (and names) of every input, once it is read.
     fn end(&mut self, feed: &mut Feed) {
         for i in 0..feed.readers.len() {
-            let Some(reader) = feed.readers.get_mut(i).and_then(Option::as_mut) else { continue };
-            self.names.add(&reader.meta().names);
-            for w in reader.take_warnings() {
-                self.warning(w);
+            if let Some(reader) = feed.readers.get_mut(i).and_then(Option::as_mut) {
+                self.read_to_end(reader);
             }
         }
     }
@@ -448,12 +455,8 @@ impl<O: Observer + ?Sized> Back<'_, O> {
         let j = i + 1;
         // The file before is done: its warnings now, its reader closed (a mapping its
         // frames still use stays in the feed's maps).
-        if let Some(r) = feed.readers.get_mut(i).and_then(Option::take) {
-            let mut r = r;
-            self.names.add(&r.meta().names);
-            for w in r.take_warnings() {
-                self.warning(w);
-            }
+        if let Some(mut r) = feed.readers.get_mut(i).and_then(Option::take) {
+            self.read_to_end(&mut r);
         }
         let (last_number, last_ts) = self.last.get(i).copied().flatten().map_or((self.base[i], None), |(n, t)| (n, Some(t)));
         // Streamed: the feed's mappings are lent to the chunks being filled.

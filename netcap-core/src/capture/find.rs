@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::points::CAPTURE_EXTENSIONS;
 use super::CaptureReader;
 
 /// Every capture file under `dir`, recursively, sorted by path: every file whose
@@ -35,7 +36,7 @@ pub fn relative_name(dir: &Path, file: &Path) -> String {
     let rel = file.strip_prefix(dir).unwrap_or(file);
     let mut name = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect::<Vec<_>>().join("/");
     loop {
-        let stripped = [".gz", ".zst", ".xz", ".pcapng", ".pcap", ".cap"].iter().find_map(|ext| name.strip_suffix(ext).filter(|s| !s.is_empty() && !s.ends_with('/')));
+        let stripped = CAPTURE_EXTENSIONS.iter().find_map(|ext| name.strip_suffix(ext).filter(|s| !s.is_empty() && !s.ends_with('/')));
         match stripped {
             Some(s) => name = s.to_string(),
             None => return name,

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::{CapturePoint, PointId, MAX_POINTS};
 
 /// Extensions stripped (repeatedly, case-insensitively) from a file name to get its stem.
-const CAPTURE_EXTENSIONS: [&str; 6] = [".gz", ".zst", ".xz", ".pcapng", ".pcap", ".cap"];
+pub(crate) const CAPTURE_EXTENSIONS: [&str; 6] = [".gz", ".zst", ".xz", ".pcapng", ".pcap", ".cap"];
 
 /// The file stem used in point names: the file name without directories and without the
 /// extensions `.gz`, `.zst`, `.xz`, `.pcap`, `.pcapng`, `.cap` (`trace.pcap.gz` → `trace`);

@@ -105,7 +105,6 @@ pub struct CaptureReader {
     file: String,
     stem: String,
     src: Source,
-    compressed: bool,
     compression: Option<Compression>,
     format: FileFormat,
     mode: Mode,
@@ -197,7 +196,7 @@ impl CaptureReader {
         #[cfg(target_os = "linux")]
         if let Some(map) = super::mapped::Mapping::new(&file) {
             if compression(map.bytes()).is_none() {
-                return Self::from_source(&name, Source::mapped(std::sync::Arc::new(map)), false);
+                return Self::from_source(&name, Source::mapped(std::sync::Arc::new(map)), None);
             }
         }
         Self::from_reader(&name, file)
@@ -234,13 +233,11 @@ impl CaptureReader {
             kind,
         };
         let (kind, inner) = decompressed(reader).map_err(|e| header_err(CaptureErrorKind::Io(e)))?;
-        let mut reader = Self::from_source(file, Source::new(inner), kind.is_some())?;
-        reader.compression = kind;
-        Ok(reader)
+        Self::from_source(file, Source::new(inner), kind)
     }
 
     /// Reads the file header out of `src` and makes the reader.
-    fn from_source(file: &str, mut src: Source, compressed: bool) -> Result<Self, CaptureError> {
+    fn from_source(file: &str, mut src: Source, compression: Option<Compression>) -> Result<Self, CaptureError> {
         let header_err = |kind| CaptureError {
             file: file.to_string(),
             record: None,
@@ -261,8 +258,7 @@ impl CaptureReader {
             file: file.to_string(),
             stem: file_stem(file),
             src,
-            compressed,
-            compression: None,
+            compression,
             format: FileFormat::PcapNg { big_endian: false },
             mode: Mode::PcapNg {
                 endian: Endian::Little,
@@ -424,7 +420,7 @@ impl CaptureReader {
 
     /// Whether the file was compressed (gzip, Zstandard or xz).
     pub fn compressed(&self) -> bool {
-        self.compressed
+        self.compression.is_some()
     }
 
     /// The file's compression, if any.
@@ -995,7 +991,7 @@ impl fmt::Debug for CaptureReader {
         f.debug_struct("CaptureReader")
             .field("file", &self.file)
             .field("format", &self.format)
-            .field("compressed", &self.compressed)
+            .field("compression", &self.compression)
             .field("records", &self.records)
             .field("points", &self.points.len())
             .field("finished", &self.finished)

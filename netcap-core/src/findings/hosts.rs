@@ -80,15 +80,19 @@ pub fn cite_counters(findings: &mut [Finding], points: &[PointInfo], hosts: &[Ar
                 list.join(", ")
             ));
         }
-        if cited.is_empty() {
-            continue;
+        if !cited.is_empty() {
+            cite(f, &sentences, "host_counters", cited);
         }
-        f.summary = format!("{} {}", f.summary, sentences.join(" "));
-        if let serde_json::Value::Object(map) = &mut f.evidence {
-            map.insert("host_counters".to_string(), serde_json::Value::Array(cited));
-        } else {
-            f.evidence = serde_json::json!({ "host_counters": cited });
-        }
+    }
+}
+
+/// Adds `sentences` after `f`'s summary and `cited` as `evidence.<key>`.
+fn cite(f: &mut Finding, sentences: &[String], key: &str, cited: Vec<serde_json::Value>) {
+    f.summary = format!("{} {}", f.summary, sentences.join(" "));
+    if let serde_json::Value::Object(map) = &mut f.evidence {
+        map.insert(key.to_string(), serde_json::Value::Array(cited));
+    } else {
+        f.evidence = serde_json::json!({ key: cited });
     }
 }
 
@@ -115,11 +119,6 @@ pub fn cite_systems(findings: &mut [Finding], points: &[PointInfo]) {
             continue;
         }
         let sentences: Vec<String> = by_os.iter().map(|(os, names)| format!("{} captured on {os} (as the capture records it).", names.join(", "))).collect();
-        f.summary = format!("{} {}", f.summary, sentences.join(" "));
-        if let serde_json::Value::Object(map) = &mut f.evidence {
-            map.insert("capture_systems".to_string(), serde_json::Value::Array(cited));
-        } else {
-            f.evidence = serde_json::json!({ "capture_systems": cited });
-        }
+        cite(f, &sentences, "capture_systems", cited);
     }
 }
