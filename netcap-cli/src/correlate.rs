@@ -69,40 +69,9 @@ impl Common {
             .tcp_options(TcpOptions { limits })
             .threads(self.threads)
             .select(self.selection()?);
-        // Kubernetes capture bundles among the files: their hosts named together, each
-        // read in its place among the files.
-        let mut bundles = Vec::new();
-        let mut which = Vec::new();
-        for f in &self.files {
-            match (f.as_os_str() != "-").then(|| Bundle::open(f)).transpose().map_err(|e| e.to_string())?.flatten() {
-                Some(b) => {
-                    which.push(Some(bundles.len()));
-                    bundles.push(b);
-                }
-                None => which.push(None),
-            }
-        }
-        Bundle::name_hosts(&mut bundles);
-        let mut bundles = bundles.into_iter();
-        for (f, bundle) in self.files.iter().zip(which) {
-            a = if bundle.is_some() {
-                match bundles.next() {
-                    Some(b) => a.bundle(b),
-                    None => a,
-                }
-            } else if f.as_os_str() == "-" {
-                a.stdin()
-            } else if f.is_dir() {
-                // Every capture in it, each named by its path in it.
-                let found = netcap_core::capture::find_captures(f).map_err(|e| format!("{}: {e}", f.display()))?;
-                if found.is_empty() {
-                    return Err(format!("{}: no capture file in this directory", f.display()));
-                }
-                a.files_in(f, found)
-            } else {
-                a.file(f)
-            };
-        }
+        // Kubernetes capture bundles, directories, standard input, files: as the
+        // library reads paths.
+        a = a.paths(&self.files).map_err(|e| e.to_string())?;
         Ok(a)
     }
 

@@ -244,7 +244,7 @@ fn flannel_packets_and_events_equal_the_jsonl() {
     // The second SYN at client_pod is a retransmission.
     assert_eq!(ev[&("client_pod".to_string(), 2)]["events"], json!(["retransmission"]));
 
-    for table in ["packets", "tcp_events", "flows", "findings", "matches"] {
+    for table in ["packets", "tcp_events", "flows", "findings", "pairs", "matches"] {
         let path = dir.join(format!("{table}.parquet"));
         let reader = SerializedFileReader::new(File::open(&path).expect("open")).expect("parquet");
         let meta = reader.metadata();
@@ -361,6 +361,24 @@ fn flannel_findings_and_matches_equal_correlate() {
             .collect();
         assert_eq!(delays.len() as u64, pair["matched"].as_u64().unwrap(), "{pair}");
     }
+    // pairs: the report's pairs, row for row; the receiver's drop is the 2 lost between
+    // server_underlay and server_vxlan.
+    let pairs = read(&dir.join("pairs.parquet"));
+    let want = report["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), want.len());
+    // Five hops in each direction.
+    assert_eq!(pairs.len(), 10);
+    for (r, p) in pairs.iter().zip(want) {
+        for col in ["from", "to", "matched", "lost", "appeared", "duplicated", "reordered"] {
+            assert_eq!(r[col], p[col], "{col}");
+        }
+        for q in ["min", "p50", "p99", "max"] {
+            assert_eq!(r[format!("delay_{q}_ns").as_str()], p["delay_ns"][q], "{q}");
+        }
+    }
+    let lost: Vec<(&Value, &Value, &Value)> =
+        pairs.iter().filter(|r| r["lost"] != 0).map(|r| (&r["from"], &r["to"], &r["lost"])).collect();
+    assert_eq!(lost, [(&json!("server_underlay"), &json!("server_vxlan"), &json!(2))]);
 }
 
 /// flows: every numeric field of `netcap flows --format json`, for both points of the
@@ -449,6 +467,30 @@ fn tcp_loss_flows_equal_the_json() {
     }
     // A single-direction run with several points writes matches too.
     assert!(dir.join("matches.parquet").exists());
+}
+
+/// `packets.offset` leads back to the record in the original file: in a pcap the
+/// frame's bytes follow the 24-byte file header and a 16-byte record header per frame,
+/// whose `incl_len` is the row's `caplen` and whose seconds are the row's `ts`.
+#[test]
+fn packet_offsets_lead_back_to_the_records() {
+    let dir = out_dir("offsets");
+    let file = "fixtures/lab/flannel/client_vxlan.pcap";
+    export(&dir, &[], &[file.to_string()]);
+    let rows = read(&dir.join("packets.parquet"));
+    let bytes = std::fs::read(root().join(file)).expect("read capture");
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    let mut next = 24u64;
+    assert!(rows.len() > 10);
+    for r in &rows {
+        let offset = r["offset"].as_u64().unwrap();
+        assert_eq!(offset, next + 16, "frame {}", r["frame"]);
+        let at = offset as usize;
+        assert_eq!(u64::from(u32_at(at - 8)), r["caplen"].as_u64().unwrap());
+        assert_eq!(i64::from(u32_at(at - 16)), r["ts"].as_i64().unwrap() / 1_000_000_000);
+        next = offset + r["caplen"].as_u64().unwrap();
+    }
+    assert_eq!(next, bytes.len() as u64);
 }
 
 /// `--split-by point --split-by hour` writes hive partitions
@@ -553,13 +595,14 @@ fn documented() -> BTreeMap<String, BTreeMap<String, String>> {
 /// and nothing is documented that the tables do not have.
 #[test]
 fn docs_describe_every_column() {
-    use netcap_core::export::parquet::{schema, Findings, Flows, Matches, Packets, TcpEvents};
+    use netcap_core::export::parquet::{schema, Findings, Flows, Matches, Packets, Pairs, TcpEvents};
     let docs = documented();
     let schemas = [
         ("packets", schema::<Packets>()),
         ("tcp_events", schema::<TcpEvents>()),
         ("flows", schema::<Flows>()),
         ("findings", schema::<Findings>()),
+        ("pairs", schema::<Pairs>()),
         ("matches", schema::<Matches>()),
     ];
     assert_eq!(docs.len(), schemas.len(), "{:?}", docs.keys().collect::<Vec<_>>());

@@ -225,6 +225,48 @@ impl Analysis {
         self
     }
 
+    /// Adds each path as `netcap`'s FILE arguments read it: a Kubernetes capture
+    /// bundle ([`Bundle::open`]; the hosts of several named together,
+    /// [`Bundle::name_hosts`]), a directory (every capture in it,
+    /// [`Analysis::directory`]), `-` (standard input), else a capture file. Each is
+    /// read in its place among the paths.
+    ///
+    /// # Errors
+    /// A bundle that cannot be unpacked or read, a directory that cannot be listed or
+    /// holds no capture file.
+    pub fn paths<P: AsRef<std::path::Path>>(mut self, paths: impl IntoIterator<Item = P>) -> Result<Self, InputError> {
+        let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.as_ref().to_path_buf()).collect();
+        let mut bundles = Vec::new();
+        let mut which = Vec::new();
+        for p in &paths {
+            let bundle = if p.as_os_str() == "-" { None } else { Bundle::open(p)? };
+            which.push(bundle.is_some());
+            bundles.extend(bundle);
+        }
+        Bundle::name_hosts(&mut bundles);
+        let mut bundles = bundles.into_iter();
+        for (p, is_bundle) in paths.iter().zip(which) {
+            self = if is_bundle {
+                match bundles.next() {
+                    Some(b) => self.bundle(b),
+                    None => self,
+                }
+            } else if p.as_os_str() == "-" {
+                self.stdin()
+            } else if p.is_dir() {
+                let error = |error| InputError { path: p.to_string_lossy().into_owned(), error };
+                let found = crate::capture::find_captures(p).map_err(error)?;
+                if found.is_empty() {
+                    return Err(error(std::io::Error::other("no capture file in this directory")));
+                }
+                self.files_in(p, found)
+            } else {
+                self.file(p)
+            };
+        }
+        Ok(self)
+    }
+
     /// Adds standard input, named `-` (its points are named `stdin`).
     pub fn stdin(mut self) -> Self {
         self.inputs.push(Input::Stdin);
@@ -411,6 +453,34 @@ pub struct Correlation<'a> {
     /// The report, its fields at the top level of the JSON.
     #[serde(flatten)]
     pub report: &'a Report,
+}
+
+/// A path that could not be added to a run ([`Analysis::paths`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct InputError {
+    /// The path, as given.
+    pub path: String,
+    /// What went wrong.
+    pub error: std::io::Error,
+}
+
+impl From<crate::bundle::BundleError> for InputError {
+    fn from(e: crate::bundle::BundleError) -> Self {
+        InputError { path: e.path, error: e.error }
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.error)
+    }
+}
+
+impl std::error::Error for InputError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
 }
 
 /// Why a run stopped.

@@ -1,7 +1,7 @@
-//! Parquet tables: `packets`, `tcp_events`, `flows`, `findings`, `matches`.
+//! Parquet tables: `packets`, `tcp_events`, `flows`, `findings`, `pairs`, `matches`.
 //!
 //! Each table is a builder type implementing [`Table`] ([`Packets`], [`TcpEvents`],
-//! [`Flows`], [`Findings`], [`Matches`]): typed Arrow builders, one per column, and a
+//! [`Flows`], [`Findings`], [`Pairs`], [`Matches`]): typed Arrow builders, one per column, and a
 //! `columns` method that names each column next to the array it built. The schema is
 //! what an empty builder produces ([`schema`]), so a column's name, type and
 //! nullability are written down exactly once and cannot drift between the writer, the
@@ -43,6 +43,8 @@ mod findings;
 mod flows;
 mod matches;
 mod packets;
+mod pairs;
+mod rows;
 mod tcp_events;
 
 use std::collections::HashMap;
@@ -65,6 +67,8 @@ pub use findings::Findings;
 pub use flows::Flows;
 pub use matches::{hop_ts, Matches};
 pub use packets::{PacketRow, Packets};
+pub use pairs::Pairs;
+pub use rows::{Batches, Rows, Sink};
 pub use tcp_events::TcpEvents;
 
 /// The schema version written as `netcap.schema_version`. It changes when a column is
@@ -633,7 +637,7 @@ mod tests {
 
     #[test]
     fn schemas_build() {
-        for s in [schema::<Packets>(), schema::<TcpEvents>(), schema::<Flows>(), schema::<Findings>(), schema::<Matches>()] {
+        for s in [schema::<Packets>(), schema::<TcpEvents>(), schema::<Flows>(), schema::<Findings>(), schema::<Pairs>(), schema::<Matches>()] {
             assert!(s.expect("schema").fields().len() > 5);
         }
     }

@@ -25,6 +25,9 @@ pub struct PacketRow<'a> {
     pub file: &'a str,
     /// `frame.ts_ns` as captured (no clock offset added).
     pub frame: &'a Frame<'a>,
+    /// Where the frame's bytes start in its file (in the decompressed stream of a
+    /// compressed file): [`crate::analysis::FrameEvent::data_offset`].
+    pub offset: u64,
     /// Offset added to the point's timestamps to bring it onto the first point's
     /// clock (`netcap correlate`'s `clock_offset_ns`).
     pub clock_offset_ns: i64,
@@ -41,6 +44,7 @@ pub struct Packets {
     point: StringBuilder,
     file: StringBuilder,
     frame: UInt64Builder,
+    offset: UInt64Builder,
     ts: TimestampNanosecondBuilder,
     clock_offset_ns: Int64Builder,
     caplen: UInt32Builder,
@@ -89,6 +93,7 @@ impl Default for Packets {
             point: StringBuilder::new(),
             file: StringBuilder::new(),
             frame: UInt64Builder::new(),
+            offset: UInt64Builder::new(),
             ts: TimestampNanosecondBuilder::new().with_timezone("UTC"),
             clock_offset_ns: Int64Builder::new(),
             caplen: UInt32Builder::new(),
@@ -140,6 +145,7 @@ impl Packets {
         self.point.append_value(r.point);
         self.file.append_value(r.file);
         self.frame.append_value(frame.number);
+        self.offset.append_value(r.offset);
         self.ts.append_option(frame.has_timestamp.then_some(frame.ts_ns));
         self.clock_offset_ns.append_value(r.clock_offset_ns);
         self.caplen.append_value(frame.caplen);
@@ -274,6 +280,7 @@ impl Table for Packets {
             required("point", self.point.finish()),
             required("file", self.file.finish()),
             required("frame", self.frame.finish()),
+            required("offset", self.offset.finish()),
             optional("ts", self.ts.finish()),
             required("clock_offset_ns", self.clock_offset_ns.finish()),
             required("caplen", self.caplen.finish()),
