@@ -76,7 +76,7 @@ fn export(args: &ExportArgs, out: &mut impl Write) -> Result<bool, Failure> {
     if !args.analysis.has_inputs() {
         return Err(Failure::Message("no capture files given".to_string()));
     }
-    let analysis = args.analysis.analysis(true).map_err(Failure::Message)?;
+    let analysis = args.analysis.analysis(false).map_err(Failure::Message)?;
     // A finding spans time, a pair the whole run: both are split by point only.
     let findings_split = Split { hour: false, ..split };
     // Every table is created before the captures are read, so an existing one is

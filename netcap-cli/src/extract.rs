@@ -52,9 +52,21 @@ pub struct ExtractArgs {
     /// Frames of one point by number: `POINT:N,N,N-M` (POINT as netcap names it).
     #[arg(long = "frames", value_name = "POINT:N,N-M", group = "selector", value_parser = parse_frames)]
     frames: Vec<FramesSpec>,
+    /// Frames listed in a query result: a Parquet or CSV file (with a header) whose
+    /// columns `point` and `frame` name them, as the `packets` table of `netcap export`
+    /// or the Python package does (`COPY (SELECT point, frame FROM …) TO 'f.parquet'`).
+    #[arg(long = "frames-from", value_name = "FILE", group = "selector", value_parser = parse_frames_file)]
+    frames_from: Vec<FramesSpec>,
     /// The evidence file to write; `-` writes to standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE", required = true)]
     output: PathBuf,
+}
+
+impl ExtractArgs {
+    /// `--frames` then `--frames-from`, in that order.
+    fn frame_specs(&self) -> impl Iterator<Item = &FramesSpec> {
+        self.frames.iter().chain(&self.frames_from)
+    }
 }
 
 /// `--flow`: an id, or a connection's two endpoints.
@@ -64,11 +76,12 @@ pub enum FlowSpec {
     Connection(SocketAddr, SocketAddr),
 }
 
-/// `--frames POINT:N,N-M`: inclusive ranges of frame numbers at one point.
+/// `--frames POINT:N,N-M` or `--frames-from FILE`: inclusive ranges of frame numbers,
+/// per point.
 #[derive(Debug, Clone)]
 pub struct FramesSpec {
-    point: String,
-    ranges: Vec<(u64, u64)>,
+    /// Per point, its ranges sorted and merged.
+    points: Vec<(String, Vec<(u64, u64)>)>,
     text: String,
 }
 
@@ -88,7 +101,30 @@ fn parse_frames(s: &str) -> Result<FramesSpec, String> {
         };
         ranges.push(range.ok_or_else(|| format!("{part:?} in {s:?} is not a frame number (1, 2, …) or a range N-M"))?);
     }
-    Ok(FramesSpec { point: point.to_string(), ranges, text: s.to_string() })
+    Ok(FramesSpec { points: vec![(point.to_string(), merged(ranges))], text: s.to_string() })
+}
+
+/// `--frames-from FILE`: the (point, frame) rows of a Parquet or CSV file.
+fn parse_frames_file(s: &str) -> Result<FramesSpec, String> {
+    let rows = crate::query::point_frames(std::path::Path::new(s)).map_err(|e| format!("{s}: {e}"))?;
+    if rows.is_empty() {
+        return Err(format!("{s}: no rows"));
+    }
+    let points = rows.into_iter().map(|(p, frames)| (p, merged(frames.into_iter().map(|f| (f, f)).collect()))).collect();
+    Ok(FramesSpec { points, text: s.to_string() })
+}
+
+/// Ranges sorted, overlapping and adjacent ones joined.
+fn merged(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (a, b) in ranges {
+        match out.last_mut() {
+            Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
 }
 
 fn parse_finding(s: &str) -> Result<u64, String> {
@@ -109,7 +145,11 @@ fn parse_flow(s: &str) -> Result<FlowSpec, String> {
 impl FramesSpec {
     /// Whether frame `number` of point `point` is one of the listed frames.
     fn selects(&self, point: &str, number: u64) -> bool {
-        self.point == point && self.ranges.iter().any(|&(a, b)| (a..=b).contains(&number))
+        self.points.iter().filter(|(p, _)| p == point).any(|(_, ranges)| {
+            // The last range starting at or before `number`.
+            let i = ranges.partition_point(|&(a, _)| a <= number);
+            i > 0 && ranges[i - 1].1 >= number
+        })
     }
 }
 
@@ -246,7 +286,7 @@ impl<W: Write> Extractor<'_, W> {
             }
             sel += 1;
         }
-        for spec in &self.args.frames {
+        for spec in self.args.frame_specs() {
             if spec.selects(name, frame.number) {
                 self.hits[sel] += 1;
                 push_unique(&mut why, format!("frame {name}:{}", frame.number));
@@ -404,7 +444,7 @@ impl Observer for Gather<'_> {
         }
         let name = e.point_info.name.as_str();
         let selected = self.args.flows.iter().any(|spec| spec.selects(e.segment, view.as_ref()))
-            || self.args.frames.iter().any(|spec| spec.selects(name, e.frame.number));
+            || self.args.frame_specs().any(|spec| spec.selects(name, e.frame.number));
         if selected {
             self.selected.insert((u32::try_from(e.point).unwrap_or(u32::MAX), e.frame.number));
         }
@@ -412,7 +452,7 @@ impl Observer for Gather<'_> {
     }
 
     fn wants_paths(&self) -> bool {
-        !self.args.flows.is_empty() || !self.args.frames.is_empty()
+        !self.args.flows.is_empty() || self.args.frame_specs().next().is_some()
     }
 
     fn paths(&mut self, points: &[PointInfo], paths: &[PacketPath]) -> io::Result<()> {
@@ -638,7 +678,7 @@ fn extract(args: &ExtractArgs, stdout: &mut dyn Write) -> Result<bool, Failure> 
 
 /// Writes the selected frames, replaying the run's log.
 fn write(args: &ExtractArgs, known: &Known, outcome: &Outcome, log: FrameLog, sink: Destination, stdout: &mut dyn Write) -> Result<bool, Failure> {
-    let selectors = args.findings.len() + args.flows.len() + args.frames.len();
+    let selectors = args.findings.len() + args.flows.len() + args.frame_specs().count();
     let user_appl = format!("netcap {}", env!("CARGO_PKG_VERSION"));
     let comment = crate::command_line();
     let shb = SectionHeader { user_appl: Some(&user_appl), comment: Some(&comment) };
@@ -710,6 +750,7 @@ fn write(args: &ExtractArgs, known: &Known, outcome: &Outcome, log: FrameLog, si
             FlowSpec::Connection(a, b) => format!("{a}-{b}"),
         })))
         .chain(args.frames.iter().map(|f| format!("--frames {}", f.text)))
+        .chain(args.frames_from.iter().map(|f| format!("--frames-from {}", f.text)))
         .collect();
     let unmatched: Vec<&String> = texts.iter().zip(&ex.hits).filter(|(_, &h)| h == 0).map(|(t, _)| t).collect();
     if !unmatched.is_empty() {
@@ -717,12 +758,14 @@ fn write(args: &ExtractArgs, known: &Known, outcome: &Outcome, log: FrameLog, si
         let names: Vec<&str> = unmatched.iter().map(|s| s.as_str()).collect();
         let points: HashSet<&str> = outcome.points.iter().map(|p| p.name.as_str()).collect();
         let mut msg = format!("{} matched no frame; nothing written", names.join(", "));
-        for f in &args.frames {
-            if !points.contains(f.point.as_str()) {
-                let mut known: Vec<&str> = points.iter().copied().collect();
-                known.sort_unstable();
-                msg.push_str(&format!(" (no point named {:?}; the points are {})", f.point, known.join(", ")));
-            }
+        let mut unknown: Vec<&str> =
+            args.frame_specs().flat_map(|f| &f.points).map(|(p, _)| p.as_str()).filter(|p| !points.contains(p)).collect();
+        unknown.dedup();
+        if !unknown.is_empty() {
+            let mut known: Vec<&str> = points.iter().copied().collect();
+            known.sort_unstable();
+            let named: Vec<String> = unknown.iter().map(|p| format!("{p:?}")).collect();
+            msg.push_str(&format!(" (no point named {}; the points are {})", named.join(", "), known.join(", ")));
         }
         return Err(Failure::Message(msg));
     }
@@ -752,9 +795,12 @@ mod tests {
     #[test]
     fn selectors_parse() {
         let f = parse_frames("client_pod:1,3-5").unwrap();
-        assert_eq!((f.point.as_str(), f.ranges.clone()), ("client_pod", vec![(1, 1), (3, 5)]));
+        assert_eq!(f.points, [("client_pod".to_string(), vec![(1, 1), (3, 5)])]);
+        assert!(f.selects("client_pod", 4) && !f.selects("client_pod", 2) && !f.selects("client_pod", 6));
         let f = parse_frames("a:b#2:7").unwrap();
-        assert_eq!((f.point.as_str(), f.ranges.clone()), ("a:b#2", vec![(7, 7)]));
+        assert_eq!(f.points, [("a:b#2".to_string(), vec![(7, 7)])]);
+        // Overlapping and adjacent ranges are joined.
+        assert_eq!(merged(vec![(5, 6), (1, 2), (3, 3), (9, 9), (6, 7)]), [(1, 3), (5, 7), (9, 9)]);
         for bad in ["client_pod", ":1", "x:0", "x:5-3", "x:1,,2", "x:a"] {
             assert!(parse_frames(bad).is_err(), "{bad}");
         }

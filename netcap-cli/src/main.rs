@@ -9,6 +9,7 @@ mod correlate;
 mod evidence;
 mod export;
 mod extract;
+mod query;
 mod report;
 mod spill;
 mod text;

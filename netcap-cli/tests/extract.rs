@@ -503,3 +503,61 @@ fn failed_handshakes_bring_their_syns_and_the_refusal() {
         .collect();
     assert_eq!(flags, [serde_json::json!(["SYN"]), serde_json::json!(["RST", "ACK"])]);
 }
+
+/// `--frames-from`: the frames a query over the exported `packets` table selects — here
+/// every frame whose inner TCP checksum is not good or whose receiver drops it — written
+/// by DuckDB as Parquet, and the same list as a CSV written by hand: the evidence holds
+/// exactly those frames, each with its `frame POINT:N` comment.
+#[test]
+fn frames_from_a_query_result() {
+    let out = out_path("frames-from");
+    let dir = out.parent().unwrap().to_path_buf();
+    let export = dir.join("export");
+    let mut args = vec!["export".to_string(), "-o".into(), export.display().to_string()];
+    args.extend(files());
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(netcap(&a).status.success());
+    // The query by hand, from `netcap packets`: the frames a receiver drops.
+    let mut want: Vec<(String, u64)> = Vec::new();
+    for l in jsonl(&["client_underlay.pcap", "server_underlay.pcap"]) {
+        if l["receiver_accepts"] == false {
+            want.push((l["point"].as_str().unwrap().to_string(), l["frame"].as_u64().unwrap()));
+        }
+    }
+    assert_eq!(want, [("client_underlay".to_string(), 1), ("client_underlay".to_string(), 2), ("server_underlay".to_string(), 1), ("server_underlay".to_string(), 2)]);
+    // A CSV with quoting and a column order of its own.
+    let csv = dir.join("frames.csv");
+    let mut text = "frame,\"point\",why\n".to_string();
+    for (p, f) in &want {
+        text.push_str(&format!("{f},\"{p}\",\"bad, outer\"\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    extract(&["--frames-from", csv.to_str().unwrap()], &out);
+    let mut got = origins(&read(&out).0);
+    got.sort();
+    assert_eq!(got, want);
+
+    // The same selection as a query result DuckDB writes (Parquet, frame as uint64).
+    let duckdb = Command::new("python3").args(["-c", "import duckdb"]).output().is_ok_and(|o| o.status.success());
+    if !duckdb {
+        assert!(std::env::var("NETCAP_REQUIRE_DUCKDB").as_deref() != Ok("1"), "NETCAP_REQUIRE_DUCKDB=1 but DuckDB is missing");
+        eprintln!("frames_from_a_query_result: the DuckDB half skipped, DuckDB (python3 -m pip install duckdb) is not installed");
+        return;
+    }
+    let sql = format!(
+        "COPY (SELECT point, frame FROM '{}' WHERE NOT receiver_accepts ORDER BY ALL) TO '{}' (FORMAT parquet)",
+        export.join("packets.parquet").display(),
+        dir.join("frames.parquet").display()
+    );
+    let o = Command::new("python3").args(["-c", "import duckdb, sys; duckdb.sql(sys.argv[1])", &sql]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out2 = dir.join("evidence2.pcapng");
+    extract(&["--frames-from", dir.join("frames.parquet").to_str().unwrap()], &out2);
+    let mut got = origins(&read(&out2).0);
+    got.sort();
+    assert_eq!(got, want);
+    // A file without the columns is refused, naming what is missing.
+    let o = netcap(&["extract", "--frames-from", csv.parent().unwrap().join("export/flows.parquet").to_str().unwrap(), "client_pod.pcap", "-o", "/dev/null"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no column \"frame\""), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -87,6 +87,8 @@ struct Back<'o, O: Observer + ?Sized> {
     correlator: Option<Correlator>,
     /// Whether the correlator's per-packet paths go to the observer.
     stream_paths: bool,
+    /// Whether the report keeps the packets' paths (`CorrelateOptions::list_packets`).
+    report_packets: bool,
     reg: Registry,
     flows: Vec<FlowRecord>,
     keep_flows: bool,
@@ -192,6 +194,8 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
     );
     let mut correlator = None;
     let mut stream_paths = false;
+    // The packets' paths stay in the report only when the caller asked for them there.
+    let report_packets = correlate.list_packets;
     if order == Order::Time {
         // Estimating reads the start of each input before the merge: only files can.
         if inputs.len() > 1 && inputs.iter().all(Input::rereadable) {
@@ -208,6 +212,7 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
         observer,
         correlator,
         stream_paths,
+        report_packets,
         reg,
         flows: Vec::new(),
         keep_flows: keep_flows || order == Order::Time,
@@ -656,7 +661,11 @@ impl<O: Observer + ?Sized> Back<'_, O> {
                     let paths = c.take_packet_paths();
                     self.observer.paths(&self.reg.points, &paths).map_err(AnalysisError::Observer)?;
                 }
-                Some(c.finish(&names, &self.flows))
+                let mut report = c.finish(&names, &self.flows);
+                if !self.report_packets {
+                    report.packets = None;
+                }
+                Some(report)
             }
             None => None,
         };

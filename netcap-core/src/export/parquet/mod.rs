@@ -240,6 +240,13 @@ impl fmt::Display for ExportError {
 
 impl std::error::Error for ExportError {}
 
+impl ExportError {
+    /// `kind` about `path` (a [`Sink`] of its own says why it cannot take a row).
+    pub fn new(path: impl Into<PathBuf>, kind: ExportErrorKind) -> Self {
+        ExportError { path: path.into(), kind }
+    }
+}
+
 fn err(path: &Path, kind: ExportErrorKind) -> ExportError {
     ExportError { path: path.to_path_buf(), kind }
 }
