@@ -123,13 +123,21 @@ def ipc_rows(tables: Dict[str, pa.Table], incident: str, point: str) -> pa.Recor
     )
 
 
+def task_cpus() -> int:
+    """The cores of this task's slot (`spark.task.cpus`): netcap's threads."""
+    from pyspark import TaskContext
+
+    ctx = TaskContext.get()
+    return max(1, ctx.cpus()) if ctx is not None else 1
+
+
 def run_files(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """Stage 1, inside an executor: each file's per-file tables (one read)."""
     import netcap
 
     for b in batches:
         for row in b.to_pylist():
-            tables = netcap.tables(points={row["point"]: row["path"]}, tables=PER_FILE, order="files")
+            tables = netcap.tables(points={row["point"]: row["path"]}, tables=PER_FILE, order="files", threads=task_cpus())
             yield ipc_rows(tables, row["incident"], row["point"])
 
 
@@ -140,7 +148,7 @@ def run_incident(group: pa.Table) -> pa.Table:
     rows = group.to_pylist()
     incident = rows[0]["incident"]
     points = {r["point"]: r["path"] for r in rows}
-    tables = netcap.tables(points=points, tables=PER_INCIDENT, order="time")
+    tables = netcap.tables(points=points, tables=PER_INCIDENT, order="time", threads=task_cpus())
     return pa.Table.from_batches([ipc_rows(tables, incident, "")])
 
 
@@ -241,7 +249,8 @@ def main(argv=None) -> int:
     builder = SparkSession.builder.appName("netcap")
     if args.master or "pyspark.shell" not in sys.modules:
         builder = builder.master(args.master or "local[*]")
-    spark = builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    spark = builder.config("spark.sql.session.timeZone", "UTC").config("spark.ui.showConsoleProgress", "false").getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
     captures = read_captures(spark, args.captures)
     wanted = tuple(t for t in args.tables.split(",") if t)
     unknown = [t for t in wanted if t not in PER_FILE + PER_INCIDENT]

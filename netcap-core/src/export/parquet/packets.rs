@@ -25,9 +25,6 @@ pub struct PacketRow<'a> {
     pub file: &'a str,
     /// `frame.ts_ns` as captured (no clock offset added).
     pub frame: &'a Frame<'a>,
-    /// Where the frame's bytes start in its file (in the decompressed stream of a
-    /// compressed file): [`crate::analysis::FrameEvent::data_offset`].
-    pub offset: u64,
     /// Offset added to the point's timestamps to bring it onto the first point's
     /// clock (`netcap correlate`'s `clock_offset_ns`).
     pub clock_offset_ns: i64,
@@ -137,15 +134,26 @@ impl Default for Packets {
 }
 
 impl Packets {
-    /// Appends one frame's row.
+    /// Appends one frame's row; its `offset` is null ([`Packets::append_at`] says it).
     pub fn append(&mut self, r: &PacketRow<'_>) {
+        self.append_row(r, None);
+    }
+
+    /// Appends one frame's row with `offset`, where the frame's bytes start in its file
+    /// (in the decompressed stream of a compressed file):
+    /// [`crate::analysis::FrameEvent::data_offset`].
+    pub fn append_at(&mut self, r: &PacketRow<'_>, offset: u64) {
+        self.append_row(r, Some(offset));
+    }
+
+    fn append_row(&mut self, r: &PacketRow<'_>, offset: Option<u64>) {
         let (frame, packet) = (r.frame, r.packet);
         let layers = &packet.layers;
         self.rows += 1;
         self.point.append_value(r.point);
         self.file.append_value(r.file);
         self.frame.append_value(frame.number);
-        self.offset.append_value(r.offset);
+        self.offset.append_option(offset);
         self.ts.append_option(frame.has_timestamp.then_some(frame.ts_ns));
         self.clock_offset_ns.append_value(r.clock_offset_ns);
         self.caplen.append_value(frame.caplen);
@@ -280,7 +288,7 @@ impl Table for Packets {
             required("point", self.point.finish()),
             required("file", self.file.finish()),
             required("frame", self.frame.finish()),
-            required("offset", self.offset.finish()),
+            optional("offset", self.offset.finish()),
             optional("ts", self.ts.finish()),
             required("clock_offset_ns", self.clock_offset_ns.finish()),
             required("caplen", self.caplen.finish()),

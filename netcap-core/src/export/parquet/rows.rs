@@ -243,12 +243,11 @@ impl Observer for Rows<'_> {
                 point: &p.name,
                 file: &p.file,
                 frame: &captured,
-                offset: e.data_offset,
                 clock_offset_ns: p.clock_offset_ns,
                 packet: e.packet,
                 tcp: e.segment,
             };
-            sink.append(&p.name, ts, &mut |t| t.append(&row))?;
+            sink.append(&p.name, ts, &mut |t| t.append_at(&row, e.data_offset))?;
         }
         if let (Some(sink), Some(seg)) = (self.tcp_events.as_mut(), e.segment.filter(|s| TcpEvents::wants(s))) {
             sink.append(&p.name, ts, &mut |t| t.append(&p.name, captured.number, ts, seg))?;
