@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use arrow_array::RecordBatch;
 use arrow_pyarrow::ToPyArrow;
-use netcap_core::analysis::{Analysis, AnalysisError, FrameEvent, Observer, Order, Outcome, PointInfo, Progress};
+use netcap_core::analysis::{Analysis, FrameEvent, Observer, Order, Outcome, PointInfo, Progress};
 use netcap_core::capture::{CaptureError, CaptureWarning};
 use netcap_core::correlate::{CorrelateOptions, PacketPath};
 use netcap_core::decode::{DecodeOptions, UdpTunnel};
@@ -131,14 +131,7 @@ fn produce(analysis: Analysis, tables: &[String], rows: usize, tx: &SyncSender<M
             let stopped = watch.rows.finish(&outcome).err().map(|e| e.to_string());
             ended(outcome, stopped)
         }
-        Err(AnalysisError::Observer(e)) => End {
-            correlation: None,
-            points: "[]".to_string(),
-            errors: Vec::new(),
-            warnings: Vec::new(),
-            frames: 0,
-            stopped: Some(e.to_string()),
-        },
+        // The observer stopped the run: interrupted, or a table could not be sent.
         Err(e) => End {
             correlation: None,
             points: "[]".to_string(),

@@ -172,6 +172,7 @@ def test_polars_and_duckdb_take_the_tables():
     assert df.height == 3088
     family = polars.col("tcp_labels").list.eval(polars.element().is_in(list(RETRANSMISSIONS))).list.any()
     assert df.filter(family).height == 24
+    assert duckdb.arrow(t).aggregate("count(*)").fetchone()[0] == 3088
     flows = netcap.flows(rel([SENDER]))
     assert duckdb.sql("SELECT sum(c2s_retransmissions + s2c_retransmissions) FROM flows").fetchone()[0] == 24
     assert duckdb.sql("SELECT count(*) FROM t WHERE list_contains(tcp_labels, 'retransmission')"
@@ -214,6 +215,10 @@ def test_bad_arguments_are_exceptions():
         netcap.packets(str(ROOT / "docs"))
     with pytest.raises(ValueError, match="no capture given"):
         netcap.packets([])
+    with pytest.raises(TypeError, match="unexpected keyword argument 'filtr'"):
+        netcap.packets(rel([SENDER]), filtr="tcp")
+    with pytest.raises(ValueError, match="errors="):
+        netcap.packets(rel([SENDER]), errors="loud")
 
 
 def test_filter_and_count_select_as_the_cli():

@@ -25,13 +25,16 @@ import os
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union
 
 import json
 
 import pyarrow as pa
 
 from . import _netcap
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 from ._netcap import TABLES, FilterError, InputError, NetcapError, __version__
 
 __all__ = [
@@ -41,6 +44,7 @@ __all__ = [
     "FilterError",
     "InputError",
     "NetcapError",
+    "Options",
     "Result",
     "batches",
     "correlate",
@@ -172,60 +176,79 @@ class _Bar:
             sys.stderr.write("\n")
 
 
+class Options(TypedDict, total=False):
+    """The keyword options every function takes, each as its command-line option."""
+
+    #: ``{name: FILE | "FILE#IFACE" | [FILES]}``: ``--point NAME=FILE[#IFACE]`` (a list:
+    #: one point of several files, a ring buffer).
+    points: Points
+    #: ``"time"``: merge every input by capture time and correlate (``netcap correlate``,
+    #: ``export``); ``"files"``: each input to its end (``netcap packets``, ``flows``).
+    order: str
+    #: A tcpdump capture filter on the frame (``-f``), compiled by the system's libpcap.
+    filter: str
+    #: A tcpdump capture filter on the frame's innermost packet (``--inner``).
+    inner: str
+    #: The first N frames (``-c``).
+    count: int
+    #: The time window (``--from``, ``--to``): RFC 3339, or ``+90s`` after the first frame.
+    start: str
+    end: str
+    #: ``{point: nanoseconds}`` added to a point's times (``--clock-offset``).
+    clock_offsets: Mapping[str, int]
+    #: Match packets across NAT (``--nat``).
+    nat: bool
+    #: ``{udp_port: "vxlan"}`` (``--decode-as PORT=PROTO``).
+    decode_as: Mapping[int, str]
+    #: The TCP flow table's bounds (``--max-flows``, ``--flow-timeout``).
+    max_flows: int
+    flow_timeout_s: int
+    #: Threads; 0 (the default): every core.
+    threads: int
+    #: ``True``: tqdm when installed, else a line on stderr; or ``callable(read, total)``.
+    progress: Progress
+    #: An input that cannot be read to its end: ``"raise"`` (CaptureError, what came
+    #: before in ``.partial``), ``"warn"`` (CaptureWarning) or ``"ignore"``.
+    errors: str
+    #: Rows per record batch (default 65,536).
+    batch_rows: int
+
+
+_ENGINE = ("filter", "inner", "count", "start", "end", "nat", "max_flows", "flow_timeout_s", "threads")
+
+
 @dataclass
 class _Options:
     paths: List[str]
     points: Optional[Points]
-    order: str
     progress: Progress
     errors: str
-    batch_rows: int
     engine: Dict[str, Any]
 
 
-def _options(
-    paths: Optional[Paths],
-    points: Optional[Points],
-    order: str,
-    progress: Progress,
-    errors: str,
-    batch_rows: int,
-    filter: Optional[str],
-    inner: Optional[str],
-    count: Optional[int],
-    start: Optional[str],
-    end: Optional[str],
-    clock_offsets: Optional[Mapping[str, int]],
-    nat: bool,
-    decode_as: Optional[Mapping[int, str]],
-    max_flows: Optional[int],
-    flow_timeout_s: Optional[int],
-    threads: int,
-) -> _Options:
+def _options(paths: Optional[Paths], options: Mapping[str, Any], default_order: str) -> _Options:
+    """The options of one call, checked, and the engine's arguments."""
+    unknown = sorted(set(options) - set(Options.__annotations__))
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {unknown[0]!r}")
+    errors = options.get("errors", "raise")
     if errors not in ("raise", "warn", "ignore"):
         raise ValueError(f'errors={errors!r}: "raise", "warn" or "ignore"')
+    points = options.get("points")
     given = _paths(paths)
     if not given and not points:
         raise ValueError("no capture given: pass paths or points")
     single, series = _points(points)
-    engine = dict(
+    engine: Dict[str, Any] = {k: options[k] for k in _ENGINE if options.get(k) is not None}
+    engine.update(
         points=single,
         series=series,
-        clock_offsets=list((clock_offsets or {}).items()),
-        order=order,
-        filter=filter,
-        inner=inner,
-        count=count,
-        start=start,
-        end=end,
-        threads=threads,
-        nat=nat,
-        decode_as=list((decode_as or {}).items()),
-        max_flows=max_flows,
-        flow_timeout_s=flow_timeout_s,
-        batch_rows=batch_rows,
+        clock_offsets=list((options.get("clock_offsets") or {}).items()),
+        order=options.get("order", default_order),
+        decode_as=list((options.get("decode_as") or {}).items()),
+        batch_rows=options.get("batch_rows", 65536),
     )
-    return _Options(given, points, order, progress, errors, batch_rows, engine)
+    return _Options(given, points, options.get("progress", False), errors, engine)
 
 
 def _inputs(o: _Options) -> List[str]:
@@ -286,49 +309,16 @@ def _collect(wanted: Sequence[str], o: _Options) -> Tuple[Dict[str, pa.Table], _
 
 
 _DOC_OPTIONS = """
-    Options (all keyword-only), as the command line's:
-      points: ``{name: FILE | "FILE#IFACE" | [FILES]}``, ``--point NAME=FILE[#IFACE]``
-        (a list: one point of several files, a ring buffer).
-      order: ``"time"`` (merge every input by capture time and correlate, as
-        ``netcap correlate`` / ``export``) or ``"files"`` (each input to its end, as
-        ``netcap packets`` / ``flows``).
-      filter, inner: tcpdump capture filters on the frame and on its innermost packet
-        (``-f``, ``--inner``; compiled by the system's libpcap; FilterError).
-      count, start, end: the first N frames; a time window (RFC 3339 or ``+90s``).
-      clock_offsets: ``{point: nanoseconds}`` added to a point's times.
-      nat: match packets across NAT (``--nat``). decode_as: ``{udp_port: "vxlan"}``.
-      max_flows, flow_timeout_s: the TCP flow table's bounds. threads: 0 = every core.
-      progress: ``True`` (tqdm when installed, else stderr) or ``callable(read, total)``.
-      errors: an input that cannot be read to its end: ``"raise"`` (CaptureError,
-        what came before in ``.partial``), ``"warn"`` (CaptureWarning) or ``"ignore"``.
-      batch_rows: rows per record batch (default 65,536).
+    Keyword options (:class:`Options`), as the command line's: ``points``, ``order``,
+    ``filter``, ``inner``, ``count``, ``start``, ``end``, ``clock_offsets``, ``nat``,
+    ``decode_as``, ``max_flows``, ``flow_timeout_s``, ``threads``, ``progress``,
+    ``errors``, ``batch_rows``.
 """
 
 
 def _table_function(table: str, default_order: str, what: str):
-    def read(
-        paths: Optional[Paths] = None,
-        *,
-        points: Optional[Points] = None,
-        order: str = default_order,
-        filter: Optional[str] = None,
-        inner: Optional[str] = None,
-        count: Optional[int] = None,
-        start: Optional[str] = None,
-        end: Optional[str] = None,
-        clock_offsets: Optional[Mapping[str, int]] = None,
-        nat: bool = False,
-        decode_as: Optional[Mapping[int, str]] = None,
-        max_flows: Optional[int] = None,
-        flow_timeout_s: Optional[int] = None,
-        threads: int = 0,
-        progress: Progress = False,
-        errors: str = "raise",
-        batch_rows: int = 65536,
-    ) -> pa.Table:
-        o = _options(paths, points, order, progress, errors, batch_rows, filter, inner, count, start, end,
-                     clock_offsets, nat, decode_as, max_flows, flow_timeout_s, threads)
-        return _collect([table], o)[0][table]
+    def read(paths: Optional[Paths] = None, **options: Unpack[Options]) -> pa.Table:
+        return _collect([table], _options(paths, options, default_order))[0][table]
 
     read.__name__ = read.__qualname__ = table
     read.__doc__ = f"""The ``{table}`` table of the captures: {what}
@@ -344,36 +334,15 @@ tcp_events = _table_function("tcp_events", "files", "a row per frame with a TCP 
 flows = _table_function("flows", "files", "one row per TCP flow and point (``netcap flows``).")
 
 
-def batches(
-    table: str,
-    paths: Optional[Paths] = None,
-    *,
-    points: Optional[Points] = None,
-    order: str = "time",
-    filter: Optional[str] = None,
-    inner: Optional[str] = None,
-    count: Optional[int] = None,
-    start: Optional[str] = None,
-    end: Optional[str] = None,
-    clock_offsets: Optional[Mapping[str, int]] = None,
-    nat: bool = False,
-    decode_as: Optional[Mapping[int, str]] = None,
-    max_flows: Optional[int] = None,
-    flow_timeout_s: Optional[int] = None,
-    threads: int = 0,
-    progress: Progress = False,
-    errors: str = "raise",
-    batch_rows: int = 65536,
-) -> pa.RecordBatchReader:
+def batches(table: str, paths: Optional[Paths] = None, **options: Unpack[Options]) -> pa.RecordBatchReader:
     """Table ``table`` as a stream of record batches, for captures larger than memory:
     the analysis runs ahead of the reader by at most a few batches, so memory stays
     flat whatever the capture's size. Errors (CaptureError) come after the last batch.
+    Default order ``"time"``.
     """
-    o = _options(paths, points, order, progress, errors, batch_rows, filter, inner, count, start, end,
-                 clock_offsets, nat, decode_as, max_flows, flow_timeout_s, threads)
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}: one of {', '.join(TABLES)}")
-    stream = _Stream([table], o)
+    stream = _Stream([table], _options(paths, options, "time"))
 
     def gen() -> Iterator[pa.RecordBatch]:
         for _, b in stream:
@@ -381,9 +350,6 @@ def batches(
         stream.finish()
 
     return pa.RecordBatchReader.from_batches(schema(table), gen())
-
-
-batches.__doc__ = (batches.__doc__ or "") + _DOC_OPTIONS
 
 
 @dataclass
@@ -418,22 +384,8 @@ class Result:
 def correlate(
     paths: Optional[Paths] = None,
     *,
-    points: Optional[Points] = None,
-    filter: Optional[str] = None,
-    inner: Optional[str] = None,
-    count: Optional[int] = None,
-    start: Optional[str] = None,
-    end: Optional[str] = None,
-    clock_offsets: Optional[Mapping[str, int]] = None,
-    nat: bool = False,
-    decode_as: Optional[Mapping[int, str]] = None,
-    max_flows: Optional[int] = None,
-    flow_timeout_s: Optional[int] = None,
-    threads: int = 0,
-    progress: Progress = False,
-    errors: str = "raise",
-    batch_rows: int = 65536,
     tables: Sequence[str] = ("flows", "findings", "pairs", "matches"),
+    **options: Unpack[Options],
 ) -> Result:
     """``netcap correlate``: every input read at once in capture-time order, the same
     packets matched across the capture points, where they were lost and why.
@@ -441,13 +393,12 @@ def correlate(
     ``tables`` chooses what is built besides the report (add ``"packets"`` and
     ``"tcp_events"`` for everything ``netcap export`` writes).
     """
-    o = _options(paths, points, "time", progress, errors, batch_rows, filter, inner, count, start, end,
-                 clock_offsets, nat, decode_as, max_flows, flow_timeout_s, threads)
+    if "order" in options:
+        raise TypeError("correlate reads in time order: no order option")
     wanted = [t for t in TABLES if t in set(tables) | {"findings", "pairs", "matches", "flows"}]
-    out, stream = _collect(wanted, o)
-    report = json.loads(stream.run.correlation() or "{}")
+    out, stream = _collect(wanted, _options(paths, options, "time"))
     return Result(
-        report=report,
+        report=json.loads(stream.run.correlation() or "{}"),
         points=json.loads(stream.run.points() or "[]"),
         findings=out["findings"],
         pairs=out["pairs"],
@@ -457,36 +408,14 @@ def correlate(
     )
 
 
-def tables(
-    paths: Optional[Paths] = None,
-    *,
-    tables: Sequence[str] = TABLES,
-    points: Optional[Points] = None,
-    order: str = "time",
-    filter: Optional[str] = None,
-    inner: Optional[str] = None,
-    count: Optional[int] = None,
-    start: Optional[str] = None,
-    end: Optional[str] = None,
-    clock_offsets: Optional[Mapping[str, int]] = None,
-    nat: bool = False,
-    decode_as: Optional[Mapping[int, str]] = None,
-    max_flows: Optional[int] = None,
-    flow_timeout_s: Optional[int] = None,
-    threads: int = 0,
-    progress: Progress = False,
-    errors: str = "raise",
-    batch_rows: int = 65536,
-) -> Dict[str, pa.Table]:
+def tables(paths: Optional[Paths] = None, *, tables: Sequence[str] = TABLES, **options: Unpack[Options]) -> Dict[str, pa.Table]:
     """Several tables from one run (each input read once), by name: what ``netcap
-    export`` writes, in memory."""
+    export`` writes, in memory. Default order ``"time"``."""
     unknown = [t for t in tables if t not in TABLES]
     if unknown:
         raise ValueError(f"unknown table {unknown[0]!r}: one of {', '.join(TABLES)}")
-    o = _options(paths, points, order, progress, errors, batch_rows, filter, inner, count, start, end,
-                 clock_offsets, nat, decode_as, max_flows, flow_timeout_s, threads)
-    return _collect([t for t in TABLES if t in tables], o)[0]
+    return _collect([t for t in TABLES if t in tables], _options(paths, options, "time"))[0]
 
 
-tables.__doc__ = (tables.__doc__ or "") + _DOC_OPTIONS
-correlate.__doc__ = (correlate.__doc__ or "") + _DOC_OPTIONS
+for _f in (batches, correlate, tables):
+    _f.__doc__ = (_f.__doc__ or "") + _DOC_OPTIONS
