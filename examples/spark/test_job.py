@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -90,18 +90,13 @@ PARTITIONING = ds.partitioning(
 def job_rows(out: Path, table: str, incident: str, point: str = "") -> pa.Table:
     """The job's rows of one incident (and point), as the export's columns."""
     t = ds.dataset(out / table, format="parquet", partitioning=PARTITIONING).to_table()
-    mask = pa.compute.equal(t.column("incident"), incident)
+    mask = pc.equal(t.column("incident"), incident)
     if point:
-        mask = pa.compute.and_(mask, pa.compute.equal(t.column("point"), point))
-    t = t.filter(mask)
-    names = netcap_job.spark_arrow_schema(pq_schema(table)).names
-    return t.select(names).cast(netcap_job.spark_arrow_schema(pq_schema(table)))
-
-
-def pq_schema(table: str) -> pa.Schema:
+        mask = pc.and_(mask, pc.equal(t.column("point"), point))
     import netcap
 
-    return netcap.schema(table)
+    want = netcap_job.spark_arrow_schema(netcap.schema(table))
+    return t.filter(mask).select(want.names).cast(want)
 
 
 def exported(tmp: Path, table: str, points: dict) -> pa.Table:

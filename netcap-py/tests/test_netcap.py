@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import struct
 import subprocess
@@ -173,7 +172,7 @@ def test_polars_and_duckdb_take_the_tables():
     family = polars.col("tcp_labels").list.eval(polars.element().is_in(list(RETRANSMISSIONS))).list.any()
     assert df.filter(family).height == 24
     assert duckdb.arrow(t).aggregate("count(*)").fetchone()[0] == 3088
-    flows = netcap.flows(rel([SENDER]))
+    flows = netcap.flows(rel([SENDER]))  # noqa: F841 (DuckDB finds the table by its variable name)
     assert duckdb.sql("SELECT sum(c2s_retransmissions + s2c_retransmissions) FROM flows").fetchone()[0] == 24
     assert duckdb.sql("SELECT count(*) FROM t WHERE list_contains(tcp_labels, 'retransmission')"
                       " OR list_contains(tcp_labels, 'fast_retransmission')"
