@@ -7,7 +7,7 @@ types and rows (``docs/parquet.md``) — as ``pyarrow.Table``\\ s handed over th
 Arrow C data interface, never as Python objects per row::
 
     import netcap
-    result = netcap.correlate("fixtures/lab/flannel")
+    result = netcap.correlate(["fixtures/lab/flannel/client_pod.pcap", "fixtures/lab/flannel/server_underlay.pcap"])
     print(result.findings["summary"][0])
 
 ``polars.from_arrow(table)`` and ``duckdb.arrow(table)`` take the tables unchanged.
@@ -21,13 +21,12 @@ Retina bundles; ``points`` names points as ``--point NAME=FILE[#IFACE]`` does.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union
-
-import json
 
 import pyarrow as pa
 
@@ -265,7 +264,7 @@ class _Stream:
         self.o = o
         self.bar = _Bar(o.progress, _size(_inputs(o)))
         self.run = _netcap.run(list(wanted), o.paths, **o.engine)
-        self.progress = self.bar if (o.progress or callable(o.progress)) else None
+        self.progress = self.bar if o.progress else None
 
     def __iter__(self) -> Iterator[Tuple[str, pa.RecordBatch]]:
         finished = False
