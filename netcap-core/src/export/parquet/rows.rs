@@ -95,9 +95,12 @@ impl<T: Table, F: FnMut(RecordBatch) -> Result<(), ExportError>> Sink<T> for Bat
 /// A table's sink, boxed.
 type Boxed<'a, T> = Option<Box<dyn Sink<T> + 'a>>;
 
-/// The observer that fills the tables of a run ([module docs](self)): give it a sink
-/// for each table wanted, pass it to [`crate::analysis::Analysis::run`], then
-/// [`Rows::finish`] with the outcome.
+/// The observer that fills the tables of a run: give it a sink for each table wanted,
+/// pass it to [`crate::analysis::Analysis::run`], then [`Rows::finish`] with the
+/// outcome. `packets` and `tcp_events` rows come as frames stream by, `matches` as the
+/// correlator accounts its batches (runs with several points), `flows`, `findings` and
+/// `pairs` at the end. Times are the capture's own (the clock offset a time-ordered run
+/// added is taken off again); `matches` stays on the common clock.
 ///
 /// # Examples
 /// The `flows` table of the flannel client pod's capture as record batches:
