@@ -687,6 +687,26 @@ fn docs_queries_run_in_duckdb() {
     assert_eq!((got[0].0.as_str(), got[0].2), ("sender", want[0].2));
     assert!(got[0].2 >= 20, "the data connection's retransmissions: {}", got[0].2);
 
+    // Retransmissions over time: per point, the seconds add up to the flows'
+    // retransmissions, every kind (the label `retransmission` alone is 14 of the
+    // sender's 24).
+    // (The seconds as text: DuckDB's Python timestamps with a time zone need pytz.)
+    let query = queries["retransmissions over time"].trim().trim_end_matches(';');
+    let rows = duckdb(&loss, &format!("SELECT point, second::VARCHAR, retransmissions FROM ({query})"));
+    let mut per_point: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &rows {
+        *per_point.entry(r[0].as_str().unwrap().into()).or_default() += r[2].as_u64().unwrap();
+    }
+    let mut flows_total: BTreeMap<String, u64> = BTreeMap::new();
+    for w in &want {
+        *flows_total.entry(w.0.clone()).or_default() += w.2;
+    }
+    flows_total.retain(|_, n| *n > 0);
+    assert_eq!(per_point, flows_total);
+    assert_eq!(per_point["sender"], 24);
+    let plain = duckdb(&loss, "SELECT count(*) FROM 'out/tcp_events.parquet' WHERE point = 'sender' AND list_contains(events, 'retransmission')");
+    assert_eq!(plain[0][0], 14);
+
     // Checksum verdicts per point, on the flannel incident.
     let flannel = base.join("flannel");
     let files = flannel_files();

@@ -63,6 +63,7 @@ pub struct Packets {
     payload_len: UInt32Builder,
     tcp_flow: UInt64Builder,
     tcp_labels: ListBuilder<StringBuilder>,
+    is_retransmission: BooleanBuilder,
     receiver_accepts: BooleanBuilder,
     drop_layer: StringBuilder,
     drop_depth: UInt8Builder,
@@ -112,6 +113,7 @@ impl Default for Packets {
             payload_len: UInt32Builder::new(),
             tcp_flow: UInt64Builder::new(),
             tcp_labels: ListBuilder::new(StringBuilder::new()),
+            is_retransmission: BooleanBuilder::new(),
             receiver_accepts: BooleanBuilder::new(),
             drop_layer: StringBuilder::new(),
             drop_depth: UInt8Builder::new(),
@@ -205,6 +207,7 @@ impl Packets {
         self.payload_len.append_option(payload);
 
         self.tcp_flow.append_option(r.tcp.map(|t| t.flow));
+        self.is_retransmission.append_option(r.tcp.map(|t| t.analysis.is_retransmission()));
         match r.tcp {
             Some(t) => {
                 for l in t.analysis.iter() {
@@ -310,6 +313,7 @@ impl Table for Packets {
             optional("payload_len", self.payload_len.finish()),
             optional("tcp_flow", self.tcp_flow.finish()),
             optional("tcp_labels", self.tcp_labels.finish()),
+            optional("is_retransmission", self.is_retransmission.finish()),
             required("receiver_accepts", self.receiver_accepts.finish()),
             optional("drop_layer", self.drop_layer.finish()),
             optional("drop_depth", self.drop_depth.finish()),

@@ -18,6 +18,7 @@ pub struct TcpEvents {
     ts: TimestampNanosecondBuilder,
     flow: UInt64Builder,
     events: ListBuilder<StringBuilder>,
+    is_retransmission: BooleanBuilder,
     ack_rtt_ns: Int64Builder,
     acks_frame: UInt64Builder,
     karn: BooleanBuilder,
@@ -35,6 +36,7 @@ impl Default for TcpEvents {
             ts: TimestampNanosecondBuilder::new().with_timezone("UTC"),
             flow: UInt64Builder::new(),
             events: ListBuilder::new(StringBuilder::new()),
+            is_retransmission: BooleanBuilder::new(),
             ack_rtt_ns: Int64Builder::new(),
             acks_frame: UInt64Builder::new(),
             karn: BooleanBuilder::new(),
@@ -62,6 +64,7 @@ impl TcpEvents {
             self.events.values().append_value(l.name());
         }
         self.events.append(true);
+        self.is_retransmission.append_value(seg.analysis.is_retransmission());
         self.ack_rtt_ns.append_option(seg.ack_rtt_ns);
         self.acks_frame.append_option(seg.acks_frame);
         self.karn.append_value(seg.karn);
@@ -86,6 +89,7 @@ impl Table for TcpEvents {
             optional("ts", self.ts.finish()),
             required("flow", self.flow.finish()),
             required("events", self.events.finish()),
+            required("is_retransmission", self.is_retransmission.finish()),
             optional("ack_rtt_ns", self.ack_rtt_ns.finish()),
             optional("acks_frame", self.acks_frame.finish()),
             required("karn", self.karn.finish()),
