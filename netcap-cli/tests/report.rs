@@ -275,3 +275,24 @@ fn html_renders_in_headless_chromium() {
     assert!(near([214, 39, 40]) > 50, "no red cross rendered");
     assert!(near([31, 119, 180]) > 50, "no blue mark rendered");
 }
+
+/// The format follows `-o`'s extension: `.pdf` is an error naming the file and saying
+/// what netcap writes (nothing is created, no capture read), not Markdown under a PDF
+/// name; with `--format` any name is taken as asked.
+#[test]
+fn an_unknown_output_extension_is_an_error() {
+    let files = flannel();
+    let pdf = scratch("incident.pdf");
+    let _ = std::fs::remove_file(&pdf);
+    let mut args = vec!["report", "-o", pdf.to_str().unwrap()];
+    args.extend(files.iter().map(String::as_str));
+    let out = netcap(&args);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("incident.pdf: netcap does not write .pdf reports: name it NAME.md or NAME.html, or give --format"), "{err}");
+    assert!(!pdf.exists());
+    args.extend(["--format", "markdown"]);
+    let out = netcap(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&pdf).unwrap().starts_with("# "));
+}

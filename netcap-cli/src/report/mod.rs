@@ -48,7 +48,8 @@ pub struct ReportArgs {
     #[command(flatten)]
     analysis: AnalysisArgs,
     /// Where to write the report: NAME.md or NAME.html (the format follows the
-    /// extension), or `-` for standard output (Markdown unless --format html).
+    /// extension; another extension is an error unless --format is given), or `-` for
+    /// standard output (Markdown unless --format html).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: PathBuf,
     /// The format, whatever the extension.
@@ -226,14 +227,17 @@ pub struct DelaySeries {
 }
 
 pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
-    let format = args.format.unwrap_or_else(|| {
-        let ext = args.output.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if ext.eq_ignore_ascii_case("html") || ext.eq_ignore_ascii_case("htm") {
-            ReportFormat::Html
-        } else {
-            ReportFormat::Markdown
-        }
-    });
+    let ext = args.output.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let format = match args.format {
+        Some(f) => Some(f),
+        None if args.output.as_os_str() == "-" => Some(ReportFormat::Markdown),
+        None => match ext.as_str() {
+            "html" | "htm" => Some(ReportFormat::Html),
+            "md" | "markdown" | "" => Some(ReportFormat::Markdown),
+            // Not Markdown under another format's name (refused below).
+            _ => None,
+        },
+    };
     // The file first: an unwritable path fails before the captures are read, and an
     // input is never overwritten.
     let mut file = None;
@@ -241,6 +245,13 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
         let out = &args.output;
         if args.analysis.inputs().any(|f| crate::same_file(f, out)) {
             crate::ui::error(format_args!("{}: the output is one of the input files", out.display()));
+            return Ok(true);
+        }
+        if format.is_none() {
+            crate::ui::error(format_args!(
+                "{}: netcap does not write .{ext} reports: name it NAME.md or NAME.html, or give --format",
+                out.display()
+            ));
             return Ok(true);
         }
         match File::create(out) {
@@ -262,7 +273,8 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
             return Ok(true);
         }
     };
-    let write = |out: &mut dyn Write| match format {
+    // Standard output and a known extension always have a format (checked above).
+    let write = |out: &mut dyn Write| match format.unwrap_or(ReportFormat::Markdown) {
         ReportFormat::Markdown => markdown::write(out, &doc),
         ReportFormat::Html => html::write(out, &doc),
     };
