@@ -152,16 +152,13 @@ def run_incident(group: pa.Table) -> pa.Table:
     return pa.Table.from_batches([ipc_rows(tables, incident, "")])
 
 
-def decode(table: str):
-    """The rows of ``table`` back out of the IPC column, with the incident."""
-
-    def f(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for b in batches:
-            for incident, blob in zip(b.column("incident").to_pylist(), b.column("ipc").to_pylist()):
-                for rb in pa.ipc.open_stream(blob):
-                    yield rb.append_column("incident", pa.array([incident] * rb.num_rows, pa.string()))
-
-    return f
+def decode(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The rows of one table back out of the IPC column (the caller keeps that table's
+    rows), with the incident."""
+    for b in batches:
+        for incident, blob in zip(b.column("incident").to_pylist(), b.column("ipc").to_pylist()):
+            for rb in pa.ipc.open_stream(blob):
+                yield rb.append_column("incident", pa.array([incident] * rb.num_rows, pa.string()))
 
 
 # ---- the job ------------------------------------------------------------------------
@@ -210,7 +207,7 @@ def run(spark, captures: List[dict], out: str, tables=PER_FILE + PER_INCIDENT) -
 
     for table in tables:
         t0 = time.monotonic()
-        rows = runs.where(F.col("table") == table).mapInArrow(decode(table), spark_ddl(table, "`incident` string"))
+        rows = runs.where(F.col("table") == table).mapInArrow(decode, spark_ddl(table, "`incident` string"))
         if table in ("packets", "tcp_events"):
             rows = rows.withColumn("hour", F.date_format("ts", "yyyy-MM-dd'T'HH"))
             keys = ["incident", "point", "hour"]

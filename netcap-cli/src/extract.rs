@@ -758,9 +758,13 @@ fn write(args: &ExtractArgs, known: &Known, outcome: &Outcome, log: FrameLog, si
         let names: Vec<&str> = unmatched.iter().map(|s| s.as_str()).collect();
         let points: HashSet<&str> = outcome.points.iter().map(|p| p.name.as_str()).collect();
         let mut msg = format!("{} matched no frame; nothing written", names.join(", "));
-        let mut unknown: Vec<&str> =
-            args.frame_specs().flat_map(|f| &f.points).map(|(p, _)| p.as_str()).filter(|p| !points.contains(p)).collect();
-        unknown.dedup();
+        // Each unknown point once, in the order given.
+        let mut unknown: Vec<&str> = Vec::new();
+        for (p, _) in args.frame_specs().flat_map(|f| &f.points) {
+            if !points.contains(p.as_str()) && !unknown.contains(&p.as_str()) {
+                unknown.push(p);
+            }
+        }
         if !unknown.is_empty() {
             let mut known: Vec<&str> = points.iter().copied().collect();
             known.sort_unstable();

@@ -247,10 +247,6 @@ impl ExportError {
     }
 }
 
-fn err(path: &Path, kind: ExportErrorKind) -> ExportError {
-    ExportError { path: path.to_path_buf(), kind }
-}
-
 /// A partition's key: the point name and the hour (hours since the epoch; `None`: no
 /// timestamp), each present when the table is split by it.
 type Key = (Option<String>, Option<Option<i64>>);
@@ -294,21 +290,21 @@ impl Encoder {
                         }
                         Job::Write(id, batch) => {
                             if let Some((path, w)) = writers.get_mut(&id) {
-                                w.write(&batch).map_err(|e| err(path, ExportErrorKind::Parquet(e)))?;
+                                w.write(&batch).map_err(|e| ExportError::new(&*path, ExportErrorKind::Parquet(e)))?;
                             }
                         }
                         Job::Close(id) => {
                             if let Some((path, w)) = writers.remove(&id) {
-                                let inner = w.into_inner().map_err(|e| err(&path, ExportErrorKind::Parquet(e)))?;
-                                let file = inner.into_inner().map_err(|e| err(&path, ExportErrorKind::Io(e.into_error())))?;
-                                file.sync_all().map_err(|e| err(&path, ExportErrorKind::Io(e)))?;
+                                let inner = w.into_inner().map_err(|e| ExportError::new(&path, ExportErrorKind::Parquet(e)))?;
+                                let file = inner.into_inner().map_err(|e| ExportError::new(&path, ExportErrorKind::Io(e.into_error())))?;
+                                file.sync_all().map_err(|e| ExportError::new(&path, ExportErrorKind::Io(e)))?;
                             }
                         }
                     }
                 }
                 Ok(())
             })
-            .map_err(|e| err(root, ExportErrorKind::Io(e)))?;
+            .map_err(|e| ExportError::new(root, ExportErrorKind::Io(e)))?;
         Ok(Encoder { jobs: Some(tx), thread: Some(thread) })
     }
 
@@ -321,7 +317,7 @@ impl Encoder {
         self.jobs = None;
         match self.join() {
             Err(e) => Err(e),
-            Ok(()) => Err(err(path, ExportErrorKind::Io(io::Error::other("the parquet writer thread stopped")))),
+            Ok(()) => Err(ExportError::new(path, ExportErrorKind::Io(io::Error::other("the parquet writer thread stopped")))),
         }
     }
 
@@ -330,7 +326,7 @@ impl Encoder {
         self.jobs = None;
         match self.thread.take().map(std::thread::JoinHandle::join) {
             Some(Ok(r)) => r,
-            Some(Err(_)) => Err(err(Path::new(""), ExportErrorKind::Io(io::Error::other("the parquet writer thread panicked")))),
+            Some(Err(_)) => Err(ExportError::new(Path::new(""), ExportErrorKind::Io(io::Error::other("the parquet writer thread panicked")))),
             None => Ok(()),
         }
     }
@@ -384,7 +380,7 @@ impl<T: Table> Dataset<T> {
     pub fn create(dir: &Path, split: Split, overwrite: bool) -> Result<Self, ExportError> {
         clear_output(dir, T::NAME, overwrite)?;
         let root = if split.any() { dir.join(T::NAME) } else { dir.join(format!("{}.parquet", T::NAME)) };
-        let schema = schema::<T>().map_err(|e| err(&root, ExportErrorKind::Arrow(e)))?;
+        let schema = schema::<T>().map_err(|e| ExportError::new(&root, ExportErrorKind::Arrow(e)))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -395,7 +391,7 @@ impl<T: Table> Dataset<T> {
             ]))
             .build();
         if split.any() {
-            std::fs::create_dir_all(&root).map_err(|e| err(&root, ExportErrorKind::Io(e)))?;
+            std::fs::create_dir_all(&root).map_err(|e| ExportError::new(&root, ExportErrorKind::Io(e)))?;
         }
         let encoder = Encoder::start(&root)?;
         Ok(Dataset {
@@ -456,7 +452,7 @@ impl<T: Table> Dataset<T> {
             if let Some(h) = key.1 {
                 dir.push(format!("hour={}", h.map_or_else(|| NO_VALUE.to_string(), hour_name)));
             }
-            std::fs::create_dir_all(&dir).map_err(|e| err(&dir, ExportErrorKind::Io(e)))?;
+            std::fs::create_dir_all(&dir).map_err(|e| ExportError::new(&dir, ExportErrorKind::Io(e)))?;
             let n = self.next_part.entry(dir.clone()).or_insert(0);
             let path = dir.join(format!("part-{n}.parquet"));
             *n += 1;
@@ -464,9 +460,9 @@ impl<T: Table> Dataset<T> {
         } else {
             self.root.clone()
         };
-        let file = File::create(&path).map_err(|e| err(&path, ExportErrorKind::Io(e)))?;
+        let file = File::create(&path).map_err(|e| ExportError::new(&path, ExportErrorKind::Io(e)))?;
         let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 16, file), self.schema.clone(), Some(self.props.clone()))
-            .map_err(|e| err(&path, ExportErrorKind::Parquet(e)))?;
+            .map_err(|e| ExportError::new(&path, ExportErrorKind::Parquet(e)))?;
         self.written.files.push(path.clone());
         let id = self.next_id;
         self.next_id += 1;
@@ -501,20 +497,20 @@ impl<T: Table> Dataset<T> {
 /// # Errors
 /// `Exists`, or the I/O error creating `dir` or removing the old output.
 pub fn clear_output(dir: &Path, name: &str, overwrite: bool) -> Result<(), ExportError> {
-    std::fs::create_dir_all(dir).map_err(|e| err(dir, ExportErrorKind::Io(e)))?;
+    std::fs::create_dir_all(dir).map_err(|e| ExportError::new(dir, ExportErrorKind::Io(e)))?;
     for p in [dir.join(format!("{name}.parquet")), dir.join(name)] {
         let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
         if !overwrite {
-            return Err(err(&p, ExportErrorKind::Exists));
+            return Err(ExportError::new(&p, ExportErrorKind::Exists));
         }
         let removed = if meta.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
-        removed.map_err(|e| err(&p, ExportErrorKind::Io(e)))?;
+        removed.map_err(|e| ExportError::new(&p, ExportErrorKind::Io(e)))?;
     }
     Ok(())
 }
 
 fn write_batch<T: Table>(part: &mut Part<T>, encoder: &mut Encoder) -> Result<(), ExportError> {
-    let b = batch(&mut part.table).map_err(|e| err(&part.path, ExportErrorKind::Arrow(e)))?;
+    let b = batch(&mut part.table).map_err(|e| ExportError::new(&part.path, ExportErrorKind::Arrow(e)))?;
     encoder.send(Job::Write(part.id, b), &part.path)
 }
 

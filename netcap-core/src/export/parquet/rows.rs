@@ -1,20 +1,14 @@
 //! The tables of a run: [`Rows`] is the observer that turns what the engine sees into
 //! rows, and a [`Sink`] per table says where they go — files ([`Dataset`], `netcap
 //! export`) or record batches in memory ([`Batches`], the Python package). Both front
-//! ends fill their tables here, so a row is the same whoever asked for it.
-//!
-//! `packets` and `tcp_events` get a row per frame as frames stream by, `matches` per
-//! packet path as the correlator accounts its batches (runs with several points only),
-//! `flows`, `findings` and `pairs` at the end ([`Rows::finish`]). Times are the capture's own:
-//! the clock offset a time-ordered run added is taken off again, as `packets.ts` and
-//! `flows.first_ts` document; `matches` stays on the common clock.
+//! ends fill their tables here, so a row is the same whoever asked for it; when each
+//! table gets its rows is on [`Rows`].
 
 use std::fmt;
-use std::path::Path;
 
 use arrow_array::RecordBatch;
 
-use super::{batch, err, hop_ts, Dataset, ExportError, ExportErrorKind, Findings, Flows, Matches, PacketRow, Packets, Pairs, Table, TcpEvents, Written, BATCH_ROWS};
+use super::{batch, hop_ts, Dataset, ExportError, ExportErrorKind, Findings, Flows, Matches, PacketRow, Packets, Pairs, Table, TcpEvents, Written, BATCH_ROWS};
 use crate::analysis::{FrameEvent, Observer, Outcome, PointInfo};
 use crate::capture::Frame;
 use crate::correlate::PacketPath;
@@ -63,7 +57,7 @@ impl<T: Table, F: FnMut(RecordBatch) -> Result<(), ExportError>> Batches<T, F> {
     }
 
     fn flush(&mut self) -> Result<(), ExportError> {
-        let b = batch(&mut self.table).map_err(|e| err(Path::new(T::NAME), ExportErrorKind::Arrow(e)))?;
+        let b = batch(&mut self.table).map_err(|e| ExportError::new(T::NAME, ExportErrorKind::Arrow(e)))?;
         (self.emit)(b)
     }
 }
