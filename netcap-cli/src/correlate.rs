@@ -68,6 +68,7 @@ impl Common {
             .decode_options(decode)
             .tcp_options(TcpOptions { limits })
             .threads(self.threads)
+            .stop_on(crate::interrupt::flag())
             .select(self.selection()?);
         // Kubernetes capture bundles, directories, standard input, files: as the
         // library reads paths.
@@ -274,6 +275,10 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
             return Ok(true);
         }
     };
+    // Nothing read: the errors said so; no empty tables.
+    if outcome.read_nothing() {
+        return Ok(true);
+    }
     let Some(correlation) = outcome.correlation() else { return Ok(true) };
     match args.format {
         SummaryFormat::Json => {
@@ -281,8 +286,9 @@ pub fn run(args: &CorrelateArgs, out: &mut impl Write) -> io::Result<bool> {
             out.write_all(b"\n")?;
         }
         SummaryFormat::Text => {
+            text::interrupted(out, &outcome)?;
             text::selection(out, outcome.selection.as_ref(), outcome.frames)?;
-            text::correlate(out, correlation.points, correlation.report, correlation.names)?;
+            text::correlate(out, correlation.points, correlation.report, correlation.names, &args.view)?;
         }
     }
     Ok(outcome.failed())

@@ -17,7 +17,7 @@ use crate::AnalysisArgs;
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     #[command(flatten)]
-    analysis: AnalysisArgs,
+    pub(crate) analysis: AnalysisArgs,
     /// Directory to write the tables into (created if missing).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     output: PathBuf,

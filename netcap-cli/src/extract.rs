@@ -39,7 +39,7 @@ use crate::AnalysisArgs;
 #[command(group(ArgGroup::new("selector").required(true).multiple(true)))]
 pub struct ExtractArgs {
     #[command(flatten)]
-    analysis: AnalysisArgs,
+    pub(crate) analysis: AnalysisArgs,
     /// The N-th finding (1-based) as `netcap correlate` on the same files lists it,
     /// with the findings it follows from (`related`).
     #[arg(long = "finding", value_name = "N", group = "selector", value_parser = parse_finding)]
@@ -689,7 +689,10 @@ fn write(args: &ExtractArgs, known: &Known, outcome: &Outcome, log: FrameLog, si
     let out: Box<dyn Write + '_> = match &sink {
         Destination::Stdout => Box::new(&mut *stdout),
         Destination::File { tmp, .. } => match File::create(tmp) {
-            Ok(f) => Box::new(BufWriter::with_capacity(1 << 16, f)),
+            Ok(f) => {
+                crate::interrupt::writing(tmp);
+                Box::new(BufWriter::with_capacity(1 << 16, f))
+            }
             Err(e) => return Err(Failure::Message(format!("{target}: {e}"))),
         },
     };

@@ -9,11 +9,13 @@ mod correlate;
 mod evidence;
 mod export;
 mod extract;
+mod interrupt;
 mod query;
 mod report;
 mod spill;
 mod text;
 mod ui;
+mod verdict;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -41,6 +43,10 @@ struct Cli {
     /// Colour the text output: `auto` when it goes to a terminal and NO_COLOR is unset.
     #[arg(long, value_enum, global = true, value_name = "WHEN", default_value_t = ui::ColorChoice::Auto)]
     color: ui::ColorChoice,
+    /// Accepted for tcpdump's habit and ignored: netcap never resolves names (it shows
+    /// the names a pcapng's name resolution blocks carry).
+    #[arg(short = 'n', global = true, action = clap::ArgAction::Count)]
+    numeric: u8,
     /// Without a command: summarise these captures (same as `netcap summary`).
     #[command(flatten)]
     summary: SummaryArgs,
@@ -128,6 +134,58 @@ struct Common {
     /// The capture filter as tcpdump takes it, after `--`.
     #[arg(last = true, value_name = "EXPRESSION")]
     expression: Vec<String>,
+    /// Read FILE, as tcpdump's `-r FILE` (the same as giving FILE; may be repeated).
+    #[arg(short = 'r', value_name = "FILE")]
+    read: Vec<PathBuf>,
+    #[command(flatten)]
+    habits: Habits,
+}
+
+/// tcpdump's and tshark's options that netcap does not have, taken only to say what to
+/// use instead (a usage error), rather than clap's "unexpected argument".
+#[derive(Debug, Args)]
+struct Habits {
+    #[arg(short = 'w', hide = true, num_args = 0..=1, value_name = "FILE")]
+    write: Option<Option<String>>,
+    #[arg(short = 'Y', hide = true, num_args = 0..=1, value_name = "EXPR")]
+    display_filter: Option<Option<String>>,
+    #[arg(short = 'x', short_alias = 'X', hide = true, action = clap::ArgAction::Count)]
+    hex: u8,
+    #[arg(short = 'i', hide = true, num_args = 0..=1, value_name = "IFACE")]
+    interface: Option<Option<String>>,
+}
+
+impl Habits {
+    /// What to use instead of the first such option given, if any.
+    fn refusal(&self) -> Option<&'static str> {
+        if self.interface.is_some() {
+            Some(
+                "-i: netcap reads capture files, it does not capture. Capture with \
+                 `tcpdump -i IFACE -w FILE` and give FILE, or read tcpdump live: \
+                 `tcpdump -i IFACE -w - | netcap summary -`",
+            )
+        } else if self.write.is_some() {
+            Some(
+                "-w: netcap does not copy captures. `netcap extract FILE… -o OUT.pcapng` writes \
+                 the frames a finding, flow, filter or frame list selects; `-o FILE` writes a \
+                 command's output",
+            )
+        } else if self.display_filter.is_some() {
+            Some(
+                "-Y: netcap has no display filters (tshark's). Select frames with a capture \
+                 filter, tcpdump's syntax with libpcap's meaning: -f 'EXPR', -F FILE, after \
+                 `--`, or --inner 'EXPR' for the packet inside a tunnel",
+            )
+        } else if self.hex > 0 {
+            Some(
+                "-x, -X: netcap does not print packet bytes. Cut the frames with \
+                 `netcap extract FILE… -o OUT.pcapng` and read them with `tcpdump -X -r OUT.pcapng` \
+                 or Wireshark",
+            )
+        } else {
+            None
+        }
+    }
 }
 
 /// Where a command's text or JSON goes.
@@ -161,6 +219,8 @@ struct SummaryArgs {
     /// Example frames listed per count.
     #[arg(long, value_name = "N", default_value_t = netcap_core::summary::DEFAULT_FIRST_FRAMES)]
     first_frames: usize,
+    #[command(flatten)]
+    view: verdict::View,
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +272,8 @@ struct CorrelateArgs {
     /// List every packet: where it was seen (point, frame, time) and where it is missing.
     #[arg(long)]
     packets: bool,
+    #[command(flatten)]
+    view: verdict::View,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -242,6 +304,73 @@ impl Cli {
     }
 }
 
+impl Cli {
+    /// The FILE and filter arguments of the command given.
+    fn common_mut(&mut self) -> Option<&mut Common> {
+        match &mut self.command {
+            Some(Command::Packets(a)) => Some(&mut a.common),
+            Some(Command::Summary(a)) => Some(&mut a.common),
+            Some(Command::Flows(a)) => Some(&mut a.common),
+            Some(Command::Correlate(a)) => Some(&mut a.analysis.common),
+            Some(Command::Report(a)) => Some(&mut a.analysis.common),
+            Some(Command::Extract(a)) => Some(&mut a.analysis.common),
+            Some(Command::Export(a)) => Some(&mut a.analysis.common),
+            Some(Command::Completions { .. } | Command::Man { .. }) => None,
+            None => Some(&mut self.summary.common),
+        }
+    }
+
+    /// `-r FILE` joins the FILE arguments; a tcpdump or tshark option netcap does not
+    /// have is a usage error saying what to use instead.
+    fn settle(&mut self) -> Result<(), &'static str> {
+        let json_view = match &self.command {
+            Some(Command::Summary(a)) => (a.format == SummaryFormat::Json).then_some(a.view),
+            Some(Command::Correlate(a)) => (a.format == SummaryFormat::Json).then_some(a.view),
+            None => (self.summary.format == SummaryFormat::Json).then_some(self.summary.view),
+            _ => None,
+        };
+        if json_view.is_some_and(|v| v.min_severity != verdict::Level::Info) {
+            return Err("--min-severity shapes the text; JSON carries every finding (keep the ones you want with jq: \
+                        '.findings[] | select(.severity == \"error\")')");
+        }
+        let Some(common) = self.common_mut() else { return Ok(()) };
+        if let Some(msg) = common.habits.refusal() {
+            return Err(msg);
+        }
+        let read = std::mem::take(&mut common.read);
+        common.files.extend(read);
+        Ok(())
+    }
+}
+
+/// The options every command takes (`-q`, `-n`, `--color`), written before the
+/// command's name (`netcap -q summary f.pcap`), are moved after it: clap reads options
+/// before a name as the bare `netcap FILE…` form's, and the name as a FILE.
+fn hoist_global_options(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let mut i = 1;
+    while let Some(a) = args.get(i).and_then(|a| a.to_str()) {
+        let short_flags = a.len() > 1 && a.starts_with('-') && !a.starts_with("--") && a[1..].chars().all(|c| c == 'q' || c == 'n');
+        if short_flags || a == "--quiet" || a.starts_with("--color=") {
+            i += 1;
+        } else if a == "--color" {
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    let Some(name) = args.get(i).and_then(|a| a.to_str()) else { return args };
+    if i == 1 || cmd.find_subcommand(name).is_none() {
+        return args;
+    }
+    let mut out = Vec::with_capacity(args.len());
+    out.push(args[0].clone());
+    out.push(args[i].clone());
+    out.extend_from_slice(&args[1..i]);
+    out.extend_from_slice(&args[i + 1..]);
+    out
+}
+
 impl AnalysisArgs {
     /// The capture files read: FILE arguments, then the files `--point NAME=FILE[#IFACE]`
     /// names.
@@ -256,7 +385,12 @@ impl AnalysisArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse_from(hoist_global_options(std::env::args_os().collect()));
+    if let Err(msg) = cli.settle() {
+        ui::init(cli.quiet, cli.color, false);
+        ui::error(msg);
+        return ExitCode::from(2);
+    }
     let output = cli.output_file();
     let target: Box<dyn Write> = match &output {
         Some((path, inputs)) if inputs.iter().any(|f| same_file(f, path)) => {
@@ -265,7 +399,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
         Some((path, _)) => match std::fs::File::create(path) {
-            Ok(f) => Box::new(f),
+            Ok(f) => {
+                interrupt::writing(path);
+                Box::new(f)
+            }
             Err(e) => {
                 ui::init(cli.quiet, cli.color, false);
                 ui::error(format_args!("{}: {e}", path.display()));
@@ -275,6 +412,7 @@ fn main() -> ExitCode {
         None => Box::new(io::stdout().lock()),
     };
     ui::init(cli.quiet, cli.color, output.is_none() && io::stdout().is_terminal());
+    interrupt::install();
     let mut out = BufWriter::with_capacity(1 << 16, target);
     let result = match cli.command {
         Some(Command::Packets(a)) => packets(&a, &mut out),
@@ -300,6 +438,13 @@ fn main() -> ExitCode {
         None => summary(&cli.summary, &mut out),
     };
     let result = result.and_then(|failed| out.flush().map(|()| failed));
+    if let Some(status) = interrupt::exit_status() {
+        ui::warn(format_args!("interrupted ({}): the output covers the frames read before it", interrupt::signal_name()));
+        if result.as_ref().is_err_and(|e| e.kind() != io::ErrorKind::BrokenPipe) {
+            ui::error(format_args!("writing output: {}", result.as_ref().err().map(ToString::to_string).unwrap_or_default()));
+        }
+        return ExitCode::from(status);
+    }
     match result {
         Ok(false) => ExitCode::SUCCESS,
         Ok(true) => ExitCode::from(1),
@@ -396,14 +541,20 @@ fn packets(args: &PacketsArgs, out: &mut impl Write) -> io::Result<bool> {
 
 fn flows(args: &FlowsArgs, out: &mut impl Write) -> io::Result<bool> {
     let Some(analysis) = per_file(&args.common) else { return Ok(true) };
-    let Ok(Some((outcome, ()))) = run_analysis(analysis, &args.common.files, ()) else { return Ok(true) };
+    let Ok(Some((mut outcome, ()))) = run_analysis(analysis, &args.common.files, ()) else { return Ok(true) };
+    if outcome.read_nothing() {
+        return Ok(true);
+    }
     let failed = outcome.failed();
-    let mut flows = outcome.flows;
+    let mut flows = std::mem::take(&mut outcome.flows);
     // The flows in trouble first, worst first; then in order of appearance.
     flows.sort_by(|a, b| b.trouble().cmp(&a.trouble()).then(a.id.cmp(&b.id)));
     match args.format {
         SummaryFormat::Json => {
             let mut doc = serde_json::json!({ "flows": flows, "table": outcome.table });
+            if outcome.interrupted {
+                doc["interrupted"] = serde_json::json!(true);
+            }
             if let Some(s) = &outcome.selection {
                 doc["selection"] = serde_json::json!(s);
             }
@@ -414,6 +565,7 @@ fn flows(args: &FlowsArgs, out: &mut impl Write) -> io::Result<bool> {
             out.write_all(b"\n")?;
         }
         SummaryFormat::Text => {
+            text::interrupted(out, &outcome)?;
             text::selection(out, outcome.selection.as_ref(), outcome.frames)?;
             text::flows(out, &flows, args.trouble, &outcome.names)?;
         }
@@ -427,12 +579,18 @@ fn summary(args: &SummaryArgs, out: &mut impl Write) -> io::Result<bool> {
     let Ok(Some((outcome, summarize))) = run_analysis(analysis.keep_flows(false), &args.common.files, summarize) else {
         return Ok(true);
     };
+    // Nothing read: the errors said so; no empty report.
+    if outcome.read_nothing() {
+        return Ok(true);
+    }
     let report = summarize.report(&outcome);
     match args.format {
         SummaryFormat::Json => {
             // `selection` first when frames were selected, then the report's fields.
             #[derive(serde::Serialize)]
             struct Doc<'a> {
+                #[serde(skip_serializing_if = "std::ops::Not::not")]
+                interrupted: bool,
                 #[serde(skip_serializing_if = "Option::is_none")]
                 selection: Option<&'a netcap_core::filter::SelectionReport>,
                 #[serde(skip_serializing_if = "netcap_core::analysis::Names::is_empty")]
@@ -440,13 +598,14 @@ fn summary(args: &SummaryArgs, out: &mut impl Write) -> io::Result<bool> {
                 #[serde(flatten)]
                 report: &'a netcap_core::summary::Report,
             }
-            let doc = Doc { selection: outcome.selection.as_ref(), names: &outcome.names, report: &report };
+            let doc = Doc { interrupted: outcome.interrupted, selection: outcome.selection.as_ref(), names: &outcome.names, report: &report };
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             out.write_all(b"\n")?;
         }
         SummaryFormat::Text => {
+            text::interrupted(out, &outcome)?;
             text::selection(out, outcome.selection.as_ref(), outcome.frames)?;
-            text::summary(out, &report, &outcome.names)?;
+            text::summary(out, &report, &outcome.names, &args.view)?;
         }
     }
     Ok(outcome.failed())

@@ -13,6 +13,8 @@ use netcap_core::tcp::stats::Summary as Stats;
 use netcap_core::tcp::{FlowRecord, SegmentInfo};
 
 use crate::ui::{paint, severity, Paint};
+use crate::verdict::View;
+use netcap_core::findings::Finding;
 
 /// `2024-03-01 12:00:01.123456789` (UTC) for a timestamp in ns since the Unix epoch.
 pub fn datetime(ts_ns: i64) -> String {
@@ -408,7 +410,27 @@ pub fn selection(out: &mut impl Write, selection: Option<&SelectionReport>, kept
     writeln!(out, "Selected {kept} of {} frames read: {}\n", s.frames_read, what.join(", "))
 }
 
-pub fn summary(out: &mut impl Write, r: &Report, names: &Names) -> io::Result<()> {
+/// The line that opens a result a signal cut short.
+pub fn interrupted_line(read: u64) -> String {
+    format!(
+        "Interrupted ({}) after {read} frame{} read: everything below covers only them.",
+        crate::interrupt::signal_name(),
+        if read == 1 { "" } else { "s" }
+    )
+}
+
+/// Opens the text output of an interrupted run with [`interrupted_line`].
+pub fn interrupted(out: &mut impl Write, outcome: &netcap_core::analysis::Outcome) -> io::Result<()> {
+    if outcome.interrupted {
+        writeln!(out, "{}\n", interrupted_line(outcome.read))?;
+    }
+    Ok(())
+}
+
+/// `netcap summary` for people: the verdict, the inventory (points, encapsulations,
+/// checksums, receiver drops, decode stops, TCP health), then the findings' evidence.
+pub fn summary(out: &mut impl Write, r: &Report, names: &Names, view: &View) -> io::Result<()> {
+    opening(out, &r.findings, view, names, "No problems found.")?;
     match (r.first_ts_ns, r.last_ts_ns, r.duration_ns) {
         (Some(a), Some(b), Some(d)) => writeln!(
             out,
@@ -534,15 +556,18 @@ pub fn summary(out: &mut impl Write, r: &Report, names: &Names) -> io::Result<()
             writeln!(out, "  {:>10}  linktype {}", l.frames, l.link_type.0)?;
         }
     }
-    if !r.findings.is_empty() {
-        findings(out, &r.findings, names)?;
-    }
-    Ok(())
+    findings(out, &r.findings, names, view)
 }
 
-/// `netcap correlate` for people: the points, each pair of adjacent points, then the
-/// findings as sentences with their evidence frames and a hint.
-pub fn correlate(out: &mut impl Write, points: &[PointInfo], report: &CorrelateReport, names: &Names) -> io::Result<()> {
+/// `netcap correlate` for people: the verdict, the points, each pair of adjacent
+/// points, then the findings with their evidence frames and a hint.
+pub fn correlate(out: &mut impl Write, points: &[PointInfo], report: &CorrelateReport, names: &Names, view: &View) -> io::Result<()> {
+    let clean = if points.len() > 1 {
+        "No problems found: every packet was seen at every point on its path."
+    } else {
+        "No problems found."
+    };
+    opening(out, &report.findings, view, names, clean)?;
     writeln!(out, "Capture points")?;
     for p in points {
         let off = clock(p).map_or(String::new(), |c| format!(", clock {c}"));
@@ -599,11 +624,7 @@ pub fn correlate(out: &mut impl Write, points: &[PointInfo], report: &CorrelateR
             writeln!(out, "  {}  {}{missing}", names.annotate(&r.flow), seen.join(" "))?;
         }
     }
-    if report.findings.is_empty() {
-        writeln!(out, "\nNo findings: every packet was seen at every point on its path.")?;
-        return Ok(());
-    }
-    findings(out, &report.findings, names)
+    findings(out, &report.findings, names, view)
 }
 
 /// A point's clock in words: `shared with the first point (estimate 0.001 ms ± 0.002
@@ -618,16 +639,68 @@ pub fn clock(p: &PointInfo) -> Option<String> {
     }
 }
 
-/// Numbered findings: the sentence, the evidence frames, the hint.
-fn findings(out: &mut impl Write, list: &[netcap_core::findings::Finding], names: &Names) -> io::Result<()> {
+/// The verdict that opens the text: one line per finding shown, errors first
+/// ([`crate::verdict::lines`]), or `clean` when there is none.
+pub fn opening(out: &mut impl Write, list: &[Finding], view: &View, names: &Names, clean: &str) -> io::Result<()> {
+    let (lines, hidden) = crate::verdict::lines(list, view);
+    let hidden_note = if hidden == 0 {
+        String::new()
+    } else {
+        format!(" ({hidden} less severe hidden by --min-severity)")
+    };
+    if lines.is_empty() {
+        let what = if crate::verdict::nothing_wrong(list) {
+            clean.to_string()
+        } else {
+            format!("No findings at --min-severity {} or worse.", view.min_severity.name())
+        };
+        return writeln!(out, "{what}{hidden_note}\n");
+    }
+    let tally = crate::verdict::tally(list, view);
+    if lines.iter().all(|l| crate::verdict::Level::of(l.severity) == crate::verdict::Level::Info) {
+        // Nothing wrong, only notes.
+        writeln!(out, "{}; {tally}:", clean.trim_end_matches('.'))?;
+    } else {
+        writeln!(out, "Verdict: {tally}{hidden_note}")?;
+    }
+    for l in &lines {
+        let number = if l.numbers.len() == 1 { format!("{}.", l.numbers[0]) } else { "-".to_string() };
+        writeln!(out, "  {number:>3} [{}] {}", severity(l.severity), names.annotate(&l.text()))?;
+    }
+    writeln!(out)
+}
+
+/// The findings shown with their evidence frames and hint, worst first, numbered as
+/// `correlate` numbers them; information findings are in the verdict only unless
+/// `--verbose`.
+fn findings(out: &mut impl Write, list: &[Finding], names: &Names, view: &View) -> io::Result<()> {
+    let shown = crate::verdict::shown(list, view);
+    if shown.is_empty() {
+        return Ok(());
+    }
     writeln!(out, "\nFindings")?;
-    for (i, f) in list.iter().enumerate() {
-        writeln!(out, "  {}. [{}] {}: {}", i + 1, severity(f.severity), f.kind, names.annotate(&f.summary))?;
-        for (n, seen) in f.frames.iter().enumerate() {
+    let mut folded = Vec::new();
+    for (n, f) in shown {
+        if !crate::verdict::unfolded(f, view) {
+            folded.push(n.to_string());
+            continue;
+        }
+        writeln!(out, "  {n}. [{}] {}: {}", severity(f.severity), f.kind, names.annotate(&f.summary))?;
+        for (i, seen) in f.frames.iter().enumerate() {
             let at: Vec<String> = seen.iter().map(|r| format!("{}:{}", r.point, r.frame)).collect();
-            writeln!(out, "     packet {}: seen at {}", n + 1, at.join(", "))?;
+            writeln!(out, "     packet {}: seen at {}", i + 1, at.join(", "))?;
         }
         writeln!(out, "     hint: {}", f.hint)?;
+    }
+    if !folded.is_empty() {
+        let (noun, verb) = if folded.len() == 1 { ("finding", "is") } else { ("findings", "are") };
+        writeln!(
+            out,
+            "  Information {noun} {} {verb} in the verdict; --verbose lists {} frames and hint{}.",
+            folded.join(", "),
+            if folded.len() == 1 { "its" } else { "their" },
+            if folded.len() == 1 { "" } else { "s" }
+        )?;
     }
     Ok(())
 }

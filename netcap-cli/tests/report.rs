@@ -52,6 +52,25 @@ fn evidence(md: &str, n: usize) -> Vec<Vec<String>> {
 #[test]
 fn markdown_flannel_reads_like_the_incident() {
     let md = report(&flannel(), &["-o", "-"]);
+    // The verdict first, errors before warnings before information; then the findings'
+    // evidence, the points between, and the inventory last.
+    assert!(md.starts_with(
+        "# netcap report\n\n## Verdict\n\n1 error, 1 warning and 4 information findings:\n\n\
+         - error: 2 packets of 10.244.1.2:55406 > 10.244.2.3:80 were seen on server_underlay and missing from server_vxlan:"
+    ), "{md}");
+    assert!(md.contains("(UdpInCsumErrors). (finding 1)\n- warning: 10.244.1.2:55406 > 10.244.2.3:80 connected after 3.027 s"));
+    assert!(md.contains("(finding 6)\n- info: 4 offload_artifact findings (numbers 2, 3, 4, 5); the first: 7 frames on client_pod"));
+    let at = |h: &str| md.find(h).unwrap_or_else(|| panic!("{h} in the report"));
+    let order = ["## Verdict", "## Findings", "## Between points", "## Flows in trouble", "## What was captured", "## Command"].map(at);
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    // Information findings are folded to their verdict line unless --verbose.
+    assert!(!md.contains("### 2. offload_artifact"));
+    assert!(md.contains("Information findings 2, 3, 4, 5: their sentence is in the verdict"));
+    let verbose = report(&flannel(), &["-o", "-", "--verbose"]);
+    assert!(verbose.contains("### 2. offload_artifact (info)"));
+    let errors = report(&flannel(), &["-o", "-", "--min-severity", "error"]);
+    assert!(errors.contains("1 error: 5 less severe findings hidden by --min-severity error."), "{errors}");
+    assert!(!errors.contains("### 6. syn_retry_delay"));
     // What was captured: six points, 68 frames, the six-point path.
     assert!(md.contains("6 capture points, 68 frames, from 2026-11-22 04:50:11.883689000 to 2026-11-22 04:50:14.910887000 UTC (3.027 s)"));
     assert!(md.contains(

@@ -46,7 +46,7 @@ use crate::AnalysisArgs;
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     #[command(flatten)]
-    analysis: AnalysisArgs,
+    pub(crate) analysis: AnalysisArgs,
     /// Where to write the report: NAME.md or NAME.html (the format follows the
     /// extension; another extension is an error unless --format is given), or `-` for
     /// standard output (Markdown unless --format html).
@@ -59,6 +59,8 @@ pub struct ReportArgs {
     /// and the report's flow table give it); by default the flow in most trouble.
     #[arg(long = "flow", value_name = "ID")]
     flow: Option<u64>,
+    #[command(flatten)]
+    view: crate::verdict::View,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -114,6 +116,10 @@ pub struct Doc {
     pub delays: Vec<DelayPlot>,
     /// What the report could not show, and why.
     pub omissions: Vec<String>,
+    /// Said on top when a signal stopped the run: the report covers what was read.
+    pub interrupted: Option<String>,
+    /// Which findings are shown, and how fully.
+    pub view: crate::verdict::View,
     /// Whether any input file failed.
     pub failed: bool,
     /// The names the captures give addresses, shown beside them.
@@ -255,7 +261,10 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
             return Ok(true);
         }
         match File::create(out) {
-            Ok(f) => file = Some(f),
+            Ok(f) => {
+                crate::interrupt::writing(out);
+                file = Some(f);
+            }
             Err(e) => {
                 crate::ui::error(format_args!("{}: {e}", out.display()));
                 return Ok(true);
@@ -321,6 +330,9 @@ fn build(args: &ReportArgs) -> Result<io::Result<Doc>, String> {
         Err(AnalysisError::Observer(e)) => return Ok(Err(e)),
         Err(e) => return Err(e.to_string()),
     };
+    if analysis.read_nothing() {
+        return Err("no capture could be read (above): no report written".to_string());
+    }
     let Gather { collect: first, log } = messages.inner;
     let report = analysis.report.as_ref().ok_or("no correlation")?;
     let mut omissions = Vec::new();
@@ -344,7 +356,7 @@ fn build(args: &ReportArgs) -> Result<io::Result<Doc>, String> {
     if first.syns.len() >= MAX_SYNS {
         omissions.push(format!("The SYN timelines cover the first {MAX_SYNS} SYNs."));
     }
-    Ok(Ok(assemble(analysis, first, second, chosen, omissions)))
+    Ok(Ok(assemble(analysis, first, second, chosen, omissions, args.view)))
 }
 
 /// The connection in most trouble, seen from the point nearest the sender of its data
@@ -380,8 +392,10 @@ fn assemble(
     second: Trace,
     chosen: Option<FlowRecord>,
     mut omissions: Vec<String>,
+    view: crate::verdict::View,
 ) -> Doc {
     let failed = analysis.failed();
+    let interrupted = analysis.interrupted.then(|| crate::text::interrupted_line(analysis.read));
     let Outcome { points, report, flows, table, karn, names: address_names, .. } = analysis;
     let report = report.unwrap_or_default();
     let points: Vec<PointLine> = points
@@ -469,6 +483,8 @@ fn assemble(
         trace,
         delays,
         omissions,
+        interrupted,
+        view,
         failed,
         names: address_names,
     }

@@ -52,11 +52,17 @@ fn plural(n: usize, word: &str) -> String {
 /// The whole report, in reading order; plots drawn only when `plots` is set.
 pub fn blocks(doc: &Doc, plots: bool) -> Vec<Block> {
     let mut b = vec![Block::Heading(1, "netcap report".to_string())];
-    captured(&mut b, doc, plots);
+    if let Some(line) = &doc.interrupted {
+        b.push(Block::Para(line.clone()));
+    }
+    // The answer first, then the evidence, then the inventory.
+    verdict(&mut b, doc);
     findings(&mut b, doc, plots);
+    between(&mut b, doc, plots);
     troubled(&mut b, doc, plots);
     checksums(&mut b, doc);
     tcp(&mut b, doc);
+    captured(&mut b, doc);
     b.push(Block::MarkdownOnly(
         "Plots (the SYN timeline across points, the time-sequence graph and RTT of the flow in most trouble, the one-way delay between points) are in the HTML report: `-o report.html`.".to_string(),
     ));
@@ -70,7 +76,46 @@ pub fn blocks(doc: &Doc, plots: bool) -> Vec<Block> {
     b
 }
 
-fn captured(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
+/// One line per finding shown, errors first, numbered as `netcap correlate` numbers
+/// them; or that nothing is wrong.
+fn verdict(b: &mut Vec<Block>, doc: &Doc) {
+    b.push(Block::Heading(2, "Verdict".to_string()));
+    let list = || doc.findings.iter().map(|f| &f.finding);
+    let (lines, hidden) = crate::verdict::lines(list(), &doc.view);
+    let clean = if doc.points.len() > 1 {
+        "No problems found: every packet was seen at every point on its path, and no receiver would drop one."
+    } else {
+        "No problems found."
+    };
+    let hidden = if hidden == 0 { String::new() } else { format!(" {} hidden by --min-severity {}.", plural(hidden, "less severe finding"), doc.view.min_severity.name()) };
+    if lines.is_empty() {
+        let what = if crate::verdict::nothing_wrong(list()) {
+            clean.to_string()
+        } else {
+            format!("No findings at --min-severity {} or worse.", doc.view.min_severity.name())
+        };
+        b.push(Block::Para(format!("{what}{hidden}")));
+        return;
+    }
+    let tally = crate::verdict::tally(list(), &doc.view);
+    if lines.iter().all(|l| crate::verdict::Level::of(l.severity) == crate::verdict::Level::Info) {
+        b.push(Block::Para(format!("{}; {tally}:", clean.trim_end_matches('.'))));
+    } else {
+        b.push(Block::Para(format!("{tally}:{hidden}")));
+    }
+    b.push(Block::List(
+        lines
+            .iter()
+            .map(|l| {
+                let number = if l.numbers.len() == 1 { format!(" (finding {})", l.numbers[0]) } else { String::new() };
+                format!("{}: {}{number}", l.severity, doc.names.annotate(&l.text()))
+            })
+            .collect(),
+    ));
+}
+
+/// The inventory: every capture point, its file, interface, frames, span and clock.
+fn captured(b: &mut Vec<Block>, doc: &Doc) {
     b.push(Block::Heading(2, "What was captured".to_string()));
     let frames: u64 = doc.points.iter().map(|p| p.row.frames).sum();
     let points = plural(doc.points.len(), "capture point");
@@ -98,6 +143,15 @@ fn captured(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
         ]);
     }
     b.push(Block::Table(t));
+}
+
+/// The paths packets took, what each pair of adjacent points saw of them, and the
+/// one-way delays.
+fn between(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
+    if doc.paths.is_empty() && doc.pairs.is_empty() && doc.notes.is_empty() {
+        return;
+    }
+    b.push(Block::Heading(2, "Between points".to_string()));
     if !doc.paths.is_empty() {
         b.push(Block::Para("Paths, upstream first:".to_string()));
         b.push(Block::List(doc.paths.iter().map(|p| format!("{}: {}", doc.names.annotate(&p.direction), p.points.join(" → "))).collect()));
@@ -134,16 +188,22 @@ fn captured(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
     }
 }
 
+/// The findings shown, worst first, each with its evidence frames and what to do;
+/// information findings are in the verdict only unless `--verbose`.
 fn findings(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
-    b.push(Block::Heading(2, "Findings".to_string()));
-    if doc.findings.is_empty() {
-        b.push(Block::Para(
-            "No findings: every packet was seen at every point on its path, and no receiver would drop one.".to_string(),
-        ));
+    let shown = crate::verdict::shown(doc.findings.iter().map(|f| &f.finding), &doc.view);
+    if !shown.is_empty() {
+        b.push(Block::Heading(2, "Findings".to_string()));
     }
-    for (i, f) in doc.findings.iter().enumerate() {
+    let mut folded = Vec::new();
+    for (n, _) in shown {
+        let f = &doc.findings[n - 1];
         let x = &f.finding;
-        b.push(Block::Heading(3, format!("{}. {} ({})", i + 1, x.kind, x.severity)));
+        if !crate::verdict::unfolded(x, &doc.view) {
+            folded.push(n.to_string());
+            continue;
+        }
+        b.push(Block::Heading(3, format!("{n}. {} ({})", x.kind, x.severity)));
         b.push(Block::Para(doc.names.annotate(&x.summary)));
         if !f.rows.is_empty() {
             let mut t = Table::new(&[">packet", "point", ">frame", ">time", "what matters"]);
@@ -163,6 +223,12 @@ fn findings(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
             b.push(Block::Labelled("Related:", format!("{}.", r.join(", "))));
         }
         b.push(Block::Labelled("What to do:", x.hint.clone()));
+    }
+    if !folded.is_empty() {
+        b.push(Block::Para(format!(
+            "Information findings {}: their sentence is in the verdict; `--verbose` adds their frames and hints here.",
+            folded.join(", ")
+        )));
     }
     for t in doc.syn_timelines.iter().filter(|_| plots) {
         let title = doc.names.annotate(&format!("SYN attempts of {} → {} at each point", t.client, t.server));

@@ -65,6 +65,7 @@ mod select;
 use std::fmt;
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -112,6 +113,7 @@ pub struct Analysis {
     selection: Selection,
     series: Vec<Series>,
     bundles: Vec<Bundle>,
+    stop: Option<Arc<AtomicBool>>,
 }
 
 /// Files read as one capture point ([`Analysis::series`]).
@@ -144,6 +146,7 @@ impl fmt::Debug for Analysis {
             .field("selection", &self.selection)
             .field("series", &self.series)
             .field("bundles", &self.bundles)
+            .field("stop", &self.stop)
             .finish()
     }
 }
@@ -164,6 +167,7 @@ impl Analysis {
             selection: Selection::new(),
             series: Vec::new(),
             bundles: Vec::new(),
+            stop: None,
         }
     }
 
@@ -233,9 +237,10 @@ impl Analysis {
     ///
     /// # Errors
     /// A bundle that cannot be unpacked or read, a directory that cannot be listed or
-    /// holds no capture file.
+    /// holds no capture file, a file (or `-`) given twice.
     pub fn paths<P: AsRef<std::path::Path>>(mut self, paths: impl IntoIterator<Item = P>) -> Result<Self, InputError> {
         let paths: Vec<PathBuf> = paths.into_iter().map(|p| p.as_ref().to_path_buf()).collect();
+        refuse_repeats(&paths)?;
         let mut bundles = Vec::new();
         let mut which = Vec::new();
         for p in &paths {
@@ -355,6 +360,16 @@ impl Analysis {
         self
     }
 
+    /// Ends the run early once `flag` is set (by a Ctrl-C handler, a timer, another
+    /// thread): reading stops at the next frame, and the run finishes as if the inputs
+    /// ended there — every frame read so far analysed and delivered, flows closed,
+    /// findings made — with [`Outcome::interrupted`] set. An observer's error, by
+    /// contrast, ends the run without an outcome.
+    pub fn stop_on(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.stop = Some(flag);
+        self
+    }
+
     /// Threads the run uses, the calling thread included; 0 (the default) is one per
     /// core. The outcome and everything the observer sees are the same for every
     /// number: only the time changes.
@@ -418,12 +433,22 @@ pub struct Outcome {
     /// The bundles, kept open: files unpacked from a tarball stay until the outcome is
     /// dropped (`report` and `extract` read frames again after the run).
     pub bundles: Vec<Bundle>,
+    /// Whether the run was stopped early ([`Analysis::stop_on`]): everything in the
+    /// outcome covers the frames read until then.
+    pub interrupted: bool,
 }
 
 impl Outcome {
     /// Whether the run had no input, or an input failed ([`Outcome::errors`]).
     pub fn failed(&self) -> bool {
         self.inputs.is_empty() || !self.errors.is_empty()
+    }
+
+    /// Whether nothing could be read: no frame was read and an input failed (every
+    /// input unreadable, or the readable ones empty). A front end then has no result
+    /// to show, only the errors.
+    pub fn read_nothing(&self) -> bool {
+        self.read == 0 && !self.errors.is_empty()
     }
 
     /// The points' names by number.
@@ -434,7 +459,7 @@ impl Outcome {
     /// The points and the correlation report as one serialisable value: the JSON of
     /// `netcap correlate --format json` (`docs/output.md`). `None` in [`Order::Files`].
     pub fn correlation(&self) -> Option<Correlation<'_>> {
-        Some(Correlation { points: &self.points, selection: self.selection.as_ref(), names: &self.names, report: self.report.as_ref()? })
+        Some(Correlation { interrupted: self.interrupted, points: &self.points, selection: self.selection.as_ref(), names: &self.names, report: self.report.as_ref()? })
     }
 }
 
@@ -442,6 +467,10 @@ impl Outcome {
 #[derive(Debug, Clone, Copy, Serialize)]
 #[non_exhaustive]
 pub struct Correlation<'a> {
+    /// Whether the run was stopped early (`interrupted: true`, absent otherwise): the
+    /// report covers the frames read until then.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
     /// The capture points, by number (`points` in the JSON).
     pub points: &'a [PointInfo],
     /// The selection, when frames were selected (`selection`, absent otherwise).
@@ -453,6 +482,21 @@ pub struct Correlation<'a> {
     /// The report, its fields at the top level of the JSON.
     #[serde(flatten)]
     pub report: &'a Report,
+}
+
+/// A file (or standard input) named twice would be two capture points holding the same
+/// packets: every packet "seen twice" and matched with itself. Paths that name one file
+/// (`a.pcap`, `./a.pcap`, a link to it) are the same.
+fn refuse_repeats(paths: &[PathBuf]) -> Result<(), InputError> {
+    let mut seen = std::collections::HashSet::new();
+    for p in paths {
+        let key = if p.as_os_str() == "-" { p.clone() } else { std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()) };
+        if !seen.insert(key) {
+            let what = if p.as_os_str() == "-" { "given twice: standard input can be read once" } else { "given twice (or under two names): each file is read once, as its own capture points" };
+            return Err(InputError { path: p.to_string_lossy().into_owned(), error: std::io::Error::new(std::io::ErrorKind::InvalidInput, what) });
+        }
+    }
+    Ok(())
 }
 
 /// A path that could not be added to a run ([`Analysis::paths`]).

@@ -101,6 +101,10 @@ struct Back<'o, O: Observer + ?Sized> {
     window: Window,
     /// Set once the selection's count is reached: reading stops.
     enough: &'o AtomicBool,
+    /// The caller's stop flag ([`Analysis::stop_on`](super::Analysis::stop_on)).
+    stop: Option<std::sync::Arc<AtomicBool>>,
+    /// Whether reading stopped because the stop flag was set.
+    interrupted: bool,
     /// Per input: frames delivered, first and last time (a series' files).
     spans: Vec<(u64, Option<i64>, Option<i64>)>,
     /// The names the inputs read so far give addresses.
@@ -136,7 +140,7 @@ struct Feed {
 }
 
 pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) -> Result<Outcome, AnalysisError<O::Error>> {
-    let Analysis { mut inputs, renames, offsets, decode, tcp, correlate, order, keep_flows, threads, selection, series, bundles } = analysis;
+    let Analysis { mut inputs, renames, offsets, decode, tcp, correlate, order, keep_flows, threads, selection, series, bundles, stop } = analysis;
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
@@ -222,6 +226,8 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
         read: 0,
         window: Window::new(&selection),
         enough: &enough,
+        stop,
+        interrupted: false,
         at: vec![0; inputs.len()],
         spans: vec![(0, None, None); inputs.len()],
         names: crate::analysis::Names::default(),
@@ -254,6 +260,9 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
         Order::Files => {
             let n = inputs.len();
             for (i, input) in inputs.iter_mut().enumerate() {
+                if back.interrupted {
+                    break;
+                }
                 if matches!(units[i], Unit::Member(_)) {
                     continue;
                 }
@@ -493,6 +502,10 @@ impl<O: Observer + ?Sized> Back<'_, O> {
     /// feed is dry. Frames of mapped inputs stay where they are; the others are copied.
     fn fill(&mut self, feed: &mut Feed, chunk: &mut Chunk) {
         while !chunk.is_full() && !self.enough.load(Ordering::Relaxed) {
+            if self.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+                self.interrupted = true;
+                break;
+            }
             let Some(Reverse((ts, i, _))) = feed.heap.pop() else { break };
             let point = feed.heads.get(i).copied().unwrap_or(0);
             self.read += 1;
@@ -706,6 +719,7 @@ impl<O: Observer + ?Sized> Back<'_, O> {
             hosts: Vec::new(),
             names: self.names,
             bundles: Vec::new(),
+            interrupted: self.interrupted,
         })
     }
 }

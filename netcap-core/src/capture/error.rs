@@ -166,6 +166,17 @@ impl fmt::Display for CaptureError {
                 "{}: record {} at byte offset {}: {}",
                 self.file, n, self.offset, self.kind
             ),
+            // At the very start of the file: what the file is, not where.
+            None if self.offset == 0 => match &self.kind {
+                CaptureErrorKind::Io(e) => write!(f, "{}: {e}", self.file),
+                CaptureErrorKind::NotACapture { magic } => write!(
+                    f,
+                    "{}: not a capture (its first bytes, {:02x} {:02x} {:02x} {:02x}, are no \
+                     pcap, pcapng, gzip, zstd or xz magic number)",
+                    self.file, magic[0], magic[1], magic[2], magic[3]
+                ),
+                kind => write!(f, "{}: {kind}", self.file),
+            },
             None => write!(
                 f,
                 "{}: at byte offset {}: {}",

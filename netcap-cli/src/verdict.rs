@@ -1,0 +1,159 @@
+//! The verdict that opens `summary`, `correlate` and `report`: one line per finding,
+//! errors first, then warnings, then information; or that nothing is wrong. Findings
+//! keep the numbers `correlate` gives them (`extract --finding N`, `related`), whatever
+//! the order and the filter.
+
+use std::collections::HashMap;
+
+use clap::{Args, ValueEnum};
+use netcap_core::findings::Finding;
+
+/// How much of the findings the text and the reports show.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct View {
+    /// Show only findings of LEVEL or worse in the text and the report: error, warning or
+    /// info (all). JSON always carries every finding.
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = Level::Info)]
+    pub min_severity: Level,
+    /// Also list the frames and hint of every information finding (folded to their
+    /// sentence otherwise).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View { min_severity: Level::Info, verbose: false }
+    }
+}
+
+/// A finding's severity, worst first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Level {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Level {
+    /// The word on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warning => "warning",
+            Level::Info => "info",
+        }
+    }
+
+    /// The level of a finding's `severity` (an unknown word counts as information).
+    pub fn of(severity: &str) -> Level {
+        match severity {
+            "error" => Level::Error,
+            "warning" => Level::Warning,
+            _ => Level::Info,
+        }
+    }
+}
+
+/// More findings than this of one kind and severity are one line in the verdict.
+const GROUP: usize = 3;
+
+/// One line of the verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// The finding's `severity` word.
+    pub severity: &'static str,
+    /// Its `kind`.
+    pub kind: &'static str,
+    /// The 1-based numbers of the findings the line stands for.
+    pub numbers: Vec<usize>,
+    /// The first finding's sentence.
+    pub summary: String,
+}
+
+impl Line {
+    /// `1`, or `3, 4, 5` (the first 10, then how many more).
+    pub fn numbers_text(&self) -> String {
+        let mut s: Vec<String> = self.numbers.iter().take(10).map(ToString::to_string).collect();
+        if self.numbers.len() > 10 {
+            s.push(format!("… ({} in all)", self.numbers.len()));
+        }
+        s.join(", ")
+    }
+
+    /// The line's words after its severity: the sentence of a single finding, or, for
+    /// many of one kind, how many and the first one's sentence.
+    pub fn text(&self) -> String {
+        match self.numbers.len() {
+            1 => self.summary.clone(),
+            n => format!("{n} {} findings (numbers {}); the first: {}", self.kind, self.numbers_text(), self.summary),
+        }
+    }
+}
+
+/// The verdict: the lines shown, worst first (in finding order within a severity), and
+/// how many findings `--min-severity` hides.
+pub fn lines<'a>(findings: impl IntoIterator<Item = &'a Finding>, view: &View) -> (Vec<Line>, usize) {
+    let mut all = 0;
+    let shown = shown(findings.into_iter().inspect(|_| all += 1), view);
+    let hidden = all - shown.len();
+    let mut counts: HashMap<(&str, &str), usize> = HashMap::new();
+    for (_, f) in &shown {
+        *counts.entry((f.severity, f.kind)).or_default() += 1;
+    }
+    let mut out: Vec<Line> = Vec::new();
+    // Where the one line of a kind with many findings is.
+    let mut grouped: HashMap<(&str, &str), usize> = HashMap::new();
+    for (n, f) in shown {
+        let key = (f.severity, f.kind);
+        if counts.get(&key).copied().unwrap_or(0) > GROUP {
+            if let Some(&i) = grouped.get(&key) {
+                out[i].numbers.push(n);
+                continue;
+            }
+            grouped.insert(key, out.len());
+        }
+        out.push(Line { severity: f.severity, kind: f.kind, numbers: vec![n], summary: f.summary.clone() });
+    }
+    (out, hidden)
+}
+
+/// Whether no finding, shown or hidden, is an error or a warning.
+pub fn nothing_wrong<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> bool {
+    findings.into_iter().all(|f| Level::of(f.severity) == Level::Info)
+}
+
+/// Whether the evidence and hint of a finding are listed (else only its sentence).
+pub fn unfolded(f: &Finding, view: &View) -> bool {
+    view.verbose || Level::of(f.severity) != Level::Info
+}
+
+/// The findings shown, with their numbers, worst first.
+pub fn shown<'a>(findings: impl IntoIterator<Item = &'a Finding>, view: &View) -> Vec<(usize, &'a Finding)> {
+    let mut v: Vec<(usize, &Finding)> =
+        findings.into_iter().enumerate().filter(|(_, f)| Level::of(f.severity) <= view.min_severity).map(|(i, f)| (i + 1, f)).collect();
+    v.sort_by_key(|(n, f)| (Level::of(f.severity), *n));
+    v
+}
+
+/// `1 error, 2 warnings and 4 information findings` for the findings shown.
+pub fn tally<'a>(findings: impl IntoIterator<Item = &'a Finding>, view: &View) -> String {
+    let shown = shown(findings, view);
+    let count = |l: Level| shown.iter().filter(|(_, f)| Level::of(f.severity) == l).count();
+    let mut parts = Vec::new();
+    for (l, one, many) in [(Level::Error, "error", "errors"), (Level::Warning, "warning", "warnings"), (Level::Info, "information finding", "information findings")] {
+        match count(l) {
+            0 => {}
+            1 => parts.push(format!("1 {one}")),
+            n => parts.push(format!("{n} {many}")),
+        }
+    }
+    match parts.len() {
+        0 => String::new(),
+        1 => parts.remove(0),
+        _ => {
+            let last = parts.pop().unwrap_or_default();
+            format!("{} and {last}", parts.join(", "))
+        }
+    }
+}
