@@ -9,6 +9,7 @@ mod correlate;
 mod evidence;
 mod export;
 mod extract;
+mod man;
 mod query;
 mod report;
 mod spill;
@@ -71,8 +72,9 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) of netcap.
-    Man,
+    /// Print the man page (roff) of netcap or of one command, or write every page into a
+    /// directory (--dir).
+    Man(man::ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -289,10 +291,7 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut cmd, "netcap", &mut out);
             Ok(false)
         }
-        Some(Command::Man) => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd).render(&mut out).map(|()| false)
-        }
+        Some(Command::Man(a)) => man::run(&a, &mut out),
         None if cli.summary.common.files.is_empty() => {
             ui::error("no capture files given; try `netcap --help`");
             return ExitCode::from(2);
