@@ -10,6 +10,7 @@ mod evidence;
 mod export;
 mod extract;
 mod interrupt;
+mod man;
 mod query;
 mod report;
 mod spill;
@@ -77,8 +78,9 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) of netcap.
-    Man,
+    /// Print the man page (roff) of netcap or of one command, or write every page into a
+    /// directory (--dir).
+    Man(man::ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -427,10 +429,7 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut cmd, "netcap", &mut out);
             Ok(false)
         }
-        Some(Command::Man) => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd).render(&mut out).map(|()| false)
-        }
+        Some(Command::Man(a)) => man::run(&a, &mut out),
         None if cli.summary.common.files.is_empty() => {
             ui::error("no capture files given; try `netcap --help`");
             return ExitCode::from(2);

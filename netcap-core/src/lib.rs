@@ -67,3 +67,8 @@ pub mod flow;
 pub mod record;
 pub mod summary;
 pub mod tcp;
+
+/// The README's example (the crate's page on crates.io), compiled with the doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
