@@ -283,8 +283,8 @@ pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool, nam
     let shown: Vec<&FlowRecord> = flows.iter().filter(|f| !trouble_only || f.in_trouble()).collect();
     writeln!(
         out,
-        "{} TCP flows, {} in trouble{}",
-        flows.len(),
+        "{}, {} in trouble{}",
+        count(flows.len() as u64, "TCP flow"),
         flows.iter().filter(|f| f.in_trouble()).count(),
         if trouble_only { " (listed)" } else { "" }
     )?;
@@ -407,7 +407,12 @@ pub fn selection(out: &mut impl Write, selection: Option<&SelectionReport>, kept
     if let Some(n) = s.count {
         what.push(format!("the first {n}"));
     }
-    writeln!(out, "Selected {kept} of {} frames read: {}\n", s.frames_read, what.join(", "))
+    writeln!(out, "Selected {kept} of {} read: {}\n", count(s.frames_read, "frame"), what.join(", "))
+}
+
+/// `1 frame`, `2 frames`: a count and its noun (English plural in -s).
+pub fn count(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// The line that opens a result a signal cut short.
@@ -434,14 +439,14 @@ pub fn summary(out: &mut impl Write, r: &Report, names: &Names, view: &View) -> 
     match (r.first_ts_ns, r.last_ts_ns, r.duration_ns) {
         (Some(a), Some(b), Some(d)) => writeln!(
             out,
-            "{} frames, {} bytes, {} .. {} UTC ({})",
-            r.frames,
-            r.bytes,
+            "{}, {}, {} .. {} UTC ({})",
+            count(r.frames, "frame"),
+            count(r.bytes, "byte"),
             datetime(a),
             datetime(b),
             seconds(d)
         )?,
-        _ => writeln!(out, "{} frames, {} bytes", r.frames, r.bytes)?,
+        _ => writeln!(out, "{}, {}", count(r.frames, "frame"), count(r.bytes, "byte"))?,
     }
     writeln!(out, "\nCapture points")?;
     for p in &r.points {
@@ -457,8 +462,12 @@ pub fn summary(out: &mut impl Write, r: &Report, names: &Names, view: &View) -> 
         };
         writeln!(
             out,
-            "  {:<20} {}{iface} linktype {}: {} frames, {} bytes{span}{cut}",
-            p.name, p.file, p.link_type.0, p.frames, p.bytes
+            "  {:<20} {}{iface} linktype {}: {}, {}{span}{cut}",
+            p.name,
+            p.file,
+            p.link_type.0,
+            count(p.frames, "frame"),
+            count(p.bytes, "byte")
         )?;
     }
     writeln!(out, "\nEncapsulations")?;
@@ -484,7 +493,7 @@ pub fn summary(out: &mut impl Write, r: &Report, names: &Names, view: &View) -> 
         for d in &r.receiver_drops {
             let frames: Vec<String> =
                 d.first_frames.iter().map(|f| format!("{}:{}", f.point, f.frame)).collect();
-            let what = format!("{:>10} frames: bad {}@{} checksum ({})", d.count, d.layer, d.depth, d.counter);
+            let what = format!("{:>10}: bad {}@{} checksum ({})", count(d.count, "frame"), d.layer, d.depth, d.counter);
             writeln!(out, "  {}  [{}]", paint(Paint::Bad, &what), frames.join(" "))?;
         }
     }
@@ -510,12 +519,24 @@ pub fn summary(out: &mut impl Write, r: &Report, names: &Names, view: &View) -> 
     if let Some(t) = &r.tcp {
         writeln!(out, "\nTCP")?;
         let outcomes: Vec<String> = t.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        writeln!(out, "  {} flow{}: {}", t.flows, if t.flows == 1 { "" } else { "s" }, outcomes.join(", "))?;
-        let rate = t.retransmission_rate.map_or_else(|| "-".to_string(), |r| format!("{:.2} %", r * 100.0));
+        let flows = count(t.flows, "flow");
+        match t.connections {
+            // One connection seen at several points is several flows.
+            Some(c) if c != t.flows => writeln!(
+                out,
+                "  {} over the points, {flows} (one per point that saw one); flows by outcome: {}",
+                count(c, "connection"),
+                outcomes.join(", ")
+            )?,
+            _ => writeln!(out, "  {flows}: {}", outcomes.join(", "))?,
+        }
+        let rate = t.retransmission_rate.map_or_else(String::new, |r| format!(" ({:.2} % of the segments that carry data, SYN or FIN)", r * 100.0));
+        let summed = if t.connections.is_some_and(|c| c != t.flows) { " (every point's flows together)" } else { "" };
         writeln!(
             out,
-            "  retransmissions {} segments, {} bytes ({rate} of data segments)",
-            t.retransmissions, t.retransmitted_bytes
+            "  retransmissions{summed} {}, {}{rate}",
+            count(t.retransmissions, "segment"),
+            count(t.retransmitted_bytes, "byte")
         )?;
         writeln!(out, "  RTT (Karn)     {}", stats_line(&t.rtt))?;
         writeln!(out, "  initial RTT    {}", stats_line(&t.initial_rtt))?;
@@ -532,8 +553,7 @@ pub fn summary(out: &mut impl Write, r: &Report, names: &Names, view: &View) -> 
             };
             let failed = t.syn_retried - d.count;
             let failed = if failed > 0 && d.count > 0 { format!(", {failed} did not") } else { String::new() };
-            let noun = if t.syn_retried == 1 { "connection" } else { "connections" };
-            writeln!(out, "  SYN retried in {} {noun}: {connected}{failed}", t.syn_retried)?;
+            writeln!(out, "  SYN retried in {}: {connected}{failed}", count(t.syn_retried, "connection"))?;
         }
         if t.table.evicted + t.table.expired > 0 {
             writeln!(out, "  flow table: {} expired, {} evicted (limits: --max-flows, --flow-timeout)", t.table.expired, t.table.evicted)?;
@@ -586,7 +606,7 @@ pub fn correlate(out: &mut impl Write, points: &[PointInfo], report: &CorrelateR
             format!(" from {} files{gaps}", p.files.len())
         };
         let os = p.os.as_deref().map_or(String::new(), |o| format!(", written on {o}"));
-        writeln!(out, "  {:<20} {} linktype {}: {} frames{files}{os}{off}", p.name, p.file, p.link_type.0, p.frames)?;
+        writeln!(out, "  {:<20} {} linktype {}: {}{files}{os}{off}", p.name, p.file, p.link_type.0, count(p.frames, "frame"))?;
     }
     for n in &report.notes {
         writeln!(out, "\nNote: {n}.")?;

@@ -301,3 +301,27 @@ fn a_clean_run_says_no_problems_found() {
     let t = text(&["summary", "--min-severity", "warning", FLANNEL[5]]);
     assert!(t.starts_with("No problems found. (1 less severe hidden by --min-severity)\n"), "{t}");
 }
+
+/// Totals over several points count a connection once: the flannel connection seen at
+/// four points is one connection, four flows, one SYN-retried connection. Counts take
+/// their plural only when not 1.
+#[test]
+fn a_connection_seen_at_four_points_is_counted_once() {
+    let mut args = vec!["summary"];
+    args.extend(&FLANNEL[..4]);
+    let t = text(&args);
+    assert!(t.contains("\nTCP\n  1 connection over the points, 4 flows (one per point that saw one); flows by outcome: closed 4\n"), "{t}");
+    assert!(t.contains("\n  retransmissions (every point's flows together) 8 segments, 0 bytes (25.00 % of the segments that carry data, SYN or FIN)\n"), "{t}");
+    assert!(t.contains("\n  SYN retried in 1 connection: 1 connected after 3.026 s\n"), "{t}");
+    let mut json_args = args.clone();
+    json_args.extend(["--format", "json"]);
+    let out = netcap(&json_args);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((r["tcp"]["flows"].as_u64(), r["tcp"]["connections"].as_u64(), r["tcp"]["syn_retried"].as_u64()), (Some(4), Some(1), Some(1)));
+    assert_eq!(r["tcp"]["syn_retry_connect_delay"]["count"], 1);
+    // One point: one flow, no "over the points".
+    let t = text(&["summary", FLANNEL[3]]);
+    assert!(t.contains("\nTCP\n  1 flow: closed 1\n  retransmissions 2 segments, 0 bytes"), "{t}");
+    let t = text(&["flows", FLANNEL[3]]);
+    assert!(t.starts_with("1 TCP flow, 1 in trouble\n"), "{t}");
+}

@@ -46,7 +46,7 @@ fn opt_ms(ns: Option<i64>) -> String {
 }
 
 fn plural(n: usize, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+    crate::text::count(n as u64, word)
 }
 
 /// The whole report, in reading order; plots drawn only when `plots` is set.
@@ -304,10 +304,18 @@ fn tcp(b: &mut Vec<Block>, doc: &Doc) {
         return;
     };
     let outcomes: Vec<String> = h.outcomes.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    let rate = h.retransmission_rate.map_or_else(String::new, |r| format!(" ({:.2} % of data segments)", r * 100.0));
+    let rate = h.retransmission_rate.map_or_else(String::new, |r| format!(" ({:.2} % of the segments that carry data, SYN or FIN)", r * 100.0));
+    let connections = match h.connections {
+        Some(c) if c != h.flows => format!("{} over the points; ", plural(usize::try_from(c).unwrap_or(usize::MAX), "connection")),
+        _ => String::new(),
+    };
     let mut items = vec![
-        format!("TCP flows: {} ({})", h.flows, outcomes.join(", ")),
-        format!("Retransmissions: {} segments, {} bytes{rate}", h.retransmissions, h.retransmitted_bytes),
+        format!("TCP flows (one connection at one point): {connections}{} ({})", h.flows, outcomes.join(", ")),
+        format!(
+            "Retransmissions at all points: {}, {}{rate}",
+            plural(usize::try_from(h.retransmissions).unwrap_or(usize::MAX), "segment"),
+            plural(usize::try_from(h.retransmitted_bytes).unwrap_or(usize::MAX), "byte")
+        ),
         format!("RTT (Karn samples): {}", stats_line(&h.rtt)),
         format!("Initial RTT (handshake): {}", stats_line(&h.initial_rtt)),
     ];

@@ -1,8 +1,17 @@
 //! TCP health for `netcap summary`: connections by outcome, retransmission rate, RTT
 //! percentiles, SYN-retry delays and the worst flows, folded from [`FlowRecord`]s in
-//! memory bounded by the number of outcomes and [`WORST`].
+//! memory bounded by the number of outcomes, [`WORST`] and [`MAX_CONNECTIONS`].
+//!
+//! A flow is one connection at one capture point: one connection seen at four points is
+//! four flows. Connections are counted once: flows with the same client and server at
+//! different points are one connection; at one point, each flow is its own (a 5-tuple
+//! reused after the first connection closed).
 
 use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+
+use crate::flow::Endpoint;
 
 use serde::Serialize;
 
@@ -12,6 +21,49 @@ use crate::flow::table::TableStats;
 
 /// The worst flows kept.
 pub const WORST: usize = 10;
+
+/// Distinct (client, server) pairs remembered to count connections once; past it the
+/// count is not given ([`HealthReport::connections`] is `None`).
+pub const MAX_CONNECTIONS: usize = 1 << 20;
+
+/// Connections counted once across points, within [`MAX_CONNECTIONS`] pairs: the
+/// connections of a (client, server) are the most flows one point saw of it.
+#[derive(Debug, Default)]
+struct Connections {
+    /// Flows per (client, server, point).
+    at: FxHashMap<(Endpoint, Endpoint, u32), u32>,
+    /// The most flows one point saw, per (client, server).
+    most: FxHashMap<(Endpoint, Endpoint), u32>,
+    count: u64,
+    /// More pairs than [`MAX_CONNECTIONS`]: the count is not given.
+    overflow: bool,
+}
+
+impl Connections {
+    /// Counts the flow of `client > server` at `point`; whether it is a connection not
+    /// counted before (every flow is, past the cap).
+    fn add(&mut self, client: Endpoint, server: Endpoint, point: u32) -> bool {
+        let new = if self.at.len() >= MAX_CONNECTIONS && !self.at.contains_key(&(client, server, point)) {
+            self.overflow = true;
+            true
+        } else {
+            let here = self.at.entry((client, server, point)).or_default();
+            *here += 1;
+            let most = self.most.entry((client, server)).or_default();
+            let new = *here > *most;
+            *most = (*most).max(*here);
+            new
+        };
+        if new {
+            self.count += 1;
+        }
+        new
+    }
+
+    fn count(&self) -> Option<u64> {
+        (!self.overflow).then_some(self.count)
+    }
+}
 
 /// Folds finished flows.
 #[derive(Debug, Default)]
@@ -23,7 +75,8 @@ pub struct Health {
     retransmitted_bytes: u64,
     payload_bytes: u64,
     initial_rtt: Samples,
-    syn_retried: u64,
+    connections: Connections,
+    syn_retried: Connections,
     connect_delay: Samples,
     worst: Vec<FlowRecord>,
 }
@@ -55,6 +108,10 @@ pub struct WorstFlow {
 pub struct HealthReport {
     /// TCP flows (connections per capture point).
     pub flows: u64,
+    /// Connections, each counted once however many points saw it (flows of one client
+    /// and server at different points are one connection); `None` past
+    /// [`MAX_CONNECTIONS`] distinct pairs.
+    pub connections: Option<u64>,
     /// Flows by outcome (`closed`, `established`, `reset`, `refused`, `timed_out`,
     /// `unanswered`, `mid_stream`).
     pub outcomes: BTreeMap<&'static str, u64>,
@@ -70,9 +127,11 @@ pub struct HealthReport {
     pub rtt: Summary,
     /// Wireshark's `initial_rtt` of every flow that has one.
     pub initial_rtt: Summary,
-    /// Connections whose SYN was sent more than once.
+    /// Connections whose SYN was sent more than once, each counted once however many
+    /// points saw it.
     pub syn_retried: u64,
-    /// Connect delays (first SYN to the answered SYN/ACK) of those connections.
+    /// Connect delays (first SYN to the answered SYN/ACK) of those connections, as the
+    /// first point that saw each one measured it.
     pub syn_retry_connect_delay: Summary,
     /// The flows in most trouble, worst first.
     pub worst: Vec<WorstFlow>,
@@ -98,8 +157,8 @@ impl Health {
         if let Some(r) = f.rtt.initial_rtt_ns {
             self.initial_rtt.add(r);
         }
-        if f.syn.attempts > 1 {
-            self.syn_retried += 1;
+        self.connections.add(f.client, f.server, f.point_index);
+        if f.syn.attempts > 1 && self.syn_retried.add(f.client, f.server, f.point_index) {
             if let Some(d) = f.syn.connect_delay_ns {
                 self.connect_delay.add(d);
             }
@@ -116,6 +175,7 @@ impl Health {
     pub fn report(&self, table: TableStats, rtt: &Samples) -> HealthReport {
         HealthReport {
             flows: self.flows,
+            connections: self.connections.count(),
             outcomes: self.outcomes.clone(),
             retransmission_rate: (self.data_segments > 0)
                 .then(|| self.retransmissions as f64 / self.data_segments as f64),
@@ -124,7 +184,7 @@ impl Health {
             payload_bytes: self.payload_bytes,
             rtt: rtt.summary(),
             initial_rtt: self.initial_rtt.summary(),
-            syn_retried: self.syn_retried,
+            syn_retried: self.syn_retried.count,
             syn_retry_connect_delay: self.connect_delay.summary(),
             worst: self
                 .worst
@@ -142,5 +202,40 @@ impl Health {
                 .collect(),
             table,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(last: u8, port: u16) -> Endpoint {
+        Endpoint { ip: std::net::IpAddr::from([10, 0, 0, last]), port }
+    }
+
+    /// One connection at four points is one; a 5-tuple reused at one point is two,
+    /// however the points' flows interleave.
+    #[test]
+    fn connections_are_counted_once_across_points() {
+        let (c, s) = (ep(1, 40000), ep(2, 80));
+        let mut n = Connections::default();
+        let news: Vec<bool> = [0, 1, 2, 3].iter().map(|&p| n.add(c, s, p)).collect();
+        assert_eq!(news, [true, false, false, false]);
+        assert_eq!(n.count(), Some(1));
+        // The 5-tuple used again: at point 1 first, then 0; interleaved with another pair.
+        assert!(n.add(c, s, 1));
+        assert!(n.add(ep(3, 40001), s, 1));
+        assert!(!n.add(c, s, 0));
+        assert!(!n.add(ep(3, 40001), s, 0));
+        assert_eq!(n.count(), Some(3));
+    }
+
+    #[test]
+    fn past_the_cap_the_count_is_not_given() {
+        let mut n = Connections::default();
+        for i in 0..=MAX_CONNECTIONS {
+            n.add(ep(1, (i % 60000) as u16), ep(2, (i / 60000) as u16), 0);
+        }
+        assert_eq!(n.count(), None);
     }
 }
