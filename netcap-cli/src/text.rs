@@ -617,7 +617,11 @@ pub fn correlate(out: &mut impl Write, points: &[PointInfo], report: &CorrelateR
     for (p, direction) in report.paths.iter().zip(&directions) {
         writeln!(out, "  {direction:<width$} {}", p.points.join(" > "))?;
     }
-    writeln!(out, "\nBetween points (upstream > downstream): matched, lost, appeared, duplicated, reordered, one-way delay")?;
+    writeln!(out, "\nBetween points, along the paths (upstream > downstream): matched, lost, appeared, duplicated, reordered, one-way delay")?;
+    if report.notes.iter().any(|n| n.contains("super-frames")) {
+        // A point holding super-frames has fewer frames than the packets it matched.
+        writeln!(out, "  (packets on the wire: a TSO/GSO/GRO super-frame counts once per segment it carries)")?;
+    }
     for r in &report.pairs {
         let d = &r.delay_ns;
         let delay = match (d.min, d.p50, d.p99, d.max) {

@@ -355,3 +355,42 @@ fn packets_are_matched_across_a_nat() {
         .sum();
     assert_eq!(hop["matched"].as_u64(), Some(client_to_server), "every frame across the NAT");
 }
+
+/// fixtures/lab/input-drop: three SYNs seen at the client and at the server's interface,
+/// dropped after it by an nftables input rule (the lab's counter: 3). The finding says
+/// they reached the last point and died at or after it, names it, and sends the reader
+/// to the host, not to `netcap correlate` again.
+#[test]
+fn syns_that_reach_the_last_point_died_at_or_after_it() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/lab/input-drop");
+    let run = |files: &[&str]| -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_netcap"))
+            .args(["correlate", "--format", "json"])
+            .args(files)
+            .current_dir(&dir)
+            .output()
+            .expect("run netcap");
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let r = run(&["client.pcap", "server.pcap"]);
+    assert_eq!(r["paths"][0]["points"], serde_json::json!(["client", "server"]));
+    assert_eq!((r["pairs"][0]["matched"].as_u64(), r["pairs"][0]["lost"].as_u64()), (Some(3), Some(0)));
+    let findings = r["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    let f = &findings[0];
+    assert_eq!(f["kind"], "handshake_failure");
+    assert_eq!(f["points"], serde_json::json!(["server"]));
+    assert_eq!(f["evidence"]["died_at_or_after"], "server");
+    assert_eq!(f["evidence"]["attempts"], 3);
+    let summary = f["summary"].as_str().unwrap();
+    assert!(summary.starts_with("10.79.0.1:41000 > 10.79.0.2:8080: the connection was unanswered"), "{summary}");
+    assert!(summary.ends_with("All 3 SYNs reached server, the last capture point on their path, and no answer came back: they died at or after server."), "{summary}");
+    let hint = f["hint"].as_str().unwrap();
+    assert!(hint.starts_with("Look at the receiving host behind server: an input firewall rule"), "{hint}");
+    assert!(!hint.contains("netcap correlate"), "{hint}");
+    // The client alone cannot tell: the SYNs may have died anywhere on the way.
+    let r = run(&["client.pcap"]);
+    let f = &r["findings"][0];
+    assert!(f.get("evidence").unwrap().get("died_at_or_after").is_none());
+    assert!(f["hint"].as_str().unwrap().contains("capture further along the path"));
+}

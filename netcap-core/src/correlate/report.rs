@@ -9,6 +9,7 @@ use crate::findings::{self, plural, Finding, FrameRef};
 use crate::tcp::FlowRecord;
 
 use super::fingerprint::SUPERFRAME_BYTES;
+use super::pairs::PairAcc;
 use super::Correlator;
 
 /// One packet on its direction's path ([`Correlator::take_packet_paths`]).
@@ -124,8 +125,10 @@ pub struct PathReport {
 pub struct Report {
     /// The inferred path of each direction.
     pub paths: Vec<PathReport>,
-    /// Each pair of adjacent points on the paths, ordered by point number, with its
-    /// counts and delays.
+    /// Each pair of adjacent points on the paths, with its counts and delays, in path
+    /// order: each path's hops upstream first, the paths in their order. The counts are
+    /// of packets on the wire: a TSO/GSO/GRO super-frame counts once per segment it
+    /// carries, so a point holding super-frames has fewer frames than packets matched.
     pub pairs: Vec<PairReport>,
     /// The findings: lost packets located between two points first, then the
     /// single-capture findings those do not cover, then those from the TCP flow records.
@@ -191,11 +194,10 @@ impl Correlator {
             .collect();
         paths.sort_by(|x, y| x.direction.cmp(&y.direction));
         Report {
-            paths,
             pairs: self
-                .pairs
-                .iter()
-                .map(|(&(a, b), acc)| PairReport {
+                .pairs_in_path_order()
+                .into_iter()
+                .map(|((a, b), acc)| PairReport {
                     from: name(a),
                     to: name(b),
                     matched: acc.matched,
@@ -211,6 +213,7 @@ impl Correlator {
                     },
                 })
                 .collect(),
+            paths,
             findings,
             packet_count: self.created,
             packets: rows,
@@ -219,6 +222,29 @@ impl Correlator {
         }
     }
 
+
+    /// The pairs as the paths run: each path's hops upstream first, the paths in the
+    /// order of their directions' names (as reported); pairs on no path (none, as
+    /// pairs are made from paths) last, by point number.
+    fn pairs_in_path_order(&self) -> Vec<((u32, u32), &PairAcc)> {
+        let mut directions: Vec<(String, &Vec<u32>)> =
+            self.paths.iter().map(|(&(a, b), pts)| (format!("{a} > {b}"), pts)).collect();
+        directions.sort_by(|x, y| x.0.cmp(&y.0));
+        let mut out = Vec::with_capacity(self.pairs.len());
+        let mut done = std::collections::HashSet::new();
+        for (_, pts) in directions {
+            for hop in pts.windows(2) {
+                let key = (hop[0], hop[1]);
+                if let Some(acc) = self.pairs.get(&key) {
+                    if done.insert(key) {
+                        out.push((key, acc));
+                    }
+                }
+            }
+        }
+        out.extend(self.pairs.iter().filter(|(k, _)| !done.contains(*k)).map(|(&k, acc)| (k, acc)));
+        out
+    }
 
     fn findings(&self, names: &[String], flows: &[FlowRecord]) -> Vec<Finding> {
         let name = |p: u32| names.get(p as usize).cloned().unwrap_or_default();
@@ -249,8 +275,51 @@ impl Correlator {
             out.iter().flat_map(|f| f.frames.iter().flatten().map(|r| (r.point.clone(), r.frame))).collect();
         let explained = |point: &str, frame: u64| located.iter().any(|(p, f)| p == point && *f == frame);
         out.extend(self.single.findings(names, &explained));
-        let more = findings::flow_findings(flows, &out);
+        let mut more = findings::flow_findings(flows, &out);
+        self.past_the_last_point(&mut more, names, flows);
         out.extend(more);
         out
+    }
+
+    /// A handshake that failed unanswered although the last capture point on the SYNs'
+    /// path saw every SYN the client sent, and no answer: nothing was lost between the
+    /// points, so the SYNs died at or after the last one — on the receiving host or
+    /// past it. The finding says so, names that point, and points at the host rather
+    /// than at more captures.
+    fn past_the_last_point(&self, found: &mut [Finding], names: &[String], flows: &[FlowRecord]) {
+        let failed: Vec<&FlowRecord> = flows.iter().filter(|f| f.outcome.failed() && f.outcome != crate::tcp::Outcome::Refused).collect();
+        if failed.is_empty() || names.len() < 2 {
+            return;
+        }
+        let mut by_conn: std::collections::HashMap<String, Vec<&FlowRecord>> = std::collections::HashMap::new();
+        for f in failed {
+            by_conn.entry(format!("{} > {}", f.client, f.server)).or_default().push(f);
+        }
+        for finding in found.iter_mut().filter(|f| f.kind == "handshake_failure") {
+            let Some(conn) = by_conn.get(&finding.flow) else { continue };
+            let Some(path) = self.paths.get(&(conn[0].client.ip, conn[0].server.ip)).filter(|p| p.len() > 1) else { continue };
+            let Some(&last) = path.last() else { continue };
+            let most = conn.iter().map(|f| f.syn.attempts).max().unwrap_or(0);
+            let Some(there) = conn.iter().find(|f| f.point_index == last) else { continue };
+            if there.syn.attempts < most || there.s2c.packets > 0 {
+                if !finding.related.is_empty() {
+                    finding.hint = "The SYNs were lost on the way: the related findings say between which capture points, and why.".to_string();
+                }
+                continue;
+            }
+            let point = names.get(last as usize).cloned().unwrap_or_default();
+            let every = if most == 1 { "The SYN".to_string() } else { format!("All {most} SYNs") };
+            finding.summary = format!(
+                "{} {every} reached {point}, the last capture point on their path, and no answer came back: they died at or after {point}.",
+                finding.summary
+            );
+            finding.points = vec![point.clone()];
+            if let Some(e) = finding.evidence.as_object_mut() {
+                e.insert("died_at_or_after".to_string(), serde_json::json!(point));
+            }
+            finding.hint = format!(
+                "Look at the receiving host behind {point}: an input firewall rule that drops (nft list ruleset, iptables -S, a NetworkPolicy), reverse-path filtering (rp_filter), a full listen queue (nstat TcpExtListenDrops), or the route on. A port without a listener would have answered with RST. To see further, capture inside the receiver (the pod's interface) or on the next hop."
+            );
+        }
     }
 }
