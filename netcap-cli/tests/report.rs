@@ -99,8 +99,8 @@ fn markdown_flannel_reads_like_the_incident() {
     assert!(md.contains("syn_retry_delay (warning)"));
     assert!(md.contains("**Related:** finding 1."));
     // Checksum table: two bad outer UDP checksums on each underlay.
-    assert!(md.contains("| client_underlay | udp@0 | bad | 2 | 1, 2 |"));
-    assert!(md.contains("| server_underlay | udp@0 | bad | 2 | 1, 2 |"));
+    assert!(md.contains("| **client_underlay** | **udp@0** | **bad** | **2** | **1, 2** |"));
+    assert!(md.contains("| **server_underlay** | **udp@0** | **bad** | **2** | **1, 2** |"));
     // The command, last.
     assert!(md.trim_end().ends_with(&format!("netcap report {} -o -\n```", flannel().join(" "))));
     insta::assert_snapshot!("report_flannel_markdown", md);
@@ -198,8 +198,17 @@ fn html_is_self_contained_with_the_plots() {
     for banned in ["<script", "<link", "src=", "href=", "url(", "@import"] {
         assert!(!html.contains(banned), "{banned} in a self-contained report");
     }
-    // Two delay plots (one per direction), the SYN timeline, time-sequence and RTT.
-    assert_eq!(html.matches("<svg").count(), 5);
+    // Two delay plots (one per direction) and the SYN timeline. The flow in most
+    // trouble carried 8 segments and retried its SYN: its story is the SYN timeline,
+    // not a time-sequence graph and an RTT plot.
+    assert_eq!(html.matches("<svg").count(), 3);
+    assert!(html.contains(
+        "flow 3 at server_underlay (10.244.1.2:55406 → 10.244.2.3:80) carried 8 segments with data, SYN or FIN: its story is its 3 SYN attempts"
+    ));
+    assert!(!html.contains("Time-sequence graph of"));
+    // The bad outer checksums' rows are highlighted.
+    assert!(html.contains("<tr class=\"bad\"><td>client_underlay</td><td>udp@0</td><td>bad</td>"), "highlighted row");
+    assert_eq!(html.matches("<tr class=\"bad\">").count(), 2);
     assert!(html.contains("<figcaption>SYN attempts of 10.244.1.2:55406 → 10.244.2.3:80 at each point</figcaption>"));
     assert!(html.contains("attempt 1 at +0.000 s: not seen at server_vxlan, server_pod"));
     assert!(html.contains("attempt 2 at +1.010 s: not seen at server_vxlan, server_pod"));
@@ -314,4 +323,73 @@ fn an_unknown_output_extension_is_an_error() {
     let out = netcap(&args);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(std::fs::read_to_string(&pdf).unwrap().starts_with("# "));
+}
+
+/// Screenshots the report of `files` in headless Chromium at `width`×`height` (the first
+/// screen of a laptop); the pixels, RGB.
+fn first_screen(chromium: &std::path::Path, name: &str, files: &[String], width: u32, height: u32) -> Vec<[u8; 3]> {
+    let html = scratch(&format!("{name}.html"));
+    let mut args: Vec<&str> = vec!["report"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["-o", html.to_str().unwrap()]);
+    let out = common::netcap(&args);
+    assert!(html.is_file(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    let png = scratch(&format!("{name}.png"));
+    let _ = std::fs::remove_file(&png);
+    let out = Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"])
+        .args(["--disable-component-update", "--disable-sync", "--hide-scrollbars"])
+        .arg(format!("--window-size={width},{height}"))
+        .arg(format!("--user-data-dir={}", scratch(&format!("chromium-profile-{name}")).display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.canonicalize().unwrap().display()))
+        .output()
+        .expect("run chromium");
+    assert!(png.is_file(), "no screenshot: {}", String::from_utf8_lossy(&out.stderr));
+    let mut reader = png::Decoder::new(std::fs::File::open(&png).unwrap()).read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (width, height));
+    buf[..info.buffer_size()].chunks(info.color_type.samples()).map(|p| [p[0], p[1], p[2]]).collect()
+}
+
+/// Every lab incident's report puts its verdict inside the first screen (1280×720): the
+/// verdict box's left bar, in the colour of its worst finding — red for an error, amber
+/// for a warning, green for nothing wrong — is on screen, and no other verdict colour is.
+#[test]
+fn each_report_opens_with_its_verdict_on_the_first_screen() {
+    let Some(chromium) = chromium() else {
+        eprintln!("skipped: chromium not installed");
+        return;
+    };
+    let lab = |dir: &str| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(common::root().join("fixtures/lab").join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    const RED: [u8; 3] = [0xc6, 0x28, 0x28];
+    const AMBER: [u8; 3] = [0xe0, 0xa8, 0x00];
+    const GREEN: [u8; 3] = [0x2e, 0x7d, 0x32];
+    for (dir, tone) in [
+        ("flannel", RED),
+        ("input-drop", RED),
+        ("mtu-drop", RED),
+        ("tcp-loss", AMBER),
+        ("wire-loss", AMBER),
+        ("nat", AMBER),
+        ("ipip", GREEN),
+    ] {
+        let pixels = first_screen(&chromium, &format!("first-screen-{dir}"), &lab(dir), 1280, 720);
+        let count = |c: [u8; 3]| pixels.iter().filter(|p| p.iter().zip(c).all(|(a, b)| a.abs_diff(b) <= 6)).count();
+        // The bar is 6 px wide and at least two lines high.
+        assert!(count(tone) > 6 * 40, "{dir}: the verdict's bar is not on the first screen ({} pixels)", count(tone));
+        for other in [RED, AMBER, GREEN].into_iter().filter(|&c| c != tone) {
+            assert!(count(other) < 6 * 10, "{dir}: another verdict colour {other:?} on screen ({} pixels)", count(other));
+        }
+    }
 }

@@ -24,13 +24,25 @@ pub fn write(out: &mut dyn Write, doc: &Doc) -> io::Result<()> {
                 writeln!(out)?;
             }
             Block::Note(text) => writeln!(out, "> {text}\n")?,
+            Block::Verdict(_, lead, items) => {
+                writeln!(out, "{lead}\n")?;
+                for i in &items {
+                    writeln!(out, "- {i}")?;
+                }
+                if !items.is_empty() {
+                    writeln!(out)?;
+                }
+            }
             Block::Table(t) => {
                 let head: Vec<String> = t.head.iter().map(|h| cell(h)).collect();
                 writeln!(out, "| {} |", head.join(" | "))?;
                 let rule: Vec<&str> = t.right.iter().map(|&r| if r { "---:" } else { "---" }).collect();
                 writeln!(out, "|{}|", rule.join("|"))?;
-                for row in &t.rows {
-                    let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+                for (i, row) in t.rows.iter().enumerate() {
+                    // A fault's row in bold.
+                    let bold = t.marked.contains(&i);
+                    let cells: Vec<String> =
+                        row.iter().map(|c| if bold && !c.is_empty() { format!("**{}**", cell(c)) } else { cell(c) }).collect();
                     writeln!(out, "| {} |", cells.join(" | "))?;
                 }
                 writeln!(out)?;

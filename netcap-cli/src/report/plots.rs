@@ -103,7 +103,7 @@ pub fn syn_timeline(t: &SynTimeline) -> Result<Figure, String> {
     let svg = svg(height, |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(12)
-            .x_label_area_size(40)
+            .x_label_area_size(50)
             .y_label_area_size(150)
             .build_cartesian_2d(padded(0.0, secs(last - t0)), (0..i32::try_from(rows).unwrap_or(1)).into_segmented())
             .map_err(err)?;
@@ -120,7 +120,8 @@ pub fn syn_timeline(t: &SynTimeline) -> Result<Figure, String> {
                 SegmentValue::Last => String::new(),
             })
             .x_max_light_lines(2)
-            .label_style((FONT, 13))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 15))
             .draw()
             .map_err(err)?;
         for (k, a) in t.attempts.iter().enumerate() {
@@ -135,7 +136,7 @@ pub fn syn_timeline(t: &SynTimeline) -> Result<Figure, String> {
             chart.draw_series(seen.iter().map(|p| Circle::new(p.clone(), 6, color.filled()))).map_err(err)?;
             if let Some(first) = seen.first() {
                 let label = EmptyElement::at(first.clone())
-                    + Text::new(format!("#{}", k + 1), (9, -20), (FONT, 13).into_font().color(&color));
+                    + Text::new(format!("#{}", k + 1), (9, -20), (FONT, 15).into_font().color(&color));
                 chart.plotting_area().draw(&label).map_err(err)?;
             }
             // Missing from the path: drawn at the last sighting, where the attempt died.
@@ -221,7 +222,7 @@ pub fn time_sequence(tr: &FlowTrace) -> Result<Figure, String> {
     let svg = svg(420, |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(12)
-            .x_label_area_size(40)
+            .x_label_area_size(50)
             .y_label_area_size(90)
             .build_cartesian_2d(padded(0.0, x_max), padded(0.0, y_max))
             .map_err(err)?;
@@ -230,7 +231,8 @@ pub fn time_sequence(tr: &FlowTrace) -> Result<Figure, String> {
             .x_desc("seconds after the flow's first segment")
             .y_desc(format!("relative sequence number, {direction}"))
             .y_label_formatter(&|v| format!("{v:.0}"))
-            .label_style((FONT, 12))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 15))
             .draw()
             .map_err(err)?;
         let bars = |v: Vec<(f64, f64, f64)>, c: RGBColor| {
@@ -269,7 +271,7 @@ pub fn rtt(tr: &FlowTrace) -> Result<Figure, String> {
     let svg = svg(320, |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(12)
-            .x_label_area_size(40)
+            .x_label_area_size(50)
             .y_label_area_size(70)
             .build_cartesian_2d(padded(0.0, x_max), 0.0..(y_max * 1.1).max(0.001))
             .map_err(err)?;
@@ -277,7 +279,8 @@ pub fn rtt(tr: &FlowTrace) -> Result<Figure, String> {
             .configure_mesh()
             .x_desc("seconds after the flow's first segment")
             .y_desc("RTT (ms)")
-            .label_style((FONT, 12))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 15))
             .draw()
             .map_err(err)?;
         chart.draw_series(karn.iter().map(|p| Circle::new(*p, 3, PALETTE[0].filled()))).map_err(err)?;
@@ -303,7 +306,7 @@ pub fn delays(plot: &DelayPlot, t0: i64) -> Result<Figure, String> {
     let svg = svg(320, |root| {
         let mut chart = ChartBuilder::on(root)
             .margin(12)
-            .x_label_area_size(40)
+            .x_label_area_size(50)
             .y_label_area_size(70)
             .build_cartesian_2d(padded(0.0, x_max), padded(y_lo, y_hi))
             .map_err(err)?;
@@ -311,7 +314,8 @@ pub fn delays(plot: &DelayPlot, t0: i64) -> Result<Figure, String> {
             .configure_mesh()
             .x_desc("seconds after the start (when the packet left the upstream point)")
             .y_desc("one-way delay (ms)")
-            .label_style((FONT, 12))
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 15))
             .draw()
             .map_err(err)?;
         for (i, s) in plot.hops.iter().enumerate() {

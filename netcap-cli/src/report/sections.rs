@@ -20,6 +20,9 @@ pub enum Block {
     Plot(String, Result<Figure, String>),
     /// Said in Markdown only (where the plots are).
     MarkdownOnly(String),
+    /// The verdict: its tone (`bad` with an error, `warn` with a warning, else `ok`),
+    /// the lead sentence, one item per line.
+    Verdict(&'static str, String, Vec<String>),
 }
 
 #[derive(Debug)]
@@ -28,6 +31,8 @@ pub struct Table {
     /// Per column: right-aligned (numbers).
     pub right: Vec<bool>,
     pub rows: Vec<Vec<String>>,
+    /// The rows to highlight (a fault), by index.
+    pub marked: Vec<usize>,
 }
 
 impl Table {
@@ -37,6 +42,7 @@ impl Table {
             head: head.iter().map(|h| h.trim_start_matches('>')).collect(),
             right: head.iter().map(|h| h.starts_with('>')).collect(),
             rows: Vec::new(),
+            marked: Vec::new(),
         }
     }
 }
@@ -88,22 +94,31 @@ fn verdict(b: &mut Vec<Block>, doc: &Doc) {
         "No problems found."
     };
     let hidden = if hidden == 0 { String::new() } else { format!(" {} hidden by --min-severity {}.", plural(hidden, "less severe finding"), doc.view.min_severity.name()) };
+    let worst = lines.iter().map(|l| crate::verdict::Level::of(l.severity)).min();
+    let tone = match worst {
+        Some(crate::verdict::Level::Error) => "bad",
+        Some(crate::verdict::Level::Warning) => "warn",
+        _ if crate::verdict::nothing_wrong(list()) => "ok",
+        _ => "warn",
+    };
     if lines.is_empty() {
         let what = if crate::verdict::nothing_wrong(list()) {
             clean.to_string()
         } else {
             format!("No findings at --min-severity {} or worse.", doc.view.min_severity.name())
         };
-        b.push(Block::Para(format!("{what}{hidden}")));
+        b.push(Block::Verdict(tone, format!("{what}{hidden}"), Vec::new()));
         return;
     }
     let tally = crate::verdict::tally(list(), &doc.view);
-    if lines.iter().all(|l| crate::verdict::Level::of(l.severity) == crate::verdict::Level::Info) {
-        b.push(Block::Para(format!("{}; {tally}:", clean.trim_end_matches('.'))));
+    let lead = if worst == Some(crate::verdict::Level::Info) {
+        format!("{}; {tally}:", clean.trim_end_matches('.'))
     } else {
-        b.push(Block::Para(format!("{tally}:{hidden}")));
-    }
-    b.push(Block::List(
+        format!("{tally}:{hidden}")
+    };
+    b.push(Block::Verdict(
+        tone,
+        lead,
         lines
             .iter()
             .map(|l| {
@@ -275,10 +290,24 @@ fn troubled(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
     if let Some(tr) = doc.trace.as_ref().filter(|_| plots) {
         let f = &tr.flow;
         let what = doc.names.annotate(&format!("flow {} at {} ({} → {})", f.id, f.point, f.client, f.server));
-        b.push(Block::Plot(format!("Time-sequence graph of {what}"), draw::time_sequence(tr)));
-        b.push(Block::Plot(format!("RTT of {what}"), draw::rtt(tr)));
+        let data = f.c2s.data_segments + f.s2c.data_segments;
+        if data < MIN_TRACED_SEGMENTS && f.syn.attempts > 1 {
+            // A few segments draw no useful graph; their trouble is the handshake.
+            b.push(Block::Para(format!(
+                "{what} carried {} with data, SYN or FIN: its story is its {} SYN attempts, in the SYN timeline above, not a time-sequence graph.",
+                plural(usize::try_from(data).unwrap_or(usize::MAX), "segment"),
+                f.syn.attempts
+            )));
+        } else {
+            b.push(Block::Plot(format!("Time-sequence graph of {what}"), draw::time_sequence(tr)));
+            b.push(Block::Plot(format!("RTT of {what}"), draw::rtt(tr)));
+        }
     }
 }
+
+/// Fewer segments with data than this, and a SYN retried: the flow's SYN timeline tells
+/// its story, not a time-sequence graph.
+const MIN_TRACED_SEGMENTS: u64 = 20;
 
 fn checksums(b: &mut Vec<Block>, doc: &Doc) {
     b.push(Block::Heading(2, "Checksum verdicts".to_string()));
@@ -292,6 +321,9 @@ fn checksums(b: &mut Vec<Block>, doc: &Doc) {
     let mut t = Table::new(&["point", "layer", "verdict", ">frames", "first frames"]);
     for c in &doc.checksums {
         let first: Vec<String> = c.first_frames.iter().map(u64::to_string).collect();
+        if matches!(c.status, netcap_core::checksum::Status::Bad | netcap_core::checksum::Status::IllegalZero) {
+            t.marked.push(t.rows.len());
+        }
         t.rows.push(vec![c.point.clone(), c.layer.clone(), c.status.to_string(), c.count.to_string(), first.join(", ")]);
     }
     b.push(Block::Table(t));
