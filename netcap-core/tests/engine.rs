@@ -16,7 +16,7 @@ use std::path::Path;
 use netcap_core::analysis::{Analysis, FrameEvent, Observer, Order};
 use netcap_core::capture::CaptureReader;
 use netcap_core::decode::{Decoder, Packet};
-use netcap_core::tcp::{Analyzer, FlowRecord, SegmentInfo, TcpOptions};
+use netcap_core::tcp::{Analyzer, FlowRecord, SegmentInfo, TcpAnalysisOptions};
 
 /// Per frame, (frame number, segment) as the engine delivers them.
 #[derive(Default)]
@@ -38,7 +38,7 @@ type PerFrame = Vec<(u64, Option<SegmentInfo>)>;
 fn reference(path: &Path) -> Option<(PerFrame, Vec<FlowRecord>, i64)> {
     let mut reader = CaptureReader::open(path).ok()?;
     let decoder = Decoder::new(Default::default());
-    let mut tcp = Analyzer::new(TcpOptions::default());
+    let mut tcp = Analyzer::new(TcpAnalysisOptions::default());
     let mut packet = Packet::default();
     let mut segments = Vec::new();
     let mut flows = Vec::new();
@@ -62,7 +62,7 @@ fn compare(path: &Path) -> Result<Option<String>, String> {
     let Some((want, want_flows, span)) = reference(path) else { return Ok(None) };
     let mut got = Segments::default();
     let outcome = Analysis::new().file(path).order(Order::Files).threads(3).run(&mut got).map_err(|e| e.to_string())?;
-    if span > TcpOptions::default().limits.idle_timeout_ns {
+    if span > TcpAnalysisOptions::default().limits.idle_timeout_ns {
         return Ok(Some(format!("{}: TCP segments over {} s; not compared", path.display(), span / 1_000_000_000)));
     }
     if got.0.len() != want.len() {

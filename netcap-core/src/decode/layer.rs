@@ -39,7 +39,8 @@ impl Layer {
     }
 }
 
-/// TCP options netcap reads (RFC 9293 §3.2, RFC 7323, RFC 2018).
+/// TCP options netcap reads (RFC 9293 §3.2, RFC 7323, RFC 2018): what one TCP header
+/// carries. How the TCP analysis runs is [`crate::tcp::TcpAnalysisOptions`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct TcpOptions {
     /// Maximum Segment Size option (kind 2, RFC 9293 §3.7.1), in bytes; `None` when

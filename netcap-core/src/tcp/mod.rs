@@ -114,12 +114,20 @@ pub struct SegmentInfo {
 /// Capture points whose newest timestamp is tracked (for the SYN outcome at the end).
 pub(crate) const MAX_TRACKED_POINTS: usize = 1 << 20;
 
-/// The analyzer's limits.
+/// How the TCP analysis runs: its limits ([`Analyzer::new`],
+/// [`crate::analysis::Analysis::tcp_options`]). Not the options a TCP header carries
+/// (MSS, SACK, timestamps): those are [`crate::decode::TcpOptions`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TcpOptions {
+pub struct TcpAnalysisOptions {
     /// Flow table limits: most live flows and the idle timeout.
     pub limits: FlowLimits,
 }
+
+/// The name [`TcpAnalysisOptions`] had until two types shared it: the TCP header's
+/// options keep the name `TcpOptions` ([`crate::decode::TcpOptions`]); kept here so that
+/// code written against netcap-core 0.2 still builds.
+#[deprecated(since = "0.2.0", note = "use netcap_core::tcp::TcpAnalysisOptions (decode::TcpOptions is the TCP header's options)")]
+pub type TcpOptions = TcpAnalysisOptions;
 
 /// TCP analysis over any number of capture points.
 #[derive(Debug)]
@@ -137,7 +145,7 @@ pub struct Analyzer {
 
 impl Analyzer {
     /// An analyzer without flows whose flow table has `opts.limits`.
-    pub fn new(opts: TcpOptions) -> Self {
+    pub fn new(opts: TcpAnalysisOptions) -> Self {
         Analyzer { table: FlowTable::new(opts.limits), next_id: 0, finished: Vec::new(), newest: Vec::new(), skipped_fragments: 0, karn_all: Samples::default() }
     }
 

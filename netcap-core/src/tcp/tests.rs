@@ -24,7 +24,7 @@ struct Script {
 
 impl Script {
     fn new() -> Self {
-        Script { a: Analyzer::new(TcpOptions::default()), frame: 0, point: 0, client_port: 40000, vlan: [None; 2] }
+        Script { a: Analyzer::new(TcpAnalysisOptions::default()), frame: 0, point: 0, client_port: 40000, vlan: [None; 2] }
     }
 
     /// Sends one segment at `t_ms`; `c2s` is client → server.
@@ -416,7 +416,7 @@ fn feed_raw(a: &mut Analyzer, number: u64, t_ms: i64, bytes: &[u8]) -> SegmentIn
 #[test]
 fn ip_length_beyond_an_uncut_frame_counts_only_the_bytes_on_the_wire() {
     let (syn, ack, psh) = (0x02, 0x10, 0x18);
-    let mut a = Analyzer::new(TcpOptions::default());
+    let mut a = Analyzer::new(TcpAnalysisOptions::default());
     feed_raw(&mut a, 1, 0, &raw_ipv4_tcp(true, syn, 0, 0, 0, &[]));
     feed_raw(&mut a, 2, 1, &raw_ipv4_tcp(false, syn | ack, 5000, 1, 0, &[]));
     feed_raw(&mut a, 3, 2, &raw_ipv4_tcp(true, ack, 1, 5001, 0, &[]));
@@ -474,7 +474,7 @@ fn a_fin_sent_again_after_its_ack_is_a_retransmission() {
 #[test]
 fn the_same_packet_captured_twice_is_a_duplicate_capture_not_a_retransmission() {
     let (syn, ack, psh) = (0x02, 0x10, 0x18);
-    let mut a = Analyzer::new(TcpOptions::default());
+    let mut a = Analyzer::new(TcpAnalysisOptions::default());
     feed_raw(&mut a, 1, 0, &raw_ipv4_tcp(true, syn, 0, 0, 0, &[]));
     feed_raw(&mut a, 2, 1, &raw_ipv4_tcp(false, syn | ack, 5000, 1, 0, &[]));
     feed_raw(&mut a, 3, 2, &raw_ipv4_tcp(true, ack, 1, 5001, 0, &[]));
@@ -503,7 +503,7 @@ fn the_same_packet_captured_twice_is_a_duplicate_capture_not_a_retransmission() 
 #[test]
 fn identical_answers_to_the_other_side_are_not_duplicate_captures() {
     let (syn, ack, psh, rst) = (0x02, 0x10, 0x18, 0x04);
-    let mut a = Analyzer::new(TcpOptions::default());
+    let mut a = Analyzer::new(TcpAnalysisOptions::default());
     feed_raw(&mut a, 1, 0, &raw_ipv4_tcp(true, syn, 0, 0, 0, &[]));
     feed_raw(&mut a, 2, 1, &raw_ipv4_tcp(false, syn | ack, 5000, 1, 0, &[]));
     feed_raw(&mut a, 3, 2, &raw_ipv4_tcp(true, ack, 1, 5001, 0, &[]));
@@ -526,4 +526,14 @@ fn identical_answers_to_the_other_side_are_not_duplicate_captures() {
     }
     let f = &a.finish()[0];
     assert_eq!((f.s2c.duplicate_captures, f.c2s.duplicate_captures), (0, 0));
+}
+
+/// The analyzer's options under their old name still build (a deprecated alias).
+#[test]
+#[allow(deprecated)]
+fn tcp_options_is_the_old_name_of_tcp_analysis_options() {
+    let limits = FlowLimits { max_flows: 7, idle_timeout_ns: 5 };
+    let old: TcpOptions = TcpOptions { limits };
+    assert_eq!(old, TcpAnalysisOptions { limits });
+    assert_eq!(Analyzer::new(old).limits(), limits);
 }
