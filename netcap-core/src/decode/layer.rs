@@ -793,6 +793,18 @@ pub struct Drop {
     pub layer: &'static str,
     /// Tunnel depth of that layer (0: the outermost headers).
     pub depth: u8,
-    /// The kernel counter that counts the drop (`Udp InCsumErrors`, …).
+    /// The kernel counter that counts the drop (`UdpInCsumErrors`, …).
     pub counter: &'static str,
+}
+
+impl std::fmt::Display for Drop {
+    /// The drop as `netcap packets` prints it at the end of a frame's line: the layer,
+    /// its tunnel depth and the counter, `receiver DROPS (udp depth 0: UdpInCsumErrors)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "receiver DROPS ({} depth {}: {})",
+            self.layer, self.depth, self.counter
+        )
+    }
 }

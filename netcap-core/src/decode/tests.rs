@@ -125,6 +125,20 @@ fn flannel_outer_ffff_is_bad_and_dropped_by_the_receiver() {
 }
 
 #[test]
+fn a_drop_displays_as_netcap_packets_prints_it() {
+    let mut f = flannel_syn();
+    f[40..42].copy_from_slice(&[0xff, 0xff]);
+    let p = decode(LinkType::ETHERNET, &f);
+    assert_eq!(p.drop.unwrap().to_string(), "receiver DROPS (udp depth 0: UdpInCsumErrors)");
+    // No outer UDP checksum, a wrong inner TCP one: the drop is one tunnel deeper.
+    f[40..42].copy_from_slice(&[0, 0]);
+    let tcp_csum = p.layers[6].offset as usize + 16;
+    f[tcp_csum] ^= 0x5a;
+    let p = decode(LinkType::ETHERNET, &f);
+    assert_eq!(p.drop.unwrap().to_string(), "receiver DROPS (tcp depth 1: TcpInCsumErrors)");
+}
+
+#[test]
 fn outer_udp_zero_is_absent_and_accepted() {
     let mut f = flannel_syn();
     f[40..42].copy_from_slice(&[0, 0]);

@@ -537,3 +537,16 @@ fn tcp_options_is_the_old_name_of_tcp_analysis_options() {
     assert_eq!(old, TcpAnalysisOptions { limits });
     assert_eq!(Analyzer::new(old).limits(), limits);
 }
+
+#[test]
+fn labels_display_as_their_names_in_json_and_text() {
+    assert_eq!(Label::Retransmission.to_string(), "retransmission");
+    assert_eq!(format!("{} #2 of 7", Label::DuplicateAck), "duplicate_ack #2 of 7");
+    let all: Vec<String> = Label::ALL.iter().map(Label::to_string).collect();
+    assert_eq!(
+        all.join(" "),
+        "retransmission fast_retransmission spurious_retransmission out_of_order lost_segment \
+         ack_lost_segment duplicate_ack zero_window zero_window_probe zero_window_probe_ack \
+         window_full window_update keep_alive keep_alive_ack reused_ports duplicate_capture"
+    );
+}
