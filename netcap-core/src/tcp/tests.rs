@@ -550,3 +550,22 @@ fn labels_display_as_their_names_in_json_and_text() {
          window_full window_update keep_alive keep_alive_ack reused_ports duplicate_capture"
     );
 }
+
+#[test]
+fn flow_records_carry_the_names_given_to_their_points() {
+    let mut s = Script::new();
+    s.a.name_point(0, "client_pod");
+    for point in 0..3 {
+        s.point = point;
+        s.send(0, true, F::SYN, 0, 0, 0, 65535, None);
+    }
+    // Named after its frames, before its record is handed out; renamed to the same.
+    s.a.name_point(1, "server_underlay");
+    s.a.name_point(1, "server_underlay");
+    // Beyond the cap: not named, nothing allocated.
+    s.a.name_point(u32::MAX, "stray");
+    let mut recs = s.records();
+    recs.sort_by_key(|f| f.point_index);
+    let points: Vec<(u32, &str)> = recs.iter().map(|f| (f.point_index, f.point.as_str())).collect();
+    assert_eq!(points, [(0, "client_pod"), (1, "server_underlay"), (2, "")]);
+}
