@@ -8,7 +8,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use netcap_benches::{BulkStream, Payload};
 use netcap_core::capture::{Frame, LinkType, PointId};
 use netcap_core::decode::{Decoder, Packet};
-use netcap_core::tcp::{Analyzer, TcpOptions};
+use netcap_core::tcp::{Analyzer, TcpAnalysisOptions};
 
 const FRAMES: usize = 4096;
 
@@ -47,7 +47,7 @@ fn run(a: &mut Analyzer, frames: &[(i64, Vec<u8>, Packet)], base: u64) -> usize 
 
 fn tcp(c: &mut Criterion) {
     let frames = frames();
-    let mut check = Analyzer::new(TcpOptions::default());
+    let mut check = Analyzer::new(TcpAnalysisOptions::default());
     let acked = run(&mut check, &frames, 0);
     assert!(acked > FRAMES / 8, "ACKs give RTT samples: {acked}");
     let flows = check.finish();
@@ -60,7 +60,7 @@ fn tcp(c: &mut Criterion) {
     // frames into a warm one would make every segment a retransmission.
     g.bench_function("segment_4096_frames", |b| {
         b.iter_batched(
-            || Analyzer::new(TcpOptions::default()),
+            || Analyzer::new(TcpAnalysisOptions::default()),
             |mut a| run(&mut a, std::hint::black_box(&frames), 0),
             BatchSize::SmallInput,
         );

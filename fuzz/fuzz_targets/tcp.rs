@@ -18,7 +18,7 @@ use libfuzzer_sys::fuzz_target;
 use netcap_core::capture::{Frame, LinkType, PointId};
 use netcap_core::decode::Decoder;
 use netcap_core::flow::table::FlowLimits;
-use netcap_core::tcp::{Analyzer, Label, TcpOptions};
+use netcap_core::tcp::{Analyzer, Label, TcpAnalysisOptions};
 
 fn frame_bytes(seg: &[u8; 12], state: &mut [[u32; 3]; 8]) -> Vec<u8> {
     let dir = usize::from(seg[0] & 1);
@@ -79,7 +79,7 @@ fn frame_bytes(seg: &[u8; 12], state: &mut [[u32; 3]; 8]) -> Vec<u8> {
 fuzz_target!(|input: &[u8]| {
     let decoder = Decoder::default();
     let limits = FlowLimits { max_flows: 4, idle_timeout_ns: 1_000_000_000 };
-    let mut a = Analyzer::new(TcpOptions { limits });
+    let mut a = Analyzer::new(TcpAnalysisOptions { limits });
     let mut state = [[0u32; 3]; 8];
     let mut ts: i64 = 1_700_000_000_000_000_000;
     let mut frames = 0u64;

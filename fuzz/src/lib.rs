@@ -218,7 +218,7 @@ pub fn read_capture(bytes: Vec<u8>) -> ReadOutcome {
     let mut packet = Packet::default();
     // TCP analysis of every frame, with a small table so eviction runs too.
     let limits = netcap_core::flow::table::FlowLimits { max_flows: 8, idle_timeout_ns: 60_000_000_000 };
-    let mut tcp = netcap_core::tcp::Analyzer::new(netcap_core::tcp::TcpOptions { limits });
+    let mut tcp = netcap_core::tcp::Analyzer::new(netcap_core::tcp::TcpAnalysisOptions { limits });
     // Tiny batches and window, so that batching, deferral and context trimming run.
     let copts = netcap_core::correlate::CorrelateOptions { batch: 3, window_ns: 1_000_000, ..Default::default() };
     let mut correlator = netcap_core::correlate::Correlator::new(copts, vec![0, -5, 1 << 62]);

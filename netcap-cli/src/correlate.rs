@@ -12,7 +12,7 @@ use netcap_core::decode::{DecodeOptions, Decoder, UdpTunnel};
 use netcap_core::bundle::Bundle;
 use netcap_core::filter::{parse_duration, Filter, Selection};
 use netcap_core::flow::table::FlowLimits;
-use netcap_core::tcp::{FlowRecord, SegmentInfo, TcpOptions};
+use netcap_core::tcp::{FlowRecord, SegmentInfo, TcpAnalysisOptions};
 
 use crate::{text, AnalysisArgs, Common, CorrelateArgs, SummaryFormat};
 
@@ -66,7 +66,7 @@ impl Common {
         let mut a = Analysis::new()
             .order(order)
             .decode_options(decode)
-            .tcp_options(TcpOptions { limits })
+            .tcp_options(TcpAnalysisOptions { limits })
             .threads(self.threads)
             .stop_on(crate::interrupt::flag())
             .select(self.selection()?);

@@ -14,7 +14,7 @@ pub fn facts(packet: &Packet, segment: Option<&SegmentInfo>) -> Vec<String> {
         parts.push(format!("a Linux receiver drops it ({})", d.counter));
     }
     if let Some(s) = segment {
-        let mut labels: Vec<String> = s.analysis.iter().map(|l| l.name().to_string()).collect();
+        let mut labels: Vec<String> = s.analysis.iter().map(|l| l.to_string()).collect();
         if let (Some(n), Some(f)) = (s.dupack_num, s.dupack_frame) {
             for l in labels.iter_mut().filter(|l| *l == "duplicate_ack") {
                 *l = format!("duplicate_ack #{n} of frame {f}");

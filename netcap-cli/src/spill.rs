@@ -16,8 +16,7 @@ use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 
 use netcap_core::analysis::FrameEvent;
 use netcap_core::capture::{Frame, LinkType, PointId};
-use netcap_core::decode::{LayerKind, Packet};
-use netcap_core::flow::FlowView;
+use netcap_core::decode::Packet;
 use netcap_core::tcp::{Labels, SegmentInfo};
 
 /// Bytes per record.
@@ -169,11 +168,8 @@ impl Logged {
 
 /// The innermost TCP header of a decoded frame.
 pub fn tcp_fields(packet: &Packet) -> Option<Tcp> {
-    let v = FlowView::of(packet).filter(|v| v.proto == 6)?;
-    match packet.layers.get(v.layer)?.kind {
-        LayerKind::Tcp { seq, ack, flags, payload_len, .. } => Some(Tcp { seq, ack, flags, payload_len, from_low: v.src <= v.dst }),
-        _ => None,
-    }
+    let t = packet.innermost_tcp()?;
+    Some(Tcp { seq: t.seq, ack: t.ack, flags: t.flags, payload_len: t.payload_len, from_low: t.src <= t.dst })
 }
 
 /// The records of a run, and the bytes of its unseekable inputs.

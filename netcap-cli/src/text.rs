@@ -51,18 +51,14 @@ pub fn seconds(ns: i64) -> String {
     format!("{}.{:03} s", ns / 1_000_000_000, (ns % 1_000_000_000).abs() / 1_000_000)
 }
 
+/// The verdict's own text (`csum 0xffff BAD (expected 0x3525)`), the word that makes a
+/// receiver drop the frame in colour.
 fn verdict(v: &Verdict) -> String {
-    let exp = |v: &Verdict| v.expected.map_or(String::new(), |e| format!("{e:#06x}"));
+    let text = v.to_string();
     match v.status {
-        Status::Good => format!("csum {:#06x} ok", v.stored),
-        Status::Bad => format!("csum {:#06x} {} (expected {})", v.stored, paint(Paint::Bad, "BAD"), exp(v)),
-        Status::Absent => "csum 0 absent".to_string(),
-        Status::IllegalZero => format!("csum 0 {} (zero over IPv6)", paint(Paint::Bad, "ILLEGAL")),
-        Status::Partial => {
-            format!("csum {:#06x} partial (TX offload, expected {})", v.stored, exp(v))
-        }
-        Status::Unverifiable => format!("csum {:#06x} unverifiable", v.stored),
-        other => format!("csum {:#06x} {other}", v.stored),
+        Status::Bad => text.replacen("BAD", &paint(Paint::Bad, "BAD"), 1),
+        Status::IllegalZero => text.replacen("ILLEGAL", &paint(Paint::Bad, "ILLEGAL"), 1),
+        _ => text,
     }
 }
 
@@ -224,8 +220,7 @@ pub fn packet_line(
         }
     }
     if let Some(d) = &packet.drop {
-        let drops = format!("receiver DROPS ({} depth {}: {})", d.layer, d.depth, d.counter);
-        write!(out, " => {}", paint(Paint::Bad, &drops))?;
+        write!(out, " => {}", paint(Paint::Bad, &d.to_string()))?;
     }
     if let Some(t) = tcp {
         tcp_analysis(out, t)?;
@@ -238,8 +233,8 @@ fn tcp_analysis(out: &mut impl Write, t: &SegmentInfo) -> io::Result<()> {
     let mut parts: Vec<String> = Vec::new();
     for l in t.analysis.iter() {
         match (l, t.dupack_num, t.dupack_frame) {
-            (netcap_core::tcp::Label::DuplicateAck, Some(n), Some(f)) => parts.push(format!("duplicate_ack #{n} of {f}")),
-            _ => parts.push(l.name().to_string()),
+            (netcap_core::tcp::Label::DuplicateAck, Some(n), Some(f)) => parts.push(format!("{l} #{n} of {f}")),
+            _ => parts.push(l.to_string()),
         }
     }
     if let (Some(rtt), Some(f)) = (t.ack_rtt_ns, t.acks_frame) {

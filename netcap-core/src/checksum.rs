@@ -91,6 +91,46 @@ pub struct Verdict {
     pub expected: Option<u16>,
 }
 
+impl std::fmt::Display for Verdict {
+    /// The verdict as `netcap packets` prints it after a layer: the stored value and what
+    /// it means, with the value a correct sender writes where that matters.
+    ///
+    /// | status | text |
+    /// |---|---|
+    /// | good | `csum 0x3525 ok` |
+    /// | bad | `csum 0xffff BAD (expected 0x3525)` |
+    /// | absent | `csum 0 absent` |
+    /// | illegal_zero | `csum 0 ILLEGAL (zero over IPv6)` |
+    /// | partial | `csum 0x8a3c partial (TX offload, expected 0x3525)` |
+    /// | unverifiable | `csum 0x3525 unverifiable` |
+    ///
+    /// An expected value that is not known prints as `?` (never for a verdict of
+    /// [`judge`], which knows it whenever the status is bad or partial).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let stored = self.stored;
+        let expected = |f: &mut std::fmt::Formatter<'_>| match self.expected {
+            Some(e) => write!(f, "{e:#06x}"),
+            None => f.write_str("?"),
+        };
+        match self.status {
+            Status::Good => write!(f, "csum {stored:#06x} ok"),
+            Status::Bad => {
+                write!(f, "csum {stored:#06x} BAD (expected ")?;
+                expected(f)?;
+                f.write_str(")")
+            }
+            Status::Absent => f.write_str("csum 0 absent"),
+            Status::IllegalZero => f.write_str("csum 0 ILLEGAL (zero over IPv6)"),
+            Status::Partial => {
+                write!(f, "csum {stored:#06x} partial (TX offload, expected ")?;
+                expected(f)?;
+                f.write_str(")")
+            }
+            Status::Unverifiable => write!(f, "csum {stored:#06x} unverifiable"),
+        }
+    }
+}
+
 /// Which rules apply when judging a checksum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -294,6 +334,19 @@ mod tests {
         h[11] = 0x34;
         let v = judge(Kind::Ipv4Header, Sum::ZERO, &h, 10).unwrap();
         assert_eq!(v, Verdict { status: Status::Bad, stored: 0x1234, expected: Some(0xb861) });
+    }
+
+    #[test]
+    fn verdicts_display_as_netcap_packets_prints_them() {
+        let v = |status, stored, expected| Verdict { status, stored, expected }.to_string();
+        assert_eq!(v(Status::Good, 0x3525, Some(0x3525)), "csum 0x3525 ok");
+        assert_eq!(v(Status::Bad, 0xffff, Some(0x3525)), "csum 0xffff BAD (expected 0x3525)");
+        assert_eq!(v(Status::Bad, 0x1234, Some(0x0061)), "csum 0x1234 BAD (expected 0x0061)");
+        assert_eq!(v(Status::Bad, 0x1234, None), "csum 0x1234 BAD (expected ?)");
+        assert_eq!(v(Status::Absent, 0, Some(0x3525)), "csum 0 absent");
+        assert_eq!(v(Status::IllegalZero, 0, Some(0x3525)), "csum 0 ILLEGAL (zero over IPv6)");
+        assert_eq!(v(Status::Partial, 0x8a3c, Some(0x3525)), "csum 0x8a3c partial (TX offload, expected 0x3525)");
+        assert_eq!(v(Status::Unverifiable, 0x0000, None), "csum 0x0000 unverifiable");
     }
 
     /// Builds a UDP datagram over IPv4 with the given payload and stored checksum.

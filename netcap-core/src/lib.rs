@@ -30,7 +30,8 @@
 //!   gzip-, zstd- or xz-compressed file, one capture point per (file, interface).
 //! - [`decode::Decoder`] walks the layers of one frame (Ethernet … tunnels … TCP) and
 //!   attaches a [`checksum::Verdict`] to every checksummed layer, plus whether a Linux
-//!   receiver would accept the frame.
+//!   receiver would accept the frame; [`decode::Packet::five_tuple`] and
+//!   [`decode::Packet::innermost_tcp`] say which connection the frame belongs to.
 //! - [`summary::Summary`] folds decoded frames into the per-point statistics that
 //!   `netcap summary` prints.
 //! - [`tcp::Analyzer`] follows every TCP connection per capture point: per-segment

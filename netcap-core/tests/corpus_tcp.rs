@@ -42,7 +42,7 @@ use netcap_core::capture::CaptureReader;
 use netcap_core::decode::{Decoder, LayerKind, Packet};
 use netcap_core::flow::table::Exit;
 use netcap_core::flow::FlowView;
-use netcap_core::tcp::{Analyzer, Label, SegmentInfo, TcpOptions};
+use netcap_core::tcp::{Analyzer, Label, SegmentInfo, TcpAnalysisOptions};
 
 use common::{Row, PER_FILE_LIMIT};
 
@@ -398,7 +398,7 @@ fn run_netcap(path: &Path, decoder: &Decoder, out: &mut Outcome) {
             return;
         }
     };
-    let mut analyzer = Analyzer::new(TcpOptions::default());
+    let mut analyzer = Analyzer::new(TcpAnalysisOptions::default());
     let mut packet = Packet::default();
     // The last frame with each IP + TCP header (TTL aside), its time, its TTL and how
     // many frames the other direction of its connection had carried by then.

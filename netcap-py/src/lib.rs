@@ -25,7 +25,7 @@ use netcap_core::export::parquet::{
 };
 use netcap_core::filter::{Filter, Selection, TimeBound};
 use netcap_core::flow::table::FlowLimits;
-use netcap_core::tcp::TcpOptions;
+use netcap_core::tcp::TcpAnalysisOptions;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
@@ -344,7 +344,7 @@ fn run(
     let mut a = Analysis::new()
         .order(order)
         .decode_options(decode)
-        .tcp_options(TcpOptions { limits })
+        .tcp_options(TcpAnalysisOptions { limits })
         .threads(threads)
         .select(selection)
         .correlate_options(CorrelateOptions { nat, ..CorrelateOptions::default() })

@@ -31,8 +31,8 @@ use netcap_core::capture::Frame;
 use netcap_core::checksum::Status;
 use netcap_core::correlate::{packet_key, PairReport, PathReport};
 use netcap_core::findings::Finding;
-use netcap_core::decode::{flag_names, tcp_flags, Decoder, LayerKind, Packet};
-use netcap_core::flow::{Endpoint, FlowView};
+use netcap_core::decode::{flag_names, tcp_flags, Decoder, Packet};
+use netcap_core::flow::Endpoint;
 use netcap_core::tcp::health::{Health, HealthReport};
 use netcap_core::tcp::labels::Labels;
 use netcap_core::tcp::{FlowRecord, SegmentInfo};
@@ -549,12 +549,10 @@ impl Observer for Collect {
             return Ok(());
         }
         let Some((fp, src, dst)) = packet_key(packet, frame.data) else { return Ok(()) };
-        if let Some(v) = FlowView::of(packet).filter(|v| v.proto == 6) {
-            if let Some(LayerKind::Tcp { flags, .. }) = packet.layers.get(v.layer).map(|l| &l.kind) {
-                let syn_only = flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
-                if syn_only && self.syns.len() < MAX_SYNS {
-                    self.syns.push(SynSeen { client: v.src, server: v.dst, fingerprint: fp, point, ts_ns: ts });
-                }
+        if let Some(t) = packet.innermost_tcp() {
+            let syn_only = t.flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
+            if syn_only && self.syns.len() < MAX_SYNS {
+                self.syns.push(SynSeen { client: t.src, server: t.dst, fingerprint: fp, point, ts_ns: ts });
             }
         }
         if self.sightings.len() >= MAX_SIGHTINGS {
@@ -665,13 +663,12 @@ impl Trace {
 /// [`crate::evidence::facts`] `netcap extract` also writes.
 pub(crate) fn describe(frame: &Frame<'_>, packet: &Packet, segment: Option<&SegmentInfo>) -> String {
     let mut parts = vec![format!("{} B", frame.len)];
-    let tcp = FlowView::of(packet).and_then(|v| packet.layers.get(v.layer)).map(|l| &l.kind);
-    if let Some(LayerKind::Tcp { seq, ack, flags, payload_len, .. }) = tcp {
-        let mut s = format!("TCP {} seq {seq}", flag_names(*flags).join("/"));
-        if flags & tcp_flags::ACK != 0 {
-            s.push_str(&format!(" ack {ack}"));
+    if let Some(t) = packet.innermost_tcp() {
+        let mut s = format!("TCP {} seq {}", flag_names(t.flags).join("/"), t.seq);
+        if t.flags & tcp_flags::ACK != 0 {
+            s.push_str(&format!(" ack {}", t.ack));
         }
-        s.push_str(&format!(" len {payload_len}"));
+        s.push_str(&format!(" len {}", t.payload_len));
         parts.push(s);
     }
     parts.extend(crate::evidence::facts(packet, segment));

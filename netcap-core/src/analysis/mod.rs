@@ -77,7 +77,7 @@ use crate::decode::DecodeOptions;
 use crate::filter::{Selection, SelectionReport};
 use crate::flow::table::TableStats;
 use crate::tcp::stats::Samples;
-use crate::tcp::{FlowRecord, TcpOptions};
+use crate::tcp::{FlowRecord, TcpAnalysisOptions};
 
 pub use observer::{FrameEvent, Observer, Progress};
 pub use names::{Names, NAMES_PER_ADDRESS};
@@ -105,7 +105,7 @@ pub struct Analysis {
     renames: Vec<Rename>,
     offsets: Vec<(String, i64)>,
     decode: DecodeOptions,
-    tcp: TcpOptions,
+    tcp: TcpAnalysisOptions,
     correlate: CorrelateOptions,
     order: Order,
     keep_flows: bool,
@@ -159,7 +159,7 @@ impl Analysis {
             renames: Vec::new(),
             offsets: Vec::new(),
             decode: DecodeOptions::default(),
-            tcp: TcpOptions::default(),
+            tcp: TcpAnalysisOptions::default(),
             correlate: CorrelateOptions::default(),
             order: Order::Time,
             keep_flows: true,
@@ -335,7 +335,7 @@ impl Analysis {
     }
 
     /// TCP analysis options: the flow table's size and idle timeout.
-    pub fn tcp_options(mut self, options: TcpOptions) -> Self {
+    pub fn tcp_options(mut self, options: TcpAnalysisOptions) -> Self {
         self.tcp = options;
         self
     }

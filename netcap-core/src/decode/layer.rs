@@ -39,7 +39,8 @@ impl Layer {
     }
 }
 
-/// TCP options netcap reads (RFC 9293 §3.2, RFC 7323, RFC 2018).
+/// TCP options netcap reads (RFC 9293 §3.2, RFC 7323, RFC 2018): what one TCP header
+/// carries. How the TCP analysis runs is [`crate::tcp::TcpAnalysisOptions`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct TcpOptions {
     /// Maximum Segment Size option (kind 2, RFC 9293 §3.7.1), in bytes; `None` when
@@ -792,6 +793,18 @@ pub struct Drop {
     pub layer: &'static str,
     /// Tunnel depth of that layer (0: the outermost headers).
     pub depth: u8,
-    /// The kernel counter that counts the drop (`Udp InCsumErrors`, …).
+    /// The kernel counter that counts the drop (`UdpInCsumErrors`, …).
     pub counter: &'static str,
+}
+
+impl std::fmt::Display for Drop {
+    /// The drop as `netcap packets` prints it at the end of a frame's line: the layer,
+    /// its tunnel depth and the counter, `receiver DROPS (udp depth 0: UdpInCsumErrors)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "receiver DROPS ({} depth {}: {})",
+            self.layer, self.depth, self.counter
+        )
+    }
 }

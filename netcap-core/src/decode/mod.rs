@@ -45,6 +45,7 @@ pub use serialize::{flag_names, mac};
 
 use crate::capture::LinkType;
 use crate::checksum::{self, Kind, Status, Sum, Verdict};
+use crate::flow::{self, Endpoint, FiveTuple};
 
 /// What the decoder treats as a tunnel, and its caps. Start from
 /// `DecodeOptions::default()` and change fields or call [`DecodeOptions::decode_as`]
@@ -280,10 +281,121 @@ impl Packet {
         &self.layers[..self.quote_start().unwrap_or(self.layers.len())]
     }
 
+    /// The 5-tuple of the frame's innermost TCP or UDP header, through every tunnel:
+    /// its protocol, the addresses of the IP header right above it and its ports, in
+    /// the frame's direction. `None` when the frame has no TCP or UDP header under an
+    /// IP header. The frame's own layers only ([`Packet::own_layers`]): the packet an
+    /// ICMP error quotes is not the frame's. The flow the TCP analysis and the
+    /// correlation put the frame in has this 5-tuple ([`flow::FlowView::of`] adds the
+    /// encapsulation path).
+    ///
+    /// # Fragments
+    /// The first fragment of an IP packet has the 5-tuple of its transport header; a
+    /// later fragment has no transport header, so the innermost one is a tunnel's
+    /// (the outer UDP of VXLAN) or there is none.
+    ///
+    /// # Examples
+    /// The first SYN of the flannel incident on the server node's NIC: the pods' TCP
+    /// inside VXLAN, inside UDP between the nodes.
+    /// ```
+    /// use netcap_core::capture::CaptureReader;
+    /// use netcap_core::decode::Decoder;
+    ///
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/lab/flannel/server_underlay.pcap");
+    /// let mut reader = CaptureReader::open(path)?;
+    /// let frame = reader.next_frame()?.expect("a frame");
+    /// let packet = Decoder::default().decode(frame.link_type, frame.data);
+    ///
+    /// let t = packet.five_tuple().expect("a TCP header");
+    /// assert_eq!(t.proto, 6);
+    /// assert_eq!((t.src.to_string(), t.dst.to_string()), ("10.244.1.2:55406".into(), "10.244.2.3:80".into()));
+    /// # Ok::<(), netcap_core::capture::CaptureError>(())
+    /// ```
+    pub fn five_tuple(&self) -> Option<FiveTuple> {
+        flow::innermost_transport(self.own_layers()).map(|t| t.tuple)
+    }
+
+    /// The frame's innermost TCP header, through every tunnel, with the addresses of
+    /// the IP header right above it: the segment [`crate::tcp::Analyzer::segment`]
+    /// analyses. `None` when the frame's innermost TCP or UDP header
+    /// ([`Packet::five_tuple`]) is not TCP. The frame's own layers only: a TCP header an
+    /// ICMP error quotes is not the frame's segment.
+    ///
+    /// # Examples
+    /// The first SYN of the flannel incident on the server node's NIC, one tunnel deep:
+    /// ```
+    /// use netcap_core::capture::CaptureReader;
+    /// use netcap_core::checksum::Status;
+    /// use netcap_core::decode::{tcp_flags, Decoder};
+    ///
+    /// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/lab/flannel/server_underlay.pcap");
+    /// let mut reader = CaptureReader::open(path)?;
+    /// let frame = reader.next_frame()?.expect("a frame");
+    /// let packet = Decoder::default().decode(frame.link_type, frame.data);
+    ///
+    /// let tcp = packet.innermost_tcp().expect("a TCP segment");
+    /// assert_eq!(format!("{} > {}", tcp.src, tcp.dst), "10.244.1.2:55406 > 10.244.2.3:80");
+    /// assert_eq!((tcp.flags, tcp.payload_len, tcp.options.mss), (tcp_flags::SYN, 0, Some(1410)));
+    /// // Inside the VXLAN tunnel; its own checksum is right (the outer UDP one is not).
+    /// assert_eq!(tcp.layer.depth, 1);
+    /// assert_eq!(tcp.layer.checksum.map(|v| v.status), Some(Status::Good));
+    /// # Ok::<(), netcap_core::capture::CaptureError>(())
+    /// ```
+    pub fn innermost_tcp(&self) -> Option<TcpSegment<'_>> {
+        let t = flow::innermost_transport(self.own_layers())?;
+        let layer = self.layers.get(t.layer)?;
+        let LayerKind::Tcp { seq, ack, flags, window, urgent, options, payload_len, .. } = layer.kind else {
+            return None;
+        };
+        let (src, dst) = (t.tuple.src, t.tuple.dst);
+        Some(TcpSegment { layer, index: t.layer, src, dst, seq, ack, flags, window, urgent, options, payload_len, fragmented: t.fragmented })
+    }
+
     fn clear(&mut self) {
         self.layers.clear();
         self.stop = None;
         self.drop = None;
+    }
+}
+
+/// A frame's innermost TCP header and the IP addresses around it
+/// ([`Packet::innermost_tcp`]): the header's fields, read out of its [`LayerKind::Tcp`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct TcpSegment<'a> {
+    /// The TCP layer: its offset, header length, tunnel depth and checksum verdict.
+    pub layer: &'a Layer,
+    /// The TCP layer's index in [`Packet::layers`].
+    pub index: usize,
+    /// Where the segment came from: the source address of the IP header right above
+    /// the TCP header, and the TCP source port.
+    pub src: Endpoint,
+    /// Where the segment goes: that IP header's destination address and the TCP
+    /// destination port.
+    pub dst: Endpoint,
+    /// Sequence number (RFC 9293), absolute (not relative to the ISN).
+    pub seq: u32,
+    /// Acknowledgment number (RFC 9293); meaningful only with ACK set.
+    pub ack: u32,
+    /// Flags, bits as in [`tcp_flags`].
+    pub flags: u16,
+    /// Window (RFC 9293), as sent: not multiplied by the window scale.
+    pub window: u16,
+    /// Urgent pointer (RFC 9293).
+    pub urgent: u16,
+    /// The options the header carries.
+    pub options: TcpOptions,
+    /// Payload bytes by the IP header's length; may exceed the bytes captured.
+    pub payload_len: u32,
+    /// The IP header says more fragments follow or has a non-zero offset: the TCP
+    /// header is there, the segment is not whole (the TCP analysis skips it).
+    pub fragmented: bool,
+}
+
+impl TcpSegment<'_> {
+    /// The segment's 5-tuple: protocol 6, source and destination.
+    pub fn five_tuple(&self) -> FiveTuple {
+        FiveTuple { proto: 6, src: self.src, dst: self.dst }
     }
 }
 

@@ -125,6 +125,65 @@ fn flannel_outer_ffff_is_bad_and_dropped_by_the_receiver() {
 }
 
 #[test]
+fn a_drop_displays_as_netcap_packets_prints_it() {
+    let mut f = flannel_syn();
+    f[40..42].copy_from_slice(&[0xff, 0xff]);
+    let p = decode(LinkType::ETHERNET, &f);
+    assert_eq!(p.drop.unwrap().to_string(), "receiver DROPS (udp depth 0: UdpInCsumErrors)");
+    // No outer UDP checksum, a wrong inner TCP one: the drop is one tunnel deeper.
+    f[40..42].copy_from_slice(&[0, 0]);
+    let tcp_csum = p.layers[6].offset as usize + 16;
+    f[tcp_csum] ^= 0x5a;
+    let p = decode(LinkType::ETHERNET, &f);
+    assert_eq!(p.drop.unwrap().to_string(), "receiver DROPS (tcp depth 1: TcpInCsumErrors)");
+}
+
+/// Through the VXLAN tunnel to the pods' TCP: the inner addresses and ports, not the
+/// nodes' UDP, and the header's fields as its layer holds them.
+#[test]
+fn the_innermost_tcp_and_the_five_tuple_are_the_pods_not_the_nodes() {
+    let p = decode(LinkType::ETHERNET, &flannel_syn());
+    let tcp = p.innermost_tcp().unwrap();
+    assert_eq!((tcp.index, tcp.layer.depth, tcp.fragmented), (6, 1, false));
+    assert_eq!(format!("{} > {}", tcp.src, tcp.dst), "10.244.1.2:34567 > 10.244.2.3:80");
+    assert_eq!((tcp.seq, tcp.ack, tcp.flags, tcp.window, tcp.payload_len), (4096, 0, tcp_flags::SYN, 0xfaf0, 0));
+    assert_eq!((tcp.options.mss, tcp.options.window_scale), (Some(1460), Some(7)));
+    let pod = |ip: [u8; 4], port| Endpoint { ip: ip.into(), port };
+    let t = FiveTuple { proto: 6, src: pod(POD_A, 34567), dst: pod(POD_B, 80) };
+    assert_eq!((p.five_tuple(), tcp.five_tuple()), (Some(t), t));
+    assert_eq!(crate::flow::FlowView::of(&p).map(|v| v.five_tuple()), Some(t));
+}
+
+/// A UDP datagram has a 5-tuple and no TCP segment; so has a VXLAN frame cut before
+/// the inner TCP header, whose innermost transport is the nodes' UDP.
+#[test]
+fn without_a_tcp_header_the_five_tuple_is_the_innermost_udp() {
+    let p = decode(LinkType::ETHERNET, &eth(0x0800, &ipv4(17, POD_A, POD_B, &udp(POD_A, POD_B, 5353, 53, b"q"))));
+    let t = p.five_tuple().unwrap();
+    assert_eq!((t.proto, t.src.to_string(), t.dst.to_string()), (17, "10.244.1.2:5353".into(), "10.244.2.3:53".into()));
+    assert_eq!(p.innermost_tcp(), None);
+    let f = flannel_syn();
+    let p = decode(LinkType::ETHERNET, &f[..14 + 20 + 8 + 8 + 14 + 20 + 10]);
+    assert_eq!(p.stop.map(|s| (s.layer, s.reason)), Some(("tcp", StopReason::Truncated)));
+    let t = p.five_tuple().unwrap();
+    assert_eq!(format!("{} {} > {}", t.proto, t.src, t.dst), "17 192.168.50.1:45678 > 192.168.50.2:8472");
+    assert_eq!(p.innermost_tcp(), None);
+}
+
+/// The first fragment of a TCP segment has its header: the segment, marked fragmented.
+#[test]
+fn the_innermost_tcp_of_a_first_fragment_is_fragmented() {
+    let mut ip = ipv4(6, POD_A, POD_B, &tcp_syn(POD_A, POD_B));
+    ip[6] = 0x20; // more fragments
+    ip[10..12].copy_from_slice(&[0, 0]);
+    let c = !sum16(&ip[..20]);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+    let p = decode(LinkType::IPV4, &ip);
+    let tcp = p.innermost_tcp().unwrap();
+    assert_eq!((tcp.index, tcp.fragmented, tcp.five_tuple().proto), (1, true, 6));
+}
+
+#[test]
 fn outer_udp_zero_is_absent_and_accepted() {
     let mut f = flannel_syn();
     f[40..42].copy_from_slice(&[0, 0]);
@@ -341,6 +400,7 @@ fn icmpv6_redirect_quotes_the_packet_in_its_redirected_header_option() {
     assert_eq!(p.stop, None);
     // The quoted UDP is not the frame's flow.
     assert!(crate::flow::FlowView::of(&p).is_none());
+    assert_eq!((p.five_tuple(), p.innermost_tcp()), (None, None));
     // A redirect without the option quotes nothing.
     let bare = decode(LinkType::ETHERNET, &eth(0x86dd, &ipv6(58, &msg[..48])));
     assert_eq!((protos(&bare), bare.quote_start()), (vec!["eth", "ipv6", "icmpv6"], None));

@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use crate::decode::{LayerKind, Packet};
+use crate::decode::{Layer, LayerKind, Packet};
 
 /// One side of a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -37,6 +37,61 @@ impl std::fmt::Display for Endpoint {
             IpAddr::V6(a) => write!(f, "[{a}]:{}", self.port),
         }
     }
+}
+
+/// The 5-tuple of a frame's innermost TCP or UDP header, in the frame's direction
+/// ([`Packet::five_tuple`]): no capture point, no encapsulation path, so the same
+/// connection seen at two points or in two VNIs has one 5-tuple ([`FlowKey`] tells
+/// them apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct FiveTuple {
+    /// IP protocol number of the transport: 6 TCP, 17 UDP.
+    pub proto: u8,
+    /// Where the frame came from: the innermost IP source address and the transport
+    /// source port.
+    pub src: Endpoint,
+    /// Where the frame goes: the innermost IP destination address and the transport
+    /// destination port.
+    pub dst: Endpoint,
+}
+
+/// A frame's innermost transport header and the IP header right above it
+/// ([`innermost_transport`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Transport {
+    /// Index of the transport header in the layers.
+    pub layer: usize,
+    /// Index of the IP header right above it (`layer - 1`).
+    pub ip: usize,
+    /// Its 5-tuple.
+    pub tuple: FiveTuple,
+    /// The IP header says more fragments follow or has a non-zero offset.
+    pub fragmented: bool,
+}
+
+/// The innermost TCP or UDP header of `layers` (a frame's own layers,
+/// [`Packet::own_layers`]) right under an IP header (IPv6 extension headers are part
+/// of the IPv6 layer); `None` when there is none. What [`FlowView::of`],
+/// [`Packet::five_tuple`] and [`Packet::innermost_tcp`] start from.
+pub(crate) fn innermost_transport(layers: &[Layer]) -> Option<Transport> {
+    let (t, (proto, sport, dport)) = layers.iter().enumerate().rev().find_map(|(i, l)| match l.kind {
+        LayerKind::Tcp { src_port, dst_port, .. } => Some((i, (6u8, src_port, dst_port))),
+        LayerKind::Udp { src_port, dst_port, .. } => Some((i, (17u8, src_port, dst_port))),
+        _ => None,
+    })?;
+    let ip = t.checked_sub(1)?;
+    let (src, dst, fragmented) = match layers.get(ip)?.kind {
+        LayerKind::Ipv4 { src, dst, more_fragments, frag_offset, .. } => {
+            (IpAddr::V4(src), IpAddr::V4(dst), more_fragments || frag_offset != 0)
+        }
+        LayerKind::Ipv6 { src, dst, fragment, .. } => {
+            let frag = fragment.is_some_and(|(off, more, _)| more || off != 0);
+            (IpAddr::V6(src), IpAddr::V6(dst), frag)
+        }
+        _ => return None,
+    };
+    let tuple = FiveTuple { proto, src: Endpoint { ip: src, port: sport }, dst: Endpoint { ip: dst, port: dport } };
+    Some(Transport { layer: t, ip, tuple, fragmented })
 }
 
 /// One hop of the encapsulation path around the innermost IP packet.
@@ -365,29 +420,11 @@ impl FlowView {
     pub fn of(packet: &Packet) -> Option<FlowView> {
         // The packet an ICMP error quotes is not the frame's flow.
         let layers = packet.own_layers();
-        let (t, (proto, sport, dport)) = layers.iter().enumerate().rev().find_map(|(i, l)| match l.kind {
-            LayerKind::Tcp { src_port, dst_port, .. } => Some((i, (6u8, src_port, dst_port))),
-            LayerKind::Udp { src_port, dst_port, .. } => Some((i, (17u8, src_port, dst_port))),
-            _ => None,
-        })?;
-        // The IP header right above the transport (IPv6 extension headers are part of
-        // the IPv6 layer).
-        let ip_index = t.checked_sub(1)?;
-        let (src, dst, fragmented) = match layers.get(ip_index)?.kind {
-            LayerKind::Ipv4 { src, dst, more_fragments, frag_offset, .. } => {
-                (IpAddr::V4(src), IpAddr::V4(dst), more_fragments || frag_offset != 0)
-            }
-            LayerKind::Ipv6 { src, dst, fragment, .. } => {
-                let frag = fragment.is_some_and(|(off, more, _)| more || off != 0);
-                (IpAddr::V6(src), IpAddr::V6(dst), frag)
-            }
-            _ => return None,
-        };
-        let (src, dst) = (Endpoint { ip: src, port: sport }, Endpoint { ip: dst, port: dport });
+        let Transport { layer, ip, tuple: FiveTuple { proto, src, dst }, fragmented } = innermost_transport(layers)?;
         // Build the path in the canonical orientation at once: no second pass to turn it.
         let turn = src > dst;
         let mut encap = EncapPath::default();
-        for l in &layers[..ip_index] {
+        for l in &layers[..ip] {
             let pair = |a: IpAddr, b: IpAddr| if turn { EncapHop::Ip(b, a) } else { EncapHop::Ip(a, b) };
             match l.kind {
                 LayerKind::Vlan { vid, .. } => encap.push(EncapHop::Vlan(vid)),
@@ -404,9 +441,15 @@ impl FlowView {
             src,
             dst,
             encap,
-            layer: t,
+            layer,
             fragmented,
         })
+    }
+
+    /// The frame's 5-tuple: protocol, source and destination, without the
+    /// encapsulation path.
+    pub fn five_tuple(&self) -> FiveTuple {
+        FiveTuple { proto: self.proto, src: self.src, dst: self.dst }
     }
 
     /// The canonical key at capture point `point`, and this frame's direction in it.

@@ -250,7 +250,11 @@ pub struct FlowRecord {
     /// The flow's id: unique within the run, in order of first frame (the `flow` of its
     /// frames' [`SegmentInfo`]).
     pub id: u64,
-    /// The capture point's name (filled in by the caller, which knows the names).
+    /// The capture point's name: in a run of the engine its
+    /// [`PointInfo::name`](crate::analysis::PointInfo::name), from a lone
+    /// [`Analyzer`](super::Analyzer) the name given with
+    /// [`Analyzer::name_point`](super::Analyzer::name_point) (empty for a point never
+    /// named).
     pub point: String,
     /// Index of the capture point, as passed to [`super::Analyzer::segment`].
     #[serde(skip)]

@@ -118,6 +118,14 @@ impl Label {
     }
 }
 
+impl std::fmt::Display for Label {
+    /// The label's name, as JSON, Parquet and `netcap packets` write it:
+    /// `retransmission`, `fast_retransmission`, `duplicate_ack`, … ([`Label::name`]).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl Labels {
     /// Adds `l` to the set.
     pub fn set(&mut self, l: Label) {

@@ -4,7 +4,8 @@
 //! returns what it found about the frame's innermost TCP segment ([`SegmentInfo`]).
 //! Flows that end (idle expiry, eviction, a new connection on the same ports) and, at
 //! the end, every live flow come back as [`FlowRecord`]s from
-//! [`Analyzer::take_finished`] and [`Analyzer::finish`].
+//! [`Analyzer::take_finished`] and [`Analyzer::finish`], named after their capture
+//! point once [`Analyzer::name_point`] names it.
 //!
 //! The rules, their order and where netcap departs from Wireshark 4.0.17 are in
 //! `docs/tcp-analysis.md`; the comments below cite them by number (R1 … R14).
@@ -114,12 +115,20 @@ pub struct SegmentInfo {
 /// Capture points whose newest timestamp is tracked (for the SYN outcome at the end).
 pub(crate) const MAX_TRACKED_POINTS: usize = 1 << 20;
 
-/// The analyzer's limits.
+/// How the TCP analysis runs: its limits ([`Analyzer::new`],
+/// [`crate::analysis::Analysis::tcp_options`]). Not the options a TCP header carries
+/// (MSS, SACK, timestamps): those are [`crate::decode::TcpOptions`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TcpOptions {
+pub struct TcpAnalysisOptions {
     /// Flow table limits: most live flows and the idle timeout.
     pub limits: FlowLimits,
 }
+
+/// The name [`TcpAnalysisOptions`] had until two types shared it: the TCP header's
+/// options keep the name `TcpOptions` ([`crate::decode::TcpOptions`]); kept here so that
+/// code written against netcap-core 0.2 still builds.
+#[deprecated(since = "0.2.0", note = "use netcap_core::tcp::TcpAnalysisOptions (decode::TcpOptions is the TCP header's options)")]
+pub type TcpOptions = TcpAnalysisOptions;
 
 /// TCP analysis over any number of capture points.
 #[derive(Debug)]
@@ -129,6 +138,8 @@ pub struct Analyzer {
     finished: Vec<FlowRecord>,
     /// Newest timestamp seen per point: the capture's end when flows are finished.
     newest: Vec<i64>,
+    /// Point names given with [`Analyzer::name_point`], by point number.
+    names: Vec<String>,
     /// Segments not analysed: IP fragments.
     pub skipped_fragments: u64,
     /// Every Karn RTT sample of every flow (bounded reservoir).
@@ -137,8 +148,40 @@ pub struct Analyzer {
 
 impl Analyzer {
     /// An analyzer without flows whose flow table has `opts.limits`.
-    pub fn new(opts: TcpOptions) -> Self {
-        Analyzer { table: FlowTable::new(opts.limits), next_id: 0, finished: Vec::new(), newest: Vec::new(), skipped_fragments: 0, karn_all: Samples::default() }
+    pub fn new(opts: TcpAnalysisOptions) -> Self {
+        Analyzer { table: FlowTable::new(opts.limits), next_id: 0, finished: Vec::new(), newest: Vec::new(), names: Vec::new(), skipped_fragments: 0, karn_all: Samples::default() }
+    }
+
+    /// Names capture point `point` (the number passed to [`Analyzer::segment`]): every
+    /// flow record of that point handed out after this call
+    /// ([`Analyzer::take_finished`], [`Analyzer::finish`]) carries `name` as its
+    /// [`FlowRecord::point`]; a point never named leaves it empty. Fed from a
+    /// [`CaptureReader`](crate::capture::CaptureReader), name its points as they
+    /// appear (`for p in reader.points() { analyzer.name_point(p.id.0, &p.name) }`;
+    /// a name already given is not copied again). The engine
+    /// ([`crate::analysis::Analysis`]) names its records itself. A point number
+    /// beyond 2^20 is not named.
+    pub fn name_point(&mut self, point: u32, name: &str) {
+        let p = point as usize;
+        if p >= MAX_TRACKED_POINTS {
+            return;
+        }
+        if self.names.len() <= p {
+            self.names.resize(p + 1, String::new());
+        }
+        if self.names[p] != name {
+            self.names[p] = name.to_string();
+        }
+    }
+
+    /// `flows` with the names of their points ([`Analyzer::name_point`]).
+    fn named(&self, mut flows: Vec<FlowRecord>) -> Vec<FlowRecord> {
+        for f in &mut flows {
+            if let Some(name) = self.names.get(f.point_index as usize).filter(|n| !n.is_empty()) {
+                f.point.clone_from(name);
+            }
+        }
+        flows
     }
 
     /// Analyses the innermost TCP segment of one decoded frame seen at `point`.
@@ -242,7 +285,8 @@ impl Analyzer {
 
     /// Flows that ended since the last call, in the order they ended.
     pub fn take_finished(&mut self) -> Vec<FlowRecord> {
-        std::mem::take(&mut self.finished)
+        let flows = std::mem::take(&mut self.finished);
+        self.named(flows)
     }
 
     /// Ends the analysis: every flow still live, after those already finished.
@@ -253,7 +297,8 @@ impl Analyzer {
             let end = newest.get(k.point as usize).copied().unwrap_or(i64::MIN);
             finished.push(c.finish(&k, why, end));
         });
-        std::mem::take(&mut self.finished)
+        let flows = std::mem::take(&mut self.finished);
+        self.named(flows)
     }
 
     /// Raises the newest timestamp known at `point` to `ts_ns` (the capture's end as

@@ -25,7 +25,7 @@ use crate::decode::Packet;
 use crate::flow::table::{FlowLimits, TableStats};
 use crate::flow::FlowView;
 
-use super::{Analyzer, FlowRecord, SegmentInfo, TcpOptions};
+use super::{Analyzer, FlowRecord, SegmentInfo, TcpAnalysisOptions};
 
 /// Shards of the TCP analysis.
 pub(crate) const SHARDS: usize = 16;
@@ -75,9 +75,9 @@ pub(crate) struct Shards {
 }
 
 impl Shards {
-    pub fn new(opts: TcpOptions) -> Self {
+    pub fn new(opts: TcpAnalysisOptions) -> Self {
         let per = FlowLimits { max_flows: opts.limits.max_flows.div_ceil(SHARDS).max(1), ..opts.limits };
-        Shards { analyzers: (0..SHARDS).map(|_| Analyzer::new(TcpOptions { limits: per })).collect(), newest: Vec::new() }
+        Shards { analyzers: (0..SHARDS).map(|_| Analyzer::new(TcpAnalysisOptions { limits: per })).collect(), newest: Vec::new() }
     }
 
     /// Runs one shard's jobs, in order, then moves its capture time to `chunk_end`.

@@ -24,7 +24,7 @@ struct Script {
 
 impl Script {
     fn new() -> Self {
-        Script { a: Analyzer::new(TcpOptions::default()), frame: 0, point: 0, client_port: 40000, vlan: [None; 2] }
+        Script { a: Analyzer::new(TcpAnalysisOptions::default()), frame: 0, point: 0, client_port: 40000, vlan: [None; 2] }
     }
 
     /// Sends one segment at `t_ms`; `c2s` is client → server.
@@ -416,7 +416,7 @@ fn feed_raw(a: &mut Analyzer, number: u64, t_ms: i64, bytes: &[u8]) -> SegmentIn
 #[test]
 fn ip_length_beyond_an_uncut_frame_counts_only_the_bytes_on_the_wire() {
     let (syn, ack, psh) = (0x02, 0x10, 0x18);
-    let mut a = Analyzer::new(TcpOptions::default());
+    let mut a = Analyzer::new(TcpAnalysisOptions::default());
     feed_raw(&mut a, 1, 0, &raw_ipv4_tcp(true, syn, 0, 0, 0, &[]));
     feed_raw(&mut a, 2, 1, &raw_ipv4_tcp(false, syn | ack, 5000, 1, 0, &[]));
     feed_raw(&mut a, 3, 2, &raw_ipv4_tcp(true, ack, 1, 5001, 0, &[]));
@@ -474,7 +474,7 @@ fn a_fin_sent_again_after_its_ack_is_a_retransmission() {
 #[test]
 fn the_same_packet_captured_twice_is_a_duplicate_capture_not_a_retransmission() {
     let (syn, ack, psh) = (0x02, 0x10, 0x18);
-    let mut a = Analyzer::new(TcpOptions::default());
+    let mut a = Analyzer::new(TcpAnalysisOptions::default());
     feed_raw(&mut a, 1, 0, &raw_ipv4_tcp(true, syn, 0, 0, 0, &[]));
     feed_raw(&mut a, 2, 1, &raw_ipv4_tcp(false, syn | ack, 5000, 1, 0, &[]));
     feed_raw(&mut a, 3, 2, &raw_ipv4_tcp(true, ack, 1, 5001, 0, &[]));
@@ -503,7 +503,7 @@ fn the_same_packet_captured_twice_is_a_duplicate_capture_not_a_retransmission() 
 #[test]
 fn identical_answers_to_the_other_side_are_not_duplicate_captures() {
     let (syn, ack, psh, rst) = (0x02, 0x10, 0x18, 0x04);
-    let mut a = Analyzer::new(TcpOptions::default());
+    let mut a = Analyzer::new(TcpAnalysisOptions::default());
     feed_raw(&mut a, 1, 0, &raw_ipv4_tcp(true, syn, 0, 0, 0, &[]));
     feed_raw(&mut a, 2, 1, &raw_ipv4_tcp(false, syn | ack, 5000, 1, 0, &[]));
     feed_raw(&mut a, 3, 2, &raw_ipv4_tcp(true, ack, 1, 5001, 0, &[]));
@@ -526,4 +526,46 @@ fn identical_answers_to_the_other_side_are_not_duplicate_captures() {
     }
     let f = &a.finish()[0];
     assert_eq!((f.s2c.duplicate_captures, f.c2s.duplicate_captures), (0, 0));
+}
+
+/// The analyzer's options under their old name still build (a deprecated alias).
+#[test]
+#[allow(deprecated)]
+fn tcp_options_is_the_old_name_of_tcp_analysis_options() {
+    let limits = FlowLimits { max_flows: 7, idle_timeout_ns: 5 };
+    let old: TcpOptions = TcpOptions { limits };
+    assert_eq!(old, TcpAnalysisOptions { limits });
+    assert_eq!(Analyzer::new(old).limits(), limits);
+}
+
+#[test]
+fn labels_display_as_their_names_in_json_and_text() {
+    assert_eq!(Label::Retransmission.to_string(), "retransmission");
+    assert_eq!(format!("{} #2 of 7", Label::DuplicateAck), "duplicate_ack #2 of 7");
+    let all: Vec<String> = Label::ALL.iter().map(Label::to_string).collect();
+    assert_eq!(
+        all.join(" "),
+        "retransmission fast_retransmission spurious_retransmission out_of_order lost_segment \
+         ack_lost_segment duplicate_ack zero_window zero_window_probe zero_window_probe_ack \
+         window_full window_update keep_alive keep_alive_ack reused_ports duplicate_capture"
+    );
+}
+
+#[test]
+fn flow_records_carry_the_names_given_to_their_points() {
+    let mut s = Script::new();
+    s.a.name_point(0, "client_pod");
+    for point in 0..3 {
+        s.point = point;
+        s.send(0, true, F::SYN, 0, 0, 0, 65535, None);
+    }
+    // Named after its frames, before its record is handed out; renamed to the same.
+    s.a.name_point(1, "server_underlay");
+    s.a.name_point(1, "server_underlay");
+    // Beyond the cap: not named, nothing allocated.
+    s.a.name_point(u32::MAX, "stray");
+    let mut recs = s.records();
+    recs.sort_by_key(|f| f.point_index);
+    let points: Vec<(u32, &str)> = recs.iter().map(|f| (f.point_index, f.point.as_str())).collect();
+    assert_eq!(points, [(0, "client_pod"), (1, "server_underlay"), (2, "")]);
 }
