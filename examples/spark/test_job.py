@@ -107,7 +107,7 @@ def exported(tmp: Path, table: str, points: dict) -> pa.Table:
         for p, f in points.items():
             args += ["--point", f"{p}={f}"]
         cli(*args)
-    return netcap_job.to_spark(pq.read_table(out / f"{table}.parquet").replace_schema_metadata(None))
+    return netcap_job.to_spark(pq.read_table(out / table / "part-0.parquet").replace_schema_metadata(None))
 
 
 def sort(t: pa.Table, table: str) -> pa.Table:

@@ -18,6 +18,7 @@ mod text;
 mod ui;
 mod verdict;
 
+use std::borrow::Cow;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -323,8 +324,9 @@ impl Cli {
     }
 
     /// `-r FILE` joins the FILE arguments; a tcpdump or tshark option netcap does not
-    /// have is a usage error saying what to use instead.
-    fn settle(&mut self) -> Result<(), &'static str> {
+    /// have is a usage error saying what to use instead, and so is a `--label` that
+    /// cannot be a column.
+    fn settle(&mut self) -> Result<(), Cow<'static, str>> {
         let json_view = match &self.command {
             Some(Command::Summary(a)) => (a.format == SummaryFormat::Json).then_some(a.view),
             Some(Command::Correlate(a)) => (a.format == SummaryFormat::Json).then_some(a.view),
@@ -333,11 +335,15 @@ impl Cli {
         };
         if json_view.is_some_and(|v| v.min_severity != verdict::Level::Info) {
             return Err("--min-severity shapes the text; JSON carries every finding (keep the ones you want with jq: \
-                        '.findings[] | select(.severity == \"error\")')");
+                        '.findings[] | select(.severity == \"error\")')"
+                .into());
+        }
+        if let Some(Command::Export(a)) = &self.command {
+            a.labels().map_err(|e| format!("--label: {e}"))?;
         }
         let Some(common) = self.common_mut() else { return Ok(()) };
         if let Some(msg) = common.habits.refusal() {
-            return Err(msg);
+            return Err(msg.into());
         }
         let read = std::mem::take(&mut common.read);
         common.files.extend(read);

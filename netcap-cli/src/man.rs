@@ -263,7 +263,7 @@ const PAGES: &[Page] = &[
                 ),
                 (
                     "The frames a query over netcap export's tables selects:",
-                    "duckdb -c \"COPY (SELECT point, frame FROM 'out/packets.parquet' WHERE NOT receiver_accepts) TO 'drops.parquet'\"\n\
+                    "duckdb -c \"COPY (SELECT point, frame FROM 'out/packets/**/*.parquet' WHERE NOT receiver_accepts) TO 'drops.parquet'\"\n\
                      netcap extract --frames-from drops.parquet node1.pcap node2.pcap -o drops.pcapng",
                 ),
             ],
@@ -295,8 +295,12 @@ const PAGES: &[Page] = &[
                     "netcap export node1.pcap node2.pcap -o out --split-by point --split-by hour --force",
                 ),
                 (
-                    "The frames each point saw that a Linux receiver drops:",
-                    "duckdb -c \"SELECT point, count(*) FROM 'out/packets.parquet' WHERE NOT receiver_accepts GROUP BY point\"",
+                    "Every row labelled with its case, for queries over many exports ('cases/*/packets/**/*.parquet'):",
+                    "netcap export fixtures/lab/flannel/*.pcap -o cases/inc-1234 --label case=INC-1234",
+                ),
+                (
+                    "The frames each point saw that a Linux receiver drops (each table is a directory, OUT/TABLE/):",
+                    "duckdb -c \"SELECT point, count(*) FROM 'out/packets/**/*.parquet' WHERE NOT receiver_accepts GROUP BY point\"",
                 ),
             ],
         ),

@@ -5,7 +5,7 @@
 //! The example queries of docs/parquet.md run in DuckDB (when installed) against the
 //! same facts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -137,11 +137,12 @@ fn key(point: &Value, frame: &Value) -> (String, u64) {
 }
 
 /// The packets table holds one row per frame that `netcap packets --format jsonl`
-/// prints, with the same time, lengths, layer stack, innermost addresses, receiver
-/// verdict and drop counter, every checksum verdict (layer, depth, status, stored,
-/// expected) in layer order, and the same TCP analysis labels; the TCP events are
-/// exactly the frames with a label or an RTT sample. Files carry schema version 1,
-/// their table name, zstd compression and UTC nanosecond timestamps.
+/// prints, with the same time, lengths, layer stack, innermost addresses, TCP flags
+/// (bits and names), receiver verdict and drop counter, every checksum verdict (layer,
+/// depth, status, stored, expected) in layer order, and the same TCP analysis labels;
+/// the TCP events are exactly the frames with a label or an RTT sample. Each table is
+/// one file in a directory of its own, `DIR/<table>/part-0.parquet`; files carry
+/// schema version 2, their table name, zstd compression and UTC nanosecond timestamps.
 #[test]
 fn flannel_packets_and_events_equal_the_jsonl() {
     let dir = out_dir("flannel-packets");
@@ -152,7 +153,7 @@ fn flannel_packets_and_events_equal_the_jsonl() {
     args.extend(files.iter().map(String::as_str));
     let lines = jsonl(&args);
     assert_eq!(lines.len(), 68);
-    let rows = read(&dir.join("packets.parquet"));
+    let rows = read(&dir.join("packets"));
     assert_eq!(rows.len(), lines.len());
     let by_key: HashMap<(String, u64), &Value> = rows.iter().map(|r| (key(&r["point"], &r["frame"]), r)).collect();
     assert_eq!(by_key.len(), rows.len(), "(point, frame) is unique");
@@ -181,7 +182,15 @@ fn flannel_packets_and_events_equal_the_jsonl() {
             assert_eq!((&r["outer_src"], &r["vni"]), (&Value::Null, &Value::Null), "{what}");
         }
         let tcp = layers.iter().find(|x| x["proto"] == "tcp").expect("TCP");
-        for (col, field) in [("src_port", "src_port"), ("dst_port", "dst_port"), ("tcp_flags", "flags"), ("tcp_seq", "seq"), ("tcp_ack", "ack"), ("payload_len", "payload_len")] {
+        for (col, field) in [
+            ("src_port", "src_port"),
+            ("dst_port", "dst_port"),
+            ("tcp_flags", "flags"),
+            ("tcp_flag_names", "flag_names"),
+            ("tcp_seq", "seq"),
+            ("tcp_ack", "ack"),
+            ("payload_len", "payload_len"),
+        ] {
             assert_eq!(r[col], tcp[field], "{what}: {col}");
         }
         assert_eq!(r["ip_proto"], 6);
@@ -218,9 +227,11 @@ fn flannel_packets_and_events_equal_the_jsonl() {
     let first = by_key[&("server_underlay".to_string(), 1)];
     assert_eq!(first["checksums"][1], json!({"layer": "udp", "depth": 0, "status": "bad", "stored": 0xffff, "expected": 0x3525}));
     assert_eq!(first["drop_counter"], "UdpInCsumErrors");
+    assert_eq!((&first["tcp_flags"], &first["tcp_flag_names"]), (&json!(2), &json!(["SYN"])));
+    assert_eq!(by_key[&("server_underlay".to_string(), 4)]["tcp_flag_names"], json!(["SYN", "ACK"]));
 
     // tcp_events: the frames with a label or an RTT sample, nothing else.
-    let events = read(&dir.join("tcp_events.parquet"));
+    let events = read(&dir.join("tcp_events"));
     let want: Vec<&Value> = lines
         .iter()
         .filter(|l| {
@@ -245,7 +256,11 @@ fn flannel_packets_and_events_equal_the_jsonl() {
     assert_eq!(ev[&("client_pod".to_string(), 2)]["events"], json!(["retransmission"]));
 
     for table in ["packets", "tcp_events", "flows", "findings", "pairs", "matches"] {
-        let path = dir.join(format!("{table}.parquet"));
+        // Each table in a directory of its own, one file without a split.
+        let files: Vec<String> =
+            std::fs::read_dir(dir.join(table)).expect("table directory").map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert_eq!(files, ["part-0.parquet"], "{table}");
+        let path = dir.join(table).join("part-0.parquet");
         let reader = SerializedFileReader::new(File::open(&path).expect("open")).expect("parquet");
         let meta = reader.metadata();
         let kv: HashMap<String, Option<String>> = meta
@@ -255,7 +270,7 @@ fn flannel_packets_and_events_equal_the_jsonl() {
             .iter()
             .map(|k| (k.key.clone(), k.value.clone()))
             .collect();
-        assert_eq!(kv["netcap.schema_version"].as_deref(), Some("1"), "{table}");
+        assert_eq!(kv["netcap.schema_version"].as_deref(), Some("2"), "{table}");
         assert_eq!(kv["netcap.table"].as_deref(), Some(table));
         for rg in meta.row_groups() {
             for c in rg.columns() {
@@ -285,7 +300,7 @@ fn flannel_findings_and_matches_equal_correlate() {
     args.extend(files.iter().map(String::as_str));
     let report = json(&args);
 
-    let findings = read(&dir.join("findings.parquet"));
+    let findings = read(&dir.join("findings"));
     let want = report["findings"].as_array().unwrap();
     assert_eq!(findings.len(), want.len());
     assert_eq!(findings.len(), 6);
@@ -313,7 +328,7 @@ fn flannel_findings_and_matches_equal_correlate() {
     assert_eq!(findings[5]["kind"], "syn_retry_delay");
     assert_eq!(findings[5]["related"], json!([1]));
 
-    let matches = read(&dir.join("matches.parquet"));
+    let matches = read(&dir.join("matches"));
     let packets = report["packets"].as_array().unwrap();
     let seen: usize = packets.iter().map(|p| p["seen"].as_array().unwrap().len()).sum();
     let missing: usize = packets.iter().map(|p| p["missing"].as_array().unwrap().len()).sum();
@@ -363,7 +378,7 @@ fn flannel_findings_and_matches_equal_correlate() {
     }
     // pairs: the report's pairs, row for row; the receiver's drop is the 2 lost between
     // server_underlay and server_vxlan.
-    let pairs = read(&dir.join("pairs.parquet"));
+    let pairs = read(&dir.join("pairs"));
     let want = report["pairs"].as_array().unwrap();
     assert_eq!(pairs.len(), want.len());
     // Five hops in each direction.
@@ -394,7 +409,7 @@ fn tcp_loss_flows_equal_the_json() {
     for f in TCP_LOSS {
         want.extend(json(&["flows", "--format", "json", f])["flows"].as_array().unwrap().iter().cloned());
     }
-    let rows = read(&dir.join("flows.parquet"));
+    let rows = read(&dir.join("flows"));
     assert_eq!(rows.len(), want.len());
     assert_eq!(rows.len(), 4);
     let mut sender_retrans = 0;
@@ -445,7 +460,7 @@ fn tcp_loss_flows_equal_the_json() {
     // The sender's kernel counted 24 retransmitted segments (fixtures/lab/tcp-loss).
     assert_eq!(sender_retrans, 24);
 
-    let events = read(&dir.join("tcp_events.parquet"));
+    let events = read(&dir.join("tcp_events"));
     for (point, file) in [("sender", TCP_LOSS[0]), ("receiver", TCP_LOSS[1])] {
         let lines = jsonl(&["packets", "--format", "jsonl", file]);
         let labelled = |label: &str| -> Vec<u64> {
@@ -466,7 +481,7 @@ fn tcp_loss_flows_equal_the_json() {
         }
     }
     // A single-direction run with several points writes matches too.
-    assert!(dir.join("matches.parquet").exists());
+    assert!(dir.join("matches/part-0.parquet").exists());
 }
 
 /// `packets.offset` leads back to the record in the original file: in a pcap the
@@ -477,7 +492,7 @@ fn packet_offsets_lead_back_to_the_records() {
     let dir = out_dir("offsets");
     let file = "fixtures/lab/flannel/client_vxlan.pcap";
     export(&dir, &[], &[file.to_string()]);
-    let rows = read(&dir.join("packets.parquet"));
+    let rows = read(&dir.join("packets"));
     let bytes = std::fs::read(root().join(file)).expect("read capture");
     let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
     let mut next = 24u64;
@@ -521,7 +536,7 @@ fn split_by_point_and_hour_writes_hive_partitions() {
         assert!(rows.iter().all(|r| r["point"] == p));
     }
     assert!(dir.join("findings/point=server_underlay/part-0.parquet").is_file());
-    assert!(!dir.join("packets.parquet").exists());
+    assert!(!dir.join("packets/part-0.parquet").exists());
     assert_eq!(read(&dir.join("packets")).len(), 68);
     assert_eq!(read(&dir.join("tcp_events")).len(), 44);
     assert_eq!(read(&dir.join("flows")).len(), 6);
@@ -538,9 +553,9 @@ fn split_by_point_and_hour_writes_hive_partitions() {
     let forced = run(&args);
     assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
     // Replaced: one file per table, the partition directories gone.
-    assert!(dir.join("packets.parquet").is_file());
-    assert!(!dir.join("packets").exists());
-    assert_eq!(read(&dir.join("packets.parquet")).len(), 68);
+    assert!(dir.join("packets/part-0.parquet").is_file());
+    assert!(!dir.join("packets/point=client_pod").exists());
+    assert_eq!(read(&dir.join("packets")).len(), 68);
 }
 
 /// A file that cannot be read is named on stderr and the exit status is 1; the
@@ -551,7 +566,7 @@ fn unreadable_input_is_named() {
     let out = run(&["export", "-o", dir.to_str().unwrap(), "fixtures/lab/flannel/client_pod.pcap", "no/such/file.pcap"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.pcap"));
-    assert_eq!(read(&dir.join("packets.parquet")).len(), 12);
+    assert_eq!(read(&dir.join("packets")).len(), 12);
 }
 
 /// `utf8`, `uint64`, `timestamp[ns, UTC]`, `list<struct<layer: utf8, …>>`: the type
@@ -614,109 +629,223 @@ fn docs_describe_every_column() {
     }
 }
 
-/// The ```sql blocks of docs/parquet.md, by their first line (`-- what`).
-fn doc_queries() -> HashMap<String, String> {
-    let doc = std::fs::read_to_string(root().join("docs/parquet.md")).expect("docs/parquet.md");
-    let mut out = HashMap::new();
-    let mut rest = doc.as_str();
-    while let Some(start) = rest.find("```sql\n") {
-        let body = &rest[start + 7..];
-        let end = body.find("```").expect("closed sql block");
-        let sql = &body[..end];
-        let title = sql.lines().next().and_then(|l| l.strip_prefix("-- ")).expect("a `-- title` line");
-        out.insert(title.to_string(), sql.to_string());
-        rest = &body[end..];
+/// The ```sql blocks of docs/parquet.md and docs/scale-out.md, by their first line
+/// (`-- what`); a test takes each by its title and says at the end that it ran them all.
+struct DocQueries {
+    all: BTreeMap<String, String>,
+    ran: BTreeSet<String>,
+}
+
+impl DocQueries {
+    fn read() -> Self {
+        let mut all = BTreeMap::new();
+        for doc in ["docs/parquet.md", "docs/scale-out.md"] {
+            let text = std::fs::read_to_string(root().join(doc)).expect("doc");
+            let mut rest = text.as_str();
+            while let Some(start) = rest.find("```sql\n") {
+                let body = &rest[start + 7..];
+                let end = body.find("```").expect("closed sql block");
+                let sql = &body[..end];
+                let title = sql.lines().next().and_then(|l| l.strip_prefix("-- ")).unwrap_or_else(|| panic!("{doc}: a `-- title` line"));
+                assert!(all.insert(title.to_string(), sql.to_string()).is_none(), "{doc}: `{title}` twice");
+                rest = &body[end + 3..];
+            }
+        }
+        DocQueries { all, ran: BTreeSet::new() }
     }
-    out
+
+    /// The query titled `title`, as written in the doc.
+    fn get(&mut self, title: &str) -> String {
+        self.ran.insert(title.to_string());
+        self.all.get(title).unwrap_or_else(|| panic!("no query `{title}` in the docs")).clone()
+    }
 }
 
 fn duckdb_present() -> bool {
     Command::new("python3").args(["-c", "import duckdb"]).output().is_ok_and(|o| o.status.success())
 }
 
-/// Runs `sql` in DuckDB (Python) with `dir` as the working directory; the rows as JSON.
+/// Whether DuckDB can run; when it cannot, the test says it skipped, unless
+/// NETCAP_REQUIRE_DUCKDB=1 (.ci/run sets it) makes that a failure.
+fn duckdb_or_skip(test: &str) -> bool {
+    if duckdb_present() {
+        return true;
+    }
+    assert!(
+        std::env::var("NETCAP_REQUIRE_DUCKDB").as_deref() != Ok("1"),
+        "NETCAP_REQUIRE_DUCKDB=1 but `python3 -c 'import duckdb'` fails: run `python3 -m pip install duckdb`"
+    );
+    eprintln!("{test}: skipped, DuckDB (python3 -m pip install duckdb) is not installed");
+    false
+}
+
+/// Runs `sql` in DuckDB (Python) with `dir` as the working directory; the rows as JSON,
+/// timestamps and intervals as nanoseconds (DuckDB's Python timestamps with a time
+/// zone need pytz).
 fn duckdb(dir: &Path, sql: &str) -> Vec<Value> {
-    let script = "import duckdb, json, sys\nrows = duckdb.sql(sys.argv[1]).fetchall()\nprint(json.dumps([list(r) for r in rows], default=str))";
+    let script = r#"import duckdb, json, sys
+rel = duckdb.sql(sys.argv[1])
+def col(c, t):
+    q = '"' + c.replace('"', '""') + '"'
+    return f"epoch_ns({q}) AS {q}" if t.startswith("TIMESTAMP") or t == "INTERVAL" else q
+rows = rel.project(", ".join(col(c, str(t)) for c, t in zip(rel.columns, rel.types))).fetchall()
+print(json.dumps([list(r) for r in rows], default=str))"#;
     let out = Command::new("python3").args(["-c", script, sql]).current_dir(dir).output().expect("python3");
     assert!(out.status.success(), "duckdb: {}\n{sql}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice::<Vec<Value>>(&out.stdout).expect("JSON rows")
 }
 
-/// The example queries of docs/parquet.md, exactly as written there, give in DuckDB
-/// what netcap's JSON says: the flows with the most retransmissions (the tcp-loss
-/// sender's data connection first, its count the JSON's), the checksum verdicts per
-/// point, layer, depth and status of the flannel captures (counted from `netcap packets
-/// --format jsonl`), and the losses between points of `netcap correlate` (the two SYNs
-/// between server_underlay and server_vxlan), read from a hive-partitioned export.
-/// Skips when DuckDB is not installed, unless NETCAP_REQUIRE_DUCKDB=1 (.ci/run sets it).
+/// `ip:port` of a flow's `client` or `server` in `netcap flows --format json`.
+fn endpoint(e: &Value) -> String {
+    format!("{}:{}", e["ip"].as_str().expect("ip"), e["port"])
+}
+
+/// `netcap flows --format json` of each file, by (point, client `ip:port`).
+fn flows_by_client(files: &[&str]) -> BTreeMap<(String, String), Value> {
+    let mut out = BTreeMap::new();
+    for f in files {
+        for w in json(&["flows", "--format", "json", f])["flows"].as_array().unwrap() {
+            out.insert((w["point"].as_str().unwrap().to_string(), endpoint(&w["client"])), w.clone());
+        }
+    }
+    out
+}
+
+/// Frames per point and the receiver drops per point, from `netcap summary --format
+/// json` of `files` (every drop is one of the summary's listed frames: there are few).
+fn summary_per_point(files: &[String]) -> BTreeMap<String, (u64, u64)> {
+    let mut args = vec!["summary", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let s = json(&args);
+    let mut out: BTreeMap<String, (u64, u64)> =
+        s["points"].as_array().unwrap().iter().map(|p| (p["name"].as_str().unwrap().to_string(), (p["frames"].as_u64().unwrap(), 0))).collect();
+    for d in s["receiver_drops"].as_array().unwrap() {
+        let frames = d["first_frames"].as_array().unwrap();
+        assert_eq!(d["count"].as_u64(), Some(frames.len() as u64), "every drop listed: {d}");
+        for f in frames {
+            out.get_mut(f["point"].as_str().unwrap()).expect("a point of the summary").1 += 1;
+        }
+    }
+    out
+}
+
+/// Every query of docs/parquet.md and docs/scale-out.md, exactly as written there,
+/// gives in DuckDB what netcap's JSON says about the same captures, value by value:
+/// the flows with the most retransmissions and every kind of TCP event per flow
+/// (`netcap flows`, the tcp-loss captures), retransmissions over time (per point the
+/// flows' sum), SYNs per flow by the flags' names (`syn.attempts`, `syn.offsets_ns`),
+/// the checksum verdicts and the frames a receiver drops (`netcap summary`, `netcap
+/// packets`, the flannel incident), the losses between points and the one-way delay
+/// per pair (`netcap correlate`'s `pairs`), the frames per case of two labelled exports
+/// and per incident of two exports in `out/incident=NAME/` (`netcap summary`). Skips
+/// when DuckDB is not installed, unless NETCAP_REQUIRE_DUCKDB=1 (.ci/run sets it).
 #[test]
 fn docs_queries_run_in_duckdb() {
-    if !duckdb_present() {
-        assert!(
-            std::env::var("NETCAP_REQUIRE_DUCKDB").as_deref() != Ok("1"),
-            "NETCAP_REQUIRE_DUCKDB=1 but `python3 -c 'import duckdb'` fails: run `python3 -m pip install duckdb`"
-        );
-        eprintln!("docs_queries_run_in_duckdb: skipped, DuckDB (python3 -m pip install duckdb) is not installed");
+    if !duckdb_or_skip("docs_queries_run_in_duckdb") {
         return;
     }
-    let queries = doc_queries();
+    let mut queries = DocQueries::read();
     let base = out_dir("duckdb");
 
     // Top flows by retransmissions, on the lossy wire.
     let loss = base.join("tcp-loss");
-    let files: Vec<String> = TCP_LOSS.iter().map(|s| s.to_string()).collect();
-    export(&loss.join("out"), &[], &files);
-    let rows = duckdb(&loss, &queries["top flows by retransmissions"]);
-    let mut want: Vec<(String, String, u64)> = Vec::new();
-    for f in TCP_LOSS {
-        for w in json(&["flows", "--format", "json", f])["flows"].as_array().unwrap() {
-            let total = w["c2s"]["retransmissions"].as_u64().unwrap() + w["s2c"]["retransmissions"].as_u64().unwrap();
-            want.push((w["point"].as_str().unwrap().into(), format!("{}:{}", w["client"]["ip"].as_str().unwrap(), w["client"]["port"]), total));
+    let loss_files: Vec<String> = TCP_LOSS.iter().map(|s| s.to_string()).collect();
+    export(&loss.join("out"), &[], &loss_files);
+    let flows = flows_by_client(&TCP_LOSS);
+    let rows = duckdb(&loss, &queries.get("top flows by retransmissions"));
+    assert_eq!(rows.len(), flows.len());
+    let totals: Vec<u64> = rows.iter().map(|r| r[4].as_u64().unwrap()).collect();
+    assert!(totals.windows(2).all(|w| w[0] >= w[1]), "most retransmissions first: {totals:?}");
+    for r in &rows {
+        let w = &flows[&(r[1].as_str().unwrap().to_string(), r[2].as_str().unwrap().to_string())];
+        let (c2s, s2c) = (w["c2s"]["retransmissions"].as_u64().unwrap(), w["s2c"]["retransmissions"].as_u64().unwrap());
+        assert_eq!((&r[3], &r[5], &r[6], &r[8]), (&json!(endpoint(&w["server"])), &json!(c2s), &json!(s2c), &w["outcome"]), "{r:?}");
+        assert_eq!(r[4], c2s + s2c);
+        // serde_json parses floats to within an ulp, not exactly.
+        match w["rtt"]["karn"]["p50_ns"].as_i64() {
+            Some(ns) => assert!((r[7].as_f64().unwrap() - ns as f64 / 1e6).abs() < 1e-9, "{r:?}"),
+            None => assert_eq!(r[7], Value::Null, "{r:?}"),
         }
     }
-    want.sort_by_key(|w| std::cmp::Reverse(w.2));
-    let got: Vec<(String, String, u64)> =
-        rows.iter().map(|r| (r[1].as_str().unwrap().into(), r[2].as_str().unwrap().into(), r[4].as_u64().unwrap())).collect();
-    assert_eq!(got.len(), want.len());
-    assert_eq!(got.iter().map(|g| g.2).collect::<Vec<_>>(), want.iter().map(|w| w.2).collect::<Vec<_>>());
-    let mut g = got.clone();
-    let mut w = want.clone();
-    g.sort();
-    w.sort();
-    assert_eq!(g, w);
-    assert_eq!((got[0].0.as_str(), got[0].2), ("sender", want[0].2));
-    assert!(got[0].2 >= 20, "the data connection's retransmissions: {}", got[0].2);
+    assert_eq!((rows[0][1].as_str(), rows[0][4].as_u64()), (Some("sender"), Some(23)));
+
+    // Every kind of TCP event per flow: the flows' counts, both directions together.
+    let rows = duckdb(&loss, &queries.get("tcp events per flow"));
+    let kinds = [
+        "retransmissions",
+        "fast_retransmissions",
+        "spurious_retransmissions",
+        "out_of_order",
+        "lost_segments",
+        "duplicate_acks",
+        "zero_windows",
+        "duplicate_captures",
+    ];
+    let counts = |w: &Value| -> Vec<u64> { kinds.iter().map(|k| w["c2s"][k].as_u64().unwrap() + w["s2c"][k].as_u64().unwrap()).collect() };
+    let mut listed = BTreeSet::new();
+    for r in &rows {
+        let key = (r[0].as_str().unwrap().to_string(), r[2].as_str().unwrap().to_string());
+        let got: Vec<u64> = r.as_array().unwrap()[3..].iter().map(|v| v.as_u64().unwrap()).collect();
+        assert_eq!(got, counts(&flows[&key]), "{key:?}: {kinds:?}");
+        listed.insert(key);
+    }
+    for (key, w) in &flows {
+        if !listed.contains(key) {
+            assert!(counts(w).iter().all(|&n| n == 0), "{key:?} has events but no row");
+        }
+    }
+    // The receiver saw the losses: gaps and the duplicate ACKs answering them.
+    let receiver: Vec<&Value> = rows.iter().filter(|r| r[0] == "receiver" && r[7].as_u64() > Some(0)).collect();
+    assert_eq!((receiver.len(), &receiver[0][7], &receiver[0][8]), (1, &json!(24), &json!(132)));
 
     // Retransmissions over time: per point, the seconds add up to the flows'
     // retransmissions, every kind (the label `retransmission` alone is 14 of the
     // sender's 24).
-    // (The seconds as text: DuckDB's Python timestamps with a time zone need pytz.)
-    let query = queries["retransmissions over time"].trim().trim_end_matches(';');
-    let rows = duckdb(&loss, &format!("SELECT point, second::VARCHAR, retransmissions FROM ({query})"));
+    let rows = duckdb(&loss, &queries.get("retransmissions over time"));
     let mut per_point: BTreeMap<String, u64> = BTreeMap::new();
     for r in &rows {
+        assert_eq!(r[1].as_i64().unwrap() % 1_000_000_000, 0, "a whole second: {r:?}");
         *per_point.entry(r[0].as_str().unwrap().into()).or_default() += r[2].as_u64().unwrap();
     }
     let mut flows_total: BTreeMap<String, u64> = BTreeMap::new();
-    for w in &want {
-        *flows_total.entry(w.0.clone()).or_default() += w.2;
+    for ((point, _), w) in &flows {
+        *flows_total.entry(point.clone()).or_default() += w["c2s"]["retransmissions"].as_u64().unwrap() + w["s2c"]["retransmissions"].as_u64().unwrap();
     }
     flows_total.retain(|_, n| *n > 0);
     assert_eq!(per_point, flows_total);
     assert_eq!(per_point["sender"], 24);
-    let plain = duckdb(&loss, "SELECT count(*) FROM 'out/tcp_events.parquet' WHERE point = 'sender' AND list_contains(events, 'retransmission')");
+    let plain = duckdb(&loss, "SELECT count(*) FROM 'out/tcp_events/**/*.parquet' WHERE point = 'sender' AND list_contains(events, 'retransmission')");
     assert_eq!(plain[0][0], 14);
 
-    // Checksum verdicts per point, on the flannel incident.
+    // SYNs per flow, on the lossy wire and on the flannel incident (three SYNs, the
+    // first two dropped by the receiver).
     let flannel = base.join("flannel");
     let files = flannel_files();
     export(&flannel.join("out"), &[], &files);
     export(&flannel.join("out-split"), &["--split-by", "point", "--split-by", "hour"], &files);
-    let rows = duckdb(&flannel, &queries["checksum verdicts per point"]);
+    let flannel_flows = flows_by_client(&files.iter().map(String::as_str).collect::<Vec<_>>());
+    let syns = queries.get("syns per flow");
+    for (dir, flows) in [(&loss, &flows), (&flannel, &flannel_flows)] {
+        let rows = duckdb(dir, &syns);
+        let with_syn: Vec<&(String, String)> = flows.iter().filter(|(_, w)| w["syn"]["attempts"].as_u64() > Some(0)).map(|(k, _)| k).collect();
+        assert_eq!(rows.len(), with_syn.len());
+        for r in &rows {
+            let w = &flows[&(r[0].as_str().unwrap().to_string(), r[2].as_str().unwrap().to_string())];
+            let last_offset = w["syn"]["offsets_ns"].as_array().unwrap().last().cloned().unwrap_or(json!(0));
+            assert_eq!((&r[3], &r[4]), (&w["syn"]["attempts"], &last_offset), "{r:?}");
+        }
+    }
+    let client_pod = duckdb(&flannel, &syns).into_iter().find(|r| r[0] == "client_pod").expect("client_pod's SYNs");
+    assert_eq!(client_pod[3], 3);
+
+    // Checksum verdicts per point, on the flannel incident: per point the frames of
+    // `netcap packets`, over all points `netcap summary`'s `checksums`.
+    let rows = duckdb(&flannel, &queries.get("checksum verdicts per point"));
     let mut args = vec!["packets", "--format", "jsonl"];
     args.extend(files.iter().map(String::as_str));
+    let lines = jsonl(&args);
     let mut counts: BTreeMap<(String, String, u64, String), u64> = BTreeMap::new();
-    for l in jsonl(&args) {
+    for l in &lines {
         for x in l["layers"].as_array().unwrap() {
             let Some(c) = x.get("checksum") else { continue };
             let k = (
@@ -737,9 +866,38 @@ fn docs_queries_run_in_duckdb() {
         .collect();
     assert_eq!(got, counts);
     assert_eq!(got[&("server_underlay".into(), "udp".into(), 0, "bad".into())], 2);
+    let mut args = vec!["summary", "--format", "json"];
+    args.extend(files.iter().map(String::as_str));
+    let summary = json(&args);
+    let mut all_points: BTreeMap<(String, u64, String), u64> = BTreeMap::new();
+    for ((_, layer, depth, status), n) in &got {
+        *all_points.entry((layer.clone(), *depth, status.clone())).or_default() += n;
+    }
+    let want: BTreeMap<(String, u64, String), u64> = summary["checksums"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| ((c["proto"].as_str().unwrap().into(), c["depth"].as_u64().unwrap(), c["status"].as_str().unwrap().into()), c["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(all_points, want);
+
+    // The frames a receiver drops: `netcap summary`'s receiver_drops, frame by frame,
+    // at their time in `netcap packets`.
+    let rows = duckdb(&flannel, &queries.get("frames a receiver drops"));
+    let mut want: Vec<Value> = Vec::new();
+    for d in summary["receiver_drops"].as_array().unwrap() {
+        assert_eq!(d["count"].as_u64(), Some(d["first_frames"].as_array().unwrap().len() as u64));
+        for f in d["first_frames"].as_array().unwrap() {
+            let l = lines.iter().find(|l| l["point"] == f["point"] && l["frame"] == f["frame"]).expect("the frame in netcap packets");
+            want.push(json!([f["point"], f["frame"], l["ts_ns"], d["layer"], d["depth"], d["counter"]]));
+        }
+    }
+    want.sort_by_key(|w| (w[0].as_str().unwrap().to_string(), w[1].as_u64().unwrap()));
+    assert_eq!(rows, want);
+    assert_eq!(rows.len(), 4);
 
     // Losses between points, from the hive-partitioned export.
-    let rows = duckdb(&flannel, &queries["losses between points"]);
+    let rows = duckdb(&flannel, &queries.get("losses between points"));
     let mut args = vec!["correlate", "--format", "json"];
     args.extend(files.iter().map(String::as_str));
     let report = json(&args);
@@ -756,4 +914,148 @@ fn docs_queries_run_in_duckdb() {
     got.sort();
     assert_eq!(got, want);
     assert_eq!(got, [("server_underlay".to_string(), "server_vxlan".to_string(), 2)]);
+
+    // One-way delay per pair of points: the pairs of `netcap correlate`.
+    let rows = duckdb(&flannel, &queries.get("one-way delay per pair of points"));
+    let mut want: Vec<Value> = report["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["matched"].as_u64() > Some(0))
+        .map(|p| json!([p["from"], p["to"], p["matched"], p["delay_ns"]["min"], p["delay_ns"]["p50"], p["delay_ns"]["max"]]))
+        .collect();
+    want.sort_by_key(|w| (w[0].as_str().unwrap().to_string(), w[1].as_str().unwrap().to_string()));
+    assert_eq!(rows, want);
+    assert_eq!(rows.len(), 10);
+
+    // Label columns: two labelled exports read together, filtered on one case.
+    let cases = base.join("labels");
+    export(&cases.join("cases/inc-1234"), &["--label", "case=INC-1234"], &files);
+    export(&cases.join("cases/inc-1240"), &["--label", "case=INC-1240"], &loss_files);
+    let rows = duckdb(&cases, &queries.get("frames per case and point"));
+    let want: Vec<Value> = summary_per_point(&files).into_iter().map(|(p, (frames, dropped))| json!(["INC-1234", p, frames, dropped])).collect();
+    assert_eq!(rows, want);
+    let both = duckdb(&cases, "SELECT \"case\", count(*) FROM 'cases/*/packets/**/*.parquet' GROUP BY ALL ORDER BY ALL");
+    let loss_frames: u64 = summary_per_point(&loss_files).values().map(|v| v.0).sum();
+    assert_eq!(both, [json!(["INC-1234", 68]), json!(["INC-1240", loss_frames])]);
+
+    // docs/scale-out.md: several incidents' exports, split as it shows, as one table.
+    let many = base.join("incidents");
+    let split = ["--split-by", "point", "--split-by", "hour"];
+    export(&many.join("out/incident=INC-1234"), &split, &files);
+    export(&many.join("out/incident=INC-1240"), &split, &loss_files);
+    let rows = duckdb(&many, &queries.get("frames and drops per incident and point"));
+    let mut want: Vec<Value> = Vec::new();
+    for (incident, f) in [("INC-1234", &files), ("INC-1240", &loss_files)] {
+        want.extend(summary_per_point(f).into_iter().map(|(p, (frames, dropped))| json!([incident, p, frames, dropped])));
+    }
+    assert_eq!(rows, want);
+
+    let all: BTreeSet<String> = queries.all.keys().cloned().collect();
+    assert_eq!(queries.ran, all, "every query of the docs is checked here");
+}
+
+/// Two exports into `out/incident=A/` and `out/incident=B/`, without a split, read as
+/// one table with `read_parquet('out/*/packets/**/*.parquet', hive_partitioning =
+/// true)`: each incident has its own frames (`netcap summary`), and the flows too.
+#[test]
+fn exports_of_two_incidents_read_as_one_table() {
+    if !duckdb_or_skip("exports_of_two_incidents_read_as_one_table") {
+        return;
+    }
+    let base = out_dir("incidents");
+    let flannel = flannel_files();
+    let loss: Vec<String> = TCP_LOSS.iter().map(|s| s.to_string()).collect();
+    export(&base.join("out/incident=A"), &[], &flannel);
+    export(&base.join("out/incident=B"), &[], &loss);
+    let frames = |files: &[String]| -> u64 { summary_per_point(files).values().map(|v| v.0).sum() };
+    let rows = duckdb(
+        &base,
+        "SELECT incident, count(*) FROM read_parquet('out/*/packets/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY ALL",
+    );
+    assert_eq!(rows, [json!(["A", frames(&flannel)]), json!(["B", frames(&loss)])]);
+    assert_eq!(rows[0][1], 68);
+    let rows = duckdb(
+        &base,
+        "SELECT incident, count(*) FROM read_parquet('out/*/flows/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY ALL",
+    );
+    assert_eq!(rows, [json!(["A", 6]), json!(["B", 4])]);
+}
+
+/// `--label KEY=VALUE` adds a column KEY (utf8, never null) holding VALUE on every row
+/// of every table, after the table's own columns, in the order given; the tables are
+/// otherwise those of an export without labels. A key that is not a column name, is a
+/// column already, is `hour` or comes twice, or a label without `=`, is a usage error
+/// (exit 2) before anything is written.
+#[test]
+fn labels_are_the_last_columns_of_every_table() {
+    let dir = out_dir("labels");
+    let plain = out_dir("labels-plain");
+    let files = flannel_files();
+    export(&dir, &["--label", "case=INC-1234", "--label", "site=fra 1"], &files);
+    export(&plain, &[], &files);
+    for table in ["packets", "tcp_events", "flows", "findings", "pairs", "matches"] {
+        let path = dir.join(table).join("part-0.parquet");
+        let schema = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap().schema().clone();
+        let own = ParquetRecordBatchReaderBuilder::try_new(File::open(plain.join(table).join("part-0.parquet")).unwrap()).unwrap().schema().clone();
+        let n = own.fields().len();
+        assert_eq!(schema.fields().len(), n + 2, "{table}");
+        assert_eq!(schema.fields()[..n], own.fields()[..], "{table}");
+        for (f, name) in schema.fields()[n..].iter().zip(["case", "site"]) {
+            assert_eq!((f.name().as_str(), f.data_type(), f.is_nullable()), (name, &DataType::Utf8, false), "{table}");
+        }
+        let rows = read(&dir.join(table));
+        let mut without = read(&plain.join(table));
+        assert_eq!(rows.len(), without.len(), "{table}");
+        assert!(!rows.is_empty(), "{table}");
+        for (r, w) in rows.iter().zip(&mut without) {
+            assert_eq!((&r["case"], &r["site"]), (&json!("INC-1234"), &json!("fra 1")), "{table}");
+            let w = w.as_object_mut().unwrap();
+            w.insert("case".into(), json!("INC-1234"));
+            w.insert("site".into(), json!("fra 1"));
+            assert_eq!(r, &Value::Object(w.clone()), "{table}");
+        }
+    }
+
+    for (labels, says) in [
+        (vec!["--label", "Case=1"], "`Case` is not a column name"),
+        (vec!["--label", "flow=1"], "`flow` is a column of the tcp_events table"),
+        (vec!["--label", "hour=1"], "`hour` names the partitions"),
+        (vec!["--label", "a=1", "--label", "a=2"], "`a` is given twice"),
+        (vec!["--label", "case"], "expected KEY=VALUE"),
+    ] {
+        let refused = out_dir("labels-refused");
+        let mut args = vec!["export", "-o", refused.to_str().unwrap()];
+        args.extend(&labels);
+        args.push("fixtures/lab/flannel/client_pod.pcap");
+        let out = run(&args);
+        let msg = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{labels:?}: {msg}");
+        assert!(msg.contains(says), "{labels:?}: {msg}");
+        assert!(!refused.exists(), "{labels:?}: nothing written");
+    }
+}
+
+/// A table an export before schema version 2 wrote, `DIR/packets.parquet`, is refused
+/// by name (exit 1) before any capture is read; `--force` removes it and writes
+/// `DIR/packets/part-0.parquet`, and leaves the other files in DIR alone.
+#[test]
+fn a_table_of_the_old_layout_is_refused_then_replaced() {
+    let dir = out_dir("old-layout");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("packets.parquet"), b"PAR1").unwrap();
+    std::fs::write(dir.join("notes.txt"), b"mine").unwrap();
+    let mut args = vec!["export", "-o", dir.to_str().unwrap(), "fixtures/lab/flannel/client_pod.pcap"];
+    let refused = run(&args);
+    let msg = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{msg}");
+    assert!(msg.contains("packets.parquet") && msg.contains("exists") && msg.contains("--force"), "{msg}");
+    assert!(!dir.join("packets").exists() && dir.join("packets.parquet").is_file());
+    args.push("--force");
+    let printed = String::from_utf8(netcap(&args)).unwrap();
+    let file = dir.join("packets/part-0.parquet");
+    assert!(printed.contains(&format!("packets             12 rows  {}", file.display())), "{printed}");
+    assert!(!dir.join("packets.parquet").exists());
+    assert_eq!(read(&file).len(), 12);
+    assert_eq!(std::fs::read(dir.join("notes.txt")).unwrap(), b"mine");
 }

@@ -546,7 +546,7 @@ fn frames_from_a_query_result() {
     }
     let sql = format!(
         "COPY (SELECT point, frame FROM '{}' WHERE NOT receiver_accepts ORDER BY ALL) TO '{}' (FORMAT parquet)",
-        export.join("packets.parquet").display(),
+        export.join("packets/**/*.parquet").display(),
         dir.join("frames.parquet").display()
     );
     let o = Command::new("python3").args(["-c", "import duckdb, sys; duckdb.sql(sys.argv[1])", &sql]).output().unwrap();
@@ -557,7 +557,7 @@ fn frames_from_a_query_result() {
     got.sort();
     assert_eq!(got, want);
     // A file without the columns is refused, naming what is missing.
-    let o = netcap(&["extract", "--frames-from", csv.parent().unwrap().join("export/flows.parquet").to_str().unwrap(), "client_pod.pcap", "-o", "/dev/null"]);
+    let o = netcap(&["extract", "--frames-from", csv.parent().unwrap().join("export/flows/part-0.parquet").to_str().unwrap(), "client_pod.pcap", "-o", "/dev/null"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no column \"frame\""), "{}", String::from_utf8_lossy(&o.stderr));
 }

@@ -110,7 +110,8 @@ def test_packet_rows_equal_the_cli_jsonl():
         assert (r["src"], r["dst"]) == (ip["src"], ip["dst"]), what
         tcp = next(x for x in layers if x["proto"] == "tcp")
         for col, f in (("src_port", "src_port"), ("dst_port", "dst_port"), ("tcp_flags", "flags"),
-                       ("tcp_seq", "seq"), ("tcp_ack", "ack"), ("payload_len", "payload_len")):
+                       ("tcp_flag_names", "flag_names"), ("tcp_seq", "seq"), ("tcp_ack", "ack"),
+                       ("payload_len", "payload_len")):
             assert r[col] == tcp[f], (what, col)
         want = [
             {"layer": x["proto"], "depth": x["depth"], "status": x["checksum"]["status"],
@@ -130,15 +131,15 @@ def test_packet_rows_equal_the_cli_jsonl():
 
 
 def test_tables_equal_netcap_export_row_for_row(tmp_path):
-    """Every table of one run equals the Parquet file `netcap export` writes: one
-    schema, defined once, and the same rows."""
+    """Every table of one run equals the Parquet file `netcap export` writes
+    (`OUT/<table>/part-0.parquet`): one schema, defined once, and the same rows."""
     out = tmp_path / "out"
     files = rel(FLANNEL)
     cli("export", "-o", str(out), *files)
     got = netcap.tables(files)
     assert list(got) == list(netcap.TABLES)
     for name, table in got.items():
-        written = pq.read_table(out / f"{name}.parquet")
+        written = pq.read_table(out / name / "part-0.parquet")
         assert table.schema.equals(netcap.schema(name))
         assert written.schema.remove_metadata().equals(table.schema), name
         assert written.equals(table), name

@@ -41,7 +41,7 @@ pub use layer::{
     StopReason, TcpOptions,
 };
 
-pub use serialize::{flag_names, mac};
+pub use serialize::{flag_names, mac, FLAG_NAMES};
 
 use crate::capture::LinkType;
 use crate::checksum::{self, Kind, Status, Sum, Verdict};

@@ -20,23 +20,23 @@ pub fn mac(m: &[u8]) -> String {
     s
 }
 
-/// The names of the TCP flags set, in header bit order from CWR's neighbour down.
+/// Every TCP flag bit with its name, lowest bit first: the order of [`flag_names`].
+pub const FLAG_NAMES: [(u16, &str); 9] = [
+    (tcp_flags::FIN, "FIN"),
+    (tcp_flags::SYN, "SYN"),
+    (tcp_flags::RST, "RST"),
+    (tcp_flags::PSH, "PSH"),
+    (tcp_flags::ACK, "ACK"),
+    (tcp_flags::URG, "URG"),
+    (tcp_flags::ECE, "ECE"),
+    (tcp_flags::CWR, "CWR"),
+    (tcp_flags::AE, "AE"),
+];
+
+/// The names of the TCP flags set, lowest bit first (`["SYN", "ACK"]`): `flag_names`
+/// in `netcap packets --format json`, `tcp_flag_names` in the Parquet `packets` table.
 pub fn flag_names(flags: u16) -> Vec<&'static str> {
-    [
-        (tcp_flags::FIN, "FIN"),
-        (tcp_flags::SYN, "SYN"),
-        (tcp_flags::RST, "RST"),
-        (tcp_flags::PSH, "PSH"),
-        (tcp_flags::ACK, "ACK"),
-        (tcp_flags::URG, "URG"),
-        (tcp_flags::ECE, "ECE"),
-        (tcp_flags::CWR, "CWR"),
-        (tcp_flags::AE, "AE"),
-    ]
-    .into_iter()
-    .filter(|(bit, _)| flags & bit != 0)
-    .map(|(_, n)| n)
-    .collect()
+    FLAG_NAMES.into_iter().filter(|(bit, _)| flags & bit != 0).map(|(_, n)| n).collect()
 }
 
 impl Serialize for Layer {

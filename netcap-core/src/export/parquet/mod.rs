@@ -19,16 +19,19 @@
 //! thread, and at most [`MAX_OPEN_WRITERS`] partitions are open at once.
 //!
 //! # Layout
-//! Without a split a table is one file, `DIR/<table>.parquet`. With [`Split`] by
-//! point and/or hour it is a hive-partitioned directory,
-//! `DIR/<table>/point=<name>/hour=<YYYY-MM-DDTHH>/part-<N>.parquet`, that DuckDB,
-//! Spark and Polars read as one table. A partition closed to make room for another
-//! and needed again gets a new `part-<N+1>.parquet`.
+//! Every table is a directory of its own, `DIR/<table>/`. Without a split it holds one
+//! file, `DIR/<table>/part-0.parquet`; with [`Split`] by point and/or hour it is
+//! hive-partitioned, `DIR/<table>/point=<name>/hour=<YYYY-MM-DDTHH>/part-<N>.parquet`.
+//! Either way `DIR/<table>/**/*.parquet` is the table, for DuckDB, Spark and Polars,
+//! and `out/*/<table>/**/*.parquet` the table across the exports `out/incident=A/`,
+//! `out/incident=B/` … (`docs/decisions.md` 26). A partition closed to make room for
+//! another and needed again gets a new `part-<N+1>.parquet`.
 //!
 //! # Metadata
 //! Every file carries the key-value metadata `netcap.schema_version` =
 //! [`SCHEMA_VERSION`] and `netcap.table` = the table's name; compression is zstd.
-//! Timestamps are `Timestamp(Nanosecond, "UTC")`.
+//! Timestamps are `Timestamp(Nanosecond, "UTC")`. [`LabelColumns`] add columns of one
+//! value each (`case = "INC-1234"`) after a table's own.
 //!
 //! # Errors
 //! Every error names the file or directory it concerns ([`ExportError`]).
@@ -41,6 +44,7 @@
 
 mod findings;
 mod flows;
+mod labels;
 mod matches;
 mod packets;
 mod pairs;
@@ -65,6 +69,7 @@ use parquet::file::metadata::KeyValue;
 
 pub use findings::Findings;
 pub use flows::Flows;
+pub use labels::{LabelColumns, LabelError};
 pub use matches::{hop_ts, Matches};
 pub use packets::{PacketRow, Packets};
 pub use pairs::Pairs;
@@ -72,8 +77,10 @@ pub use rows::{Batches, Rows, Sink};
 pub use tcp_events::TcpEvents;
 
 /// The schema version written as `netcap.schema_version`. It changes when a column is
-/// renamed, removed or changes type; adding a column does not change it.
-pub const SCHEMA_VERSION: &str = "1";
+/// renamed, removed or changes type, or when the files move; adding a column does not
+/// change it. Version 2: every table in a directory of its own
+/// (`DIR/<table>/part-0.parquet`, was `DIR/<table>.parquet`), and `packets.tcp_flag_names`.
+pub const SCHEMA_VERSION: &str = "2";
 
 /// Rows buffered in a partition's builders before they go to its parquet writer.
 pub const BATCH_ROWS: usize = 8192;
@@ -347,11 +354,13 @@ pub struct Written {
     pub files: Vec<PathBuf>,
 }
 
-/// One table being written: a file, or a directory of hive partitions.
+/// One table being written: a directory, `DIR/<table>/`, of one file or of hive
+/// partitions.
 pub struct Dataset<T: Table> {
     root: PathBuf,
     split: Split,
     schema: SchemaRef,
+    labels: LabelColumns,
     props: WriterProperties,
     parts: Vec<Part<T>>,
     /// Index in `parts` of the partition used last (most rows follow their neighbour).
@@ -371,15 +380,16 @@ impl<T: Table> fmt::Debug for Dataset<T> {
 }
 
 impl<T: Table> Dataset<T> {
-    /// Starts table `T` in directory `dir` (created if missing): `dir/<table>.parquet`,
-    /// or with a split `dir/<table>/…`.
+    /// Starts table `T` in directory `dir` (created if missing): `dir/<table>/part-0.parquet`,
+    /// or with a split `dir/<table>/point=…/hour=…/part-<N>.parquet`.
     ///
     /// # Errors
-    /// `Exists` when `dir/<table>.parquet` or `dir/<table>/` exists and `overwrite` is
-    /// false (with `overwrite` both are removed); I/O errors creating `dir`.
+    /// `Exists` when `dir/<table>/` or `dir/<table>.parquet` (the layout before schema
+    /// version 2) exists and `overwrite` is false (with `overwrite` both are removed);
+    /// I/O errors creating `dir/<table>/`.
     pub fn create(dir: &Path, split: Split, overwrite: bool) -> Result<Self, ExportError> {
         clear_output(dir, T::NAME, overwrite)?;
-        let root = if split.any() { dir.join(T::NAME) } else { dir.join(format!("{}.parquet", T::NAME)) };
+        let root = dir.join(T::NAME);
         let schema = schema::<T>().map_err(|e| ExportError::new(&root, ExportErrorKind::Arrow(e)))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
@@ -390,14 +400,13 @@ impl<T: Table> Dataset<T> {
                 KeyValue::new("netcap.table".to_string(), T::NAME.to_string()),
             ]))
             .build();
-        if split.any() {
-            std::fs::create_dir_all(&root).map_err(|e| ExportError::new(&root, ExportErrorKind::Io(e)))?;
-        }
+        std::fs::create_dir_all(&root).map_err(|e| ExportError::new(&root, ExportErrorKind::Io(e)))?;
         let encoder = Encoder::start(&root)?;
         Ok(Dataset {
             root,
             split,
             schema,
+            labels: LabelColumns::default(),
             props,
             parts: Vec::new(),
             last: 0,
@@ -407,6 +416,15 @@ impl<T: Table> Dataset<T> {
             encoder,
             next_id: 0,
         })
+    }
+
+    /// Adds `labels` after the table's own columns, on every row (they replace labels
+    /// given before). Give them before the first row: a file opened already has the
+    /// columns it was opened with, and a batch with others fails to write to it.
+    #[must_use]
+    pub fn labels(mut self, labels: &LabelColumns) -> Self {
+        self.labels = labels.clone();
+        self
     }
 
     /// Appends one row, written by `row` into the builder of the partition of `point`
@@ -422,7 +440,7 @@ impl<T: Table> Dataset<T> {
         part.used = self.tick;
         row(&mut part.table);
         if part.table.len() >= BATCH_ROWS {
-            write_batch(part, &mut self.encoder)?;
+            write_batch(part, &self.labels, &mut self.encoder)?;
         }
         Ok(())
     }
@@ -441,27 +459,23 @@ impl<T: Table> Dataset<T> {
         if self.parts.len() >= MAX_OPEN_WRITERS {
             let lru = self.parts.iter().enumerate().min_by_key(|(_, p)| p.used).map_or(0, |(i, _)| i);
             let part = self.parts.swap_remove(lru);
-            close(part, &mut self.encoder)?;
+            close(part, &self.labels, &mut self.encoder)?;
         }
         let key: Key = (self.split.point.then(|| point.to_string()), hour);
-        let path = if self.split.any() {
-            let mut dir = self.root.clone();
-            if let Some(p) = &key.0 {
-                dir.push(format!("point={}", hive_value(p)));
-            }
-            if let Some(h) = key.1 {
-                dir.push(format!("hour={}", h.map_or_else(|| NO_VALUE.to_string(), hour_name)));
-            }
-            std::fs::create_dir_all(&dir).map_err(|e| ExportError::new(&dir, ExportErrorKind::Io(e)))?;
-            let n = self.next_part.entry(dir.clone()).or_insert(0);
-            let path = dir.join(format!("part-{n}.parquet"));
-            *n += 1;
-            path
-        } else {
-            self.root.clone()
-        };
+        let mut dir = self.root.clone();
+        if let Some(p) = &key.0 {
+            dir.push(format!("point={}", hive_value(p)));
+        }
+        if let Some(h) = key.1 {
+            dir.push(format!("hour={}", h.map_or_else(|| NO_VALUE.to_string(), hour_name)));
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| ExportError::new(&dir, ExportErrorKind::Io(e)))?;
+        let n = self.next_part.entry(dir.clone()).or_insert(0);
+        let path = dir.join(format!("part-{n}.parquet"));
+        *n += 1;
         let file = File::create(&path).map_err(|e| ExportError::new(&path, ExportErrorKind::Io(e)))?;
-        let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 16, file), self.schema.clone(), Some(self.props.clone()))
+        let schema = self.labels.schema(&self.schema);
+        let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 16, file), schema, Some(self.props.clone()))
             .map_err(|e| ExportError::new(&path, ExportErrorKind::Parquet(e)))?;
         self.written.files.push(path.clone());
         let id = self.next_id;
@@ -473,8 +487,8 @@ impl<T: Table> Dataset<T> {
     }
 
     /// Writes what is buffered and closes every file. Without a split, a table without
-    /// rows is still written (a file with the schema and no row group), so queries over
-    /// it work; with a split it is an empty directory.
+    /// rows is still written (`part-0.parquet` with the schema and no row group), so
+    /// queries over it work; with a split it is an empty directory.
     ///
     /// # Errors
     /// Writing or closing a file.
@@ -483,22 +497,23 @@ impl<T: Table> Dataset<T> {
             self.part("", None)?;
         }
         for part in std::mem::take(&mut self.parts) {
-            close(part, &mut self.encoder)?;
+            close(part, &self.labels, &mut self.encoder)?;
         }
         self.encoder.join()?;
         Ok(std::mem::take(&mut self.written))
     }
 }
 
-/// Makes room for table `name` in `dir` (created if missing): removes
-/// `dir/<name>.parquet` and `dir/<name>/` when `overwrite`, else refuses when either
-/// exists. Nothing else in `dir` is touched.
+/// Makes room for table `name` in `dir` (created if missing): removes `dir/<name>/`
+/// and `dir/<name>.parquet` (the table's file before schema version 2, so that an old
+/// export's table is not read beside the new one) when `overwrite`, else refuses when
+/// either exists. Nothing else in `dir` is touched.
 ///
 /// # Errors
 /// `Exists`, or the I/O error creating `dir` or removing the old output.
 pub fn clear_output(dir: &Path, name: &str, overwrite: bool) -> Result<(), ExportError> {
     std::fs::create_dir_all(dir).map_err(|e| ExportError::new(dir, ExportErrorKind::Io(e)))?;
-    for p in [dir.join(format!("{name}.parquet")), dir.join(name)] {
+    for p in [dir.join(name), dir.join(format!("{name}.parquet"))] {
         let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
         if !overwrite {
             return Err(ExportError::new(&p, ExportErrorKind::Exists));
@@ -509,14 +524,16 @@ pub fn clear_output(dir: &Path, name: &str, overwrite: bool) -> Result<(), Expor
     Ok(())
 }
 
-fn write_batch<T: Table>(part: &mut Part<T>, encoder: &mut Encoder) -> Result<(), ExportError> {
-    let b = batch(&mut part.table).map_err(|e| ExportError::new(&part.path, ExportErrorKind::Arrow(e)))?;
+fn write_batch<T: Table>(part: &mut Part<T>, labels: &LabelColumns, encoder: &mut Encoder) -> Result<(), ExportError> {
+    let b = batch(&mut part.table)
+        .and_then(|b| labels.apply(b))
+        .map_err(|e| ExportError::new(&part.path, ExportErrorKind::Arrow(e)))?;
     encoder.send(Job::Write(part.id, b), &part.path)
 }
 
-fn close<T: Table>(mut part: Part<T>, encoder: &mut Encoder) -> Result<(), ExportError> {
+fn close<T: Table>(mut part: Part<T>, labels: &LabelColumns, encoder: &mut Encoder) -> Result<(), ExportError> {
     if !part.table.is_empty() {
-        write_batch(&mut part, encoder)?;
+        write_batch(&mut part, labels, encoder)?;
     }
     encoder.send(Job::Close(part.id), &part.path)
 }
@@ -633,8 +650,78 @@ mod tests {
         assert!(matches!(again.map(|_| ()), Err(ExportError { kind: ExportErrorKind::Exists, .. })));
         let d: Dataset<TcpEvents> = Dataset::create(&dir, Split::default(), true).expect("overwrite");
         d.finish().expect("finish");
-        assert!(!dir.join("tcp_events").exists());
-        assert_eq!(rows_in(&dir.join("tcp_events.parquet")), 0);
+        assert!(!dir.join("tcp_events/point=p0").exists());
+        assert_eq!(rows_in(&dir.join("tcp_events/part-0.parquet")), 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A table of an export made before schema version 2, `DIR/<table>.parquet`, is
+    /// refused by name; `overwrite` removes it and writes `DIR/<table>/part-0.parquet`,
+    /// leaving the other files in `DIR` alone.
+    #[test]
+    fn a_table_of_the_old_layout_is_refused_then_replaced() {
+        let dir = std::env::temp_dir().join(format!("netcap-old-layout-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(dir.join("flows.parquet"), b"PAR1").expect("old table");
+        std::fs::write(dir.join("notes.txt"), b"mine").expect("other file");
+        let refused = Dataset::<Flows>::create(&dir, Split::default(), false).map(|_| ());
+        assert!(matches!(&refused, Err(ExportError { kind: ExportErrorKind::Exists, path }) if *path == dir.join("flows.parquet")));
+        // Another table is free to go.
+        Dataset::<Pairs>::create(&dir, Split::default(), false).expect("pairs").finish().expect("finish");
+        let d = Dataset::<Flows>::create(&dir, Split::default(), true).expect("overwrite");
+        let written = d.finish().expect("finish");
+        assert_eq!(written.files, [dir.join("flows/part-0.parquet")]);
+        assert!(!dir.join("flows.parquet").exists());
+        assert_eq!(rows_in(&dir.join("flows/part-0.parquet")), 0);
+        assert!(dir.join("notes.txt").is_file() && dir.join("pairs/part-0.parquet").is_file());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Label columns come after the table's own, on every row of every file, unsplit
+    /// and split; in memory ([`Batches`]) the same.
+    #[test]
+    fn labels_are_on_every_row() {
+        use arrow_array::cast::AsArray;
+        use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        let dir = std::env::temp_dir().join(format!("netcap-labels-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let labels = LabelColumns::new([("case", "INC-1234"), ("site", "fra1")]).expect("labels");
+        let seg = crate::tcp::SegmentInfo::default();
+        for split in [Split::default(), Split { point: true, hour: false }] {
+            let mut d = Dataset::<TcpEvents>::create(&dir, split, true).expect("create").labels(&labels);
+            for (i, p) in ["a", "b", "a"].into_iter().enumerate() {
+                d.append(p, Some(0), |t| t.append(p, i as u64, Some(0), &seg)).expect("append");
+            }
+            let written = d.finish().expect("finish");
+            assert_eq!(written.files.len(), if split.any() { 2 } else { 1 });
+            let mut rows = 0;
+            for f in &written.files {
+                let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(f).expect("open")).expect("parquet");
+                let names: Vec<String> = reader.schema().fields().iter().map(|f| f.name().clone()).collect();
+                assert_eq!(names[names.len() - 3..], ["dupack_frame", "case", "site"]);
+                for b in reader.build().expect("reader") {
+                    let b = b.expect("batch");
+                    rows += b.num_rows();
+                    let case = b.column_by_name("case").expect("case").as_string::<i32>();
+                    assert!(case.iter().all(|v| v == Some("INC-1234")));
+                }
+            }
+            assert_eq!(rows, 3);
+        }
+        let mut batches = Vec::new();
+        let mut sink = Batches::<TcpEvents, _>::new(2, |b| {
+            batches.push(b);
+            Ok(())
+        })
+        .labels(&labels);
+        for i in 0..3 {
+            Sink::append(&mut sink, "a", None, &mut |t: &mut TcpEvents| t.append("a", i, None, &seg)).expect("append");
+        }
+        Box::new(sink).finish().expect("finish");
+        assert_eq!(batches.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(), [2, 1]);
+        let want = labels.schema(&schema::<TcpEvents>().expect("schema"));
+        assert!(batches.iter().all(|b| b.schema() == want));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -1,5 +1,6 @@
 //! The `packets` table: one row per frame, its layer stack, the innermost flow, the
-//! TCP analysis and every checksum verdict (`docs/parquet.md`, "packets").
+//! TCP flags (bits and names, as `flags` and `flag_names` in `netcap packets --format
+//! json`), the TCP analysis and every checksum verdict (`docs/parquet.md`, "packets").
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -13,7 +14,7 @@ use arrow_schema::ArrowError;
 
 use super::{optional, required, Column, Offsets, Table};
 use crate::capture::Frame;
-use crate::decode::{LayerKind, Packet};
+use crate::decode::{LayerKind, Packet, FLAG_NAMES};
 use crate::tcp::SegmentInfo;
 
 /// One frame to append.
@@ -58,6 +59,7 @@ pub struct Packets {
     src_port: UInt16Builder,
     dst_port: UInt16Builder,
     tcp_flags: UInt16Builder,
+    tcp_flag_names: ListBuilder<StringBuilder>,
     tcp_seq: UInt32Builder,
     tcp_ack: UInt32Builder,
     payload_len: UInt32Builder,
@@ -108,6 +110,7 @@ impl Default for Packets {
             src_port: UInt16Builder::new(),
             dst_port: UInt16Builder::new(),
             tcp_flags: UInt16Builder::new(),
+            tcp_flag_names: ListBuilder::new(StringBuilder::new()),
             tcp_seq: UInt32Builder::new(),
             tcp_ack: UInt32Builder::new(),
             payload_len: UInt32Builder::new(),
@@ -202,6 +205,15 @@ impl Packets {
         self.src_port.append_option(ports.map(|p| p.0));
         self.dst_port.append_option(ports.map(|p| p.1));
         self.tcp_flags.append_option(tcp.map(|t| t.0));
+        match tcp {
+            Some((flags, ..)) => {
+                for (_, name) in FLAG_NAMES.iter().filter(|(bit, _)| flags & bit != 0) {
+                    self.tcp_flag_names.values().append_value(name);
+                }
+                self.tcp_flag_names.append(true);
+            }
+            None => self.tcp_flag_names.append(false),
+        }
         self.tcp_seq.append_option(tcp.map(|t| t.1));
         self.tcp_ack.append_option(tcp.map(|t| t.2));
         self.payload_len.append_option(payload);
@@ -308,6 +320,7 @@ impl Table for Packets {
             optional("src_port", self.src_port.finish()),
             optional("dst_port", self.dst_port.finish()),
             optional("tcp_flags", self.tcp_flags.finish()),
+            optional("tcp_flag_names", self.tcp_flag_names.finish()),
             optional("tcp_seq", self.tcp_seq.finish()),
             optional("tcp_ack", self.tcp_ack.finish()),
             optional("payload_len", self.payload_len.finish()),

@@ -8,7 +8,10 @@ use std::fmt;
 
 use arrow_array::RecordBatch;
 
-use super::{batch, hop_ts, Dataset, ExportError, ExportErrorKind, Findings, Flows, Matches, PacketRow, Packets, Pairs, Table, TcpEvents, Written, BATCH_ROWS};
+use super::{
+    batch, hop_ts, Dataset, ExportError, ExportErrorKind, Findings, Flows, LabelColumns, Matches, PacketRow, Packets, Pairs, Table,
+    TcpEvents, Written, BATCH_ROWS,
+};
 use crate::analysis::{FrameEvent, Observer, Outcome, PointInfo};
 use crate::capture::Frame;
 use crate::correlate::PacketPath;
@@ -47,17 +50,29 @@ pub struct Batches<T, F> {
     table: T,
     per_batch: usize,
     rows: u64,
+    labels: LabelColumns,
     emit: F,
 }
 
 impl<T: Table, F: FnMut(RecordBatch) -> Result<(), ExportError>> Batches<T, F> {
     /// Batches of `rows` rows ([`BATCH_ROWS`] when 0), each handed to `emit`.
     pub fn new(rows: usize, emit: F) -> Self {
-        Batches { table: T::default(), per_batch: if rows == 0 { BATCH_ROWS } else { rows }, rows: 0, emit }
+        let per_batch = if rows == 0 { BATCH_ROWS } else { rows };
+        Batches { table: T::default(), per_batch, rows: 0, labels: LabelColumns::default(), emit }
+    }
+
+    /// Adds `labels` after the table's own columns of every batch (they replace labels
+    /// given before).
+    #[must_use]
+    pub fn labels(mut self, labels: &LabelColumns) -> Self {
+        self.labels = labels.clone();
+        self
     }
 
     fn flush(&mut self) -> Result<(), ExportError> {
-        let b = batch(&mut self.table).map_err(|e| ExportError::new(T::NAME, ExportErrorKind::Arrow(e)))?;
+        let b = batch(&mut self.table)
+            .and_then(|b| self.labels.apply(b))
+            .map_err(|e| ExportError::new(T::NAME, ExportErrorKind::Arrow(e)))?;
         (self.emit)(b)
     }
 }
