@@ -105,6 +105,7 @@ pub struct WorstFlow {
 
 /// The `tcp` object of the summary report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct HealthReport {
     /// TCP flows (connections per capture point).
     pub flows: u64,
