@@ -291,7 +291,7 @@ pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool, nam
     let width = pairs.iter().map(|p| p.chars().count()).max().unwrap_or(0).max(44);
     writeln!(
         out,
-        "{:>5}  {:<16} {:<width$} {:<12} {:>7} {:>7} {:>9} {:>5}  {:<26} rtt p50",
+        "{:>5}  {:<16} {:<width$} {:<12} {:>7} {:>7} {:>9} {:>5}  {:<26} rtt p50 > / <",
         "id", "point", "client > server", "outcome", "pkts>", "pkts<", "retrans", "lost", "SYN attempts"
     )?;
     for (f, pair) in shown.iter().zip(&pairs) {
@@ -317,7 +317,7 @@ pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool, nam
             format!("{}/{}", f.c2s.retransmissions, f.s2c.retransmissions),
             f.c2s.lost_segments + f.s2c.lost_segments,
             syn,
-            opt_ms(f.rtt.karn.p50_ns.or(f.rtt.ack_rtt.p50_ns)),
+            format!("{} / {}", dir_rtt(&f.c2s.rtt), dir_rtt(&f.s2c.rtt)),
         )?;
     }
     for f in shown.iter().filter(|f| f.in_trouble()) {
@@ -330,8 +330,8 @@ pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool, nam
             let offs: Vec<String> = f.syn.offsets_ns.iter().map(|&o| seconds(o)).collect();
             writeln!(
                 out,
-                "  SYN            {} attempts at {} ({}), connect delay {}",
-                f.syn.attempts,
+                "  SYN            {} at {} ({}), connect delay {}",
+                count(u64::from(f.syn.attempts), "attempt"),
                 offs.join(", "),
                 f.syn.schedule.as_str(),
                 f.syn.connect_delay_ns.map_or_else(|| "-".to_string(), seconds)
@@ -361,10 +361,15 @@ pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool, nam
                 )?;
             }
         }
-        writeln!(out, "  ack_rtt        {}", stats_line(&f.rtt.ack_rtt))?;
-        writeln!(out, "  karn rtt       {}", stats_line(&f.rtt.karn))?;
-        if f.rtt.ts_echo.count > 0 {
-            writeln!(out, "  ts echo rtt    {}", stats_line(&f.rtt.ts_echo))?;
+        for (name, d) in [("client>server", &f.c2s), ("server>client", &f.s2c)] {
+            writeln!(out, "  {name}  karn rtt {}", stats_line(&d.rtt.karn))?;
+            writeln!(out, "  {name}  ack_rtt  {}", stats_line(&d.rtt.ack_rtt))?;
+            if d.rtt.ts_echo.count > 0 {
+                writeln!(out, "  {name}  ts echo  {}", stats_line(&d.rtt.ts_echo))?;
+            }
+        }
+        if let Some(side) = side_of_path(f) {
+            writeln!(out, "  rtt            {side}")?;
         }
         writeln!(
             out,
@@ -377,7 +382,29 @@ pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool, nam
     Ok(())
 }
 
-/// The summary for people.
+/// A direction's RTT for the flows table: its Karn p50, else its `ack_rtt` p50.
+fn dir_rtt(r: &netcap_core::tcp::DirRtt) -> String {
+    opt_ms(r.karn.p50_ns.or(r.ack_rtt.p50_ns))
+}
+
+/// Which side of the path the capture point is on, from the handshake's two halves
+/// (SYN to SYN/ACK: the point to the server and back; SYN/ACK to ACK: the point to the
+/// client and back), and what each direction's RTT measures from there.
+pub fn side_of_path(f: &FlowRecord) -> Option<String> {
+    let (to_server, to_client) = (f.rtt.syn_synack_ns?, f.rtt.synack_ack_ns?);
+    let (near, far_dir, near_dir) = if to_server >= to_client {
+        ("the client", "client>server", "server>client")
+    } else {
+        ("the server", "server>client", "client>server")
+    };
+    Some(format!(
+        "{} is nearer {near} (SYN>SYN/ACK {}, SYN/ACK>ACK {}): the {far_dir} RTT spans the path beyond it and back, the {near_dir} RTT only {near}'s side",
+        f.point,
+        millis(to_server),
+        millis(to_client)
+    ))
+}
+
 /// The selection line: `Selected K of N frames read: filter '…', …`; nothing when
 /// every frame was selected.
 pub fn selection(out: &mut impl Write, selection: Option<&SelectionReport>, kept: u64) -> io::Result<()> {

@@ -149,3 +149,74 @@ fn syn_attempts_schedules_and_outcomes_match_the_kernel() {
         assert_eq!(u(&f["c2s"]["retransmissions"]), kernel, "case {name}");
     }
 }
+
+/// One direction's RTT as tcptrace reports it (`tcptrace -lr`): samples, min, max (ms).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct TraceRtt {
+    samples: u64,
+    min_ms: f64,
+    max_ms: f64,
+}
+
+/// Per connection (client `ip:port`), tcptrace's RTT of a→b (the client's data) and b→a.
+fn tcptrace_rtt(file: &str) -> Option<Vec<(String, TraceRtt, TraceRtt)>> {
+    let out = std::process::Command::new("tcptrace").args(["-lr", file]).current_dir(root()).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut conns = Vec::new();
+    for block in text.split("TCP connection ").skip(2) {
+        let host = block.lines().find_map(|l| l.trim().strip_prefix("host ").and_then(|h| h.split_once(':')).map(|(_, a)| a.trim().to_string()))?;
+        // Two columns per line: a→b, then b→a.
+        let pair = |label: &str| -> Option<(f64, f64)> {
+            let line = block.lines().find(|l| l.trim_start().starts_with(label))?;
+            let values: Vec<f64> = line.split(label).skip(1).filter_map(|v| v.split_whitespace().next()?.parse().ok()).collect();
+            Some((*values.first()?, *values.get(1)?))
+        };
+        let samples = pair("RTT samples:")?;
+        let min = pair("RTT min:")?;
+        let max = pair("RTT max:")?;
+        let side = |i: usize| {
+            let pick = |p: (f64, f64)| if i == 0 { p.0 } else { p.1 };
+            TraceRtt { samples: pick(samples) as u64, min_ms: pick(min), max_ms: pick(max) }
+        };
+        conns.push((host, side(0), side(1)));
+    }
+    Some(conns)
+}
+
+/// Each direction's RTT, as tcptrace gives it: at the tcp-loss sender the client's data
+/// crosses the 20 ms path (c2s) and the server's only the client's own stack (s2c). On
+/// the short connection both tools take the same samples (count, min and max to
+/// 0.1 ms, tcptrace's precision); on the bulk one, with 23 retransmissions, they keep
+/// about as many and agree on the smallest and on s2c.
+#[test]
+fn rtt_per_direction_agrees_with_tcptrace() {
+    const FILE: &str = "fixtures/lab/tcp-loss/sender.pcap";
+    let Some(trace) = tcptrace_rtt(FILE).filter(|t| !t.is_empty()) else {
+        assert!(std::env::var("NETCAP_REQUIRE_TCPTRACE").as_deref() != Ok("1"), "NETCAP_REQUIRE_TCPTRACE=1 but tcptrace is missing");
+        eprintln!("skipped: tcptrace not installed (apt-get install tcptrace)");
+        return;
+    };
+    let flows = flows(FILE);
+    let ms = |v: &Value| v.as_i64().unwrap() as f64 / 1e6;
+    for (host, a2b, b2a) in &trace {
+        let port: u64 = host.rsplit(':').next().unwrap().parse().unwrap();
+        let f = flow_of(&flows, port);
+        let (c2s, s2c) = (&f["c2s"]["rtt"]["karn"], &f["s2c"]["rtt"]["karn"]);
+        if port == 47361 {
+            for (mine, theirs, dir) in [(c2s, a2b, "c2s"), (s2c, b2a, "s2c")] {
+                assert_eq!(u(&mine["count"]), theirs.samples, "{host} {dir}");
+                assert!((ms(&mine["min_ns"]) - theirs.min_ms).abs() <= 0.05, "{host} {dir} min {mine} {theirs:?}");
+                assert!((ms(&mine["max_ns"]) - theirs.max_ms).abs() <= 0.05, "{host} {dir} max {mine} {theirs:?}");
+            }
+        } else {
+            assert_eq!(port, 40000);
+            let (n, t) = (u(&c2s["count"]) as f64, a2b.samples as f64);
+            assert!((n - t).abs() <= t * 0.05, "{host} c2s samples {n} vs tcptrace {t}");
+            assert!((ms(&c2s["min_ns"]) - a2b.min_ms).abs() <= 0.1, "{host} c2s min");
+            assert_eq!((u(&s2c["count"]), b2a.samples), (1, 1), "{host} s2c");
+        }
+        // The path is 20 ms one way round: the client's data sees it, the server's not.
+        assert!(ms(&c2s["p50_ns"]) > 19.0 && ms(&s2c["p50_ns"]) < 1.0, "{host}: {c2s} {s2c}");
+    }
+    assert_eq!(trace.len(), 2);
+}

@@ -270,7 +270,7 @@ fn troubled(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
             plural(doc.flows_total, "TCP flow")
         )));
         let mut t = Table::new(&[
-            ">flow", "point", "client → server", "outcome", ">retransmissions", ">lost segments", ">SYN attempts", ">connect delay", ">RTT p50",
+            ">flow", "point", "client → server", "outcome", ">retransmissions", ">lost segments", ">SYN attempts", ">connect delay", ">RTT p50 → / ←",
         ]);
         for f in &doc.troubled {
             t.rows.push(vec![
@@ -282,7 +282,7 @@ fn troubled(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
                 (f.c2s.lost_segments + f.s2c.lost_segments).to_string(),
                 f.syn.attempts.to_string(),
                 f.syn.connect_delay_ns.map_or_else(|| "-".to_string(), seconds),
-                opt_ms(f.rtt.karn.p50_ns),
+                format!("{} / {}", opt_ms(f.c2s.rtt.karn.p50_ns), opt_ms(f.s2c.rtt.karn.p50_ns)),
             ]);
         }
         b.push(Block::Table(t));

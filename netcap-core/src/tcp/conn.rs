@@ -102,6 +102,36 @@ pub struct DirStats {
     pub duplicate_captures: u64,
     /// Payload bits per second over the flow's duration; null for a zero duration.
     pub throughput_bps: Option<f64>,
+    /// The round trip of this direction's data: from a segment sent in this direction
+    /// to the other side's ACK of it (or echo of its timestamp), as the capture point
+    /// sees it — the part of the path beyond the point towards the receiver, and back.
+    pub rtt: DirRtt,
+}
+
+/// The RTT samples of one direction's data (tcptrace's per-direction RTT).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct DirRtt {
+    /// `ack_rtt` samples: this direction's segments to the ACK that covered them.
+    pub ack_rtt: Summary,
+    /// Those whose acknowledged range was never retransmitted (Karn).
+    pub karn: Summary,
+    /// Timestamp-echo samples: this direction's TSval to its first echo (RFC 7323).
+    pub ts_echo: Summary,
+}
+
+/// The samples behind a [`DirRtt`].
+#[derive(Debug, Default)]
+struct DirSamples {
+    ack_rtt: Samples,
+    karn: Samples,
+    ts_echo: Samples,
+}
+
+impl DirSamples {
+    fn summary(&self) -> DirRtt {
+        DirRtt { ack_rtt: self.ack_rtt.summary(), karn: self.karn.summary(), ts_echo: self.ts_echo.summary() }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -136,6 +166,8 @@ struct Dir {
     /// The last segment's digest and capture time, and how many segments the other
     /// direction had sent by then.
     last_sent: Option<(u64, i64, u64)>,
+    /// RTT samples of this direction's data.
+    rtt: DirSamples,
     fin: bool,
     rst: bool,
     stats: DirStats,
@@ -207,7 +239,8 @@ pub struct SynReport {
 /// RTT statistics of a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct RttReport {
-    /// Every `ack_rtt` sample of the flow (both directions).
+    /// Every `ack_rtt` sample of the flow, both directions pooled (each direction's:
+    /// [`DirStats::rtt`]).
     pub ack_rtt: Summary,
     /// The `ack_rtt` samples whose acknowledged range was never retransmitted (Karn).
     pub karn: Summary,
@@ -665,10 +698,13 @@ impl Conn {
             info.acks_frame = Some(u.frame);
             info.ack_rtt_ns = Some(rtt);
             self.ack_rtt.add(rtt);
+            // The ACK covers the other direction's data: its round trip.
+            rev.rtt.ack_rtt.add(rtt);
             // Karn: no sample when any copy of the acknowledged range was retransmitted.
             let karn = !acked_retransmitted && !rev.retrans.iter().any(|&(a, b, _)| a.lt(u.nextseq) && u.seq.lt(b.max(a.plus(1))));
             if karn {
                 self.karn.add(rtt);
+                rev.rtt.karn.add(rtt);
                 info.karn = true;
             }
         }
@@ -695,6 +731,7 @@ impl Conn {
                     e.2 = true;
                     let rtt = ts - e.1;
                     self.ts_echo.add(rtt);
+                    rev.rtt.ts_echo.add(rtt);
                     info.ts_echo_rtt_ns = Some(rtt);
                 }
             }
@@ -824,8 +861,10 @@ impl Conn {
         let tput = |d: &DirStats| (duration > 0).then(|| d.payload_bytes as f64 * 8.0 * 1e9 / duration as f64);
         let mut c2s = c.stats;
         c2s.throughput_bps = tput(&c2s);
+        c2s.rtt = c.rtt.summary();
         let mut s2c = sv.stats;
         s2c.throughput_bps = tput(&s2c);
+        s2c.rtt = sv.rtt.summary();
         let (co, so) = (c.syn_options.unwrap_or_default(), sv.syn_options.unwrap_or_default());
         let both = c.syn_options.is_some() && sv.syn_options.is_some();
         FlowRecord {

@@ -33,7 +33,7 @@ use crate::decode::{tcp_flags, LayerKind, Packet};
 use crate::flow::table::{Exit, FlowLimits, FlowTable, TableStats};
 use crate::flow::{FlowKey, FlowView};
 
-pub use conn::{DirStats, FlowRecord, Negotiated, Outcome, RttReport, SynReport};
+pub use conn::{DirRtt, DirStats, FlowRecord, Negotiated, Outcome, RttReport, SynReport};
 pub use labels::{Label, Labels};
 pub use seq::Seq;
 

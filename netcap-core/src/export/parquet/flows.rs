@@ -16,7 +16,21 @@ use crate::tcp::{DirStats, FlowRecord};
 struct DirColumns {
     counts: [UInt64Builder; 13],
     throughput_bps: Float64Builder,
+    /// The RTT of this direction's data: `ack_rtt`, Karn, timestamp echo.
+    rtt: [RttColumns; 3],
 }
+
+/// Column names of a direction's RTT ([`DirColumns::rtt`]).
+const C2S_RTT: [[&str; 5]; 3] = [
+    ["c2s_ack_rtt_count", "c2s_ack_rtt_min_ns", "c2s_ack_rtt_p50_ns", "c2s_ack_rtt_p95_ns", "c2s_ack_rtt_max_ns"],
+    ["c2s_karn_rtt_count", "c2s_karn_rtt_min_ns", "c2s_karn_rtt_p50_ns", "c2s_karn_rtt_p95_ns", "c2s_karn_rtt_max_ns"],
+    ["c2s_ts_echo_rtt_count", "c2s_ts_echo_rtt_min_ns", "c2s_ts_echo_rtt_p50_ns", "c2s_ts_echo_rtt_p95_ns", "c2s_ts_echo_rtt_max_ns"],
+];
+const S2C_RTT: [[&str; 5]; 3] = [
+    ["s2c_ack_rtt_count", "s2c_ack_rtt_min_ns", "s2c_ack_rtt_p50_ns", "s2c_ack_rtt_p95_ns", "s2c_ack_rtt_max_ns"],
+    ["s2c_karn_rtt_count", "s2c_karn_rtt_min_ns", "s2c_karn_rtt_p50_ns", "s2c_karn_rtt_p95_ns", "s2c_karn_rtt_max_ns"],
+    ["s2c_ts_echo_rtt_count", "s2c_ts_echo_rtt_min_ns", "s2c_ts_echo_rtt_p50_ns", "s2c_ts_echo_rtt_p95_ns", "s2c_ts_echo_rtt_max_ns"],
+];
 
 /// Column names of the counters, client → server, in [`DirColumns::append`]'s order.
 const C2S: [&str; 14] = [
@@ -75,13 +89,19 @@ impl DirColumns {
             b.append_value(v);
         }
         self.throughput_bps.append_option(d.throughput_bps);
+        for (c, s) in self.rtt.iter_mut().zip([&d.rtt.ack_rtt, &d.rtt.karn, &d.rtt.ts_echo]) {
+            c.append(s);
+        }
     }
 
-    fn columns(&mut self, names: &[&'static str; 14], out: &mut Vec<Column>) {
+    fn columns(&mut self, names: &[&'static str; 14], rtt: &[[&'static str; 5]; 3], out: &mut Vec<Column>) {
         for (b, &name) in self.counts.iter_mut().zip(names.iter()) {
             out.push(required(name, b.finish()));
         }
         out.push(optional(names[13], self.throughput_bps.finish()));
+        for (c, names) in self.rtt.iter_mut().zip(rtt) {
+            c.columns(names, out);
+        }
     }
 }
 
@@ -275,8 +295,8 @@ impl Table for Flows {
             required("duration_ns", self.duration_ns.finish()),
             required("retransmissions", self.retransmissions.finish()),
         ];
-        self.c2s.columns(&C2S, &mut out);
-        self.s2c.columns(&S2C, &mut out);
+        self.c2s.columns(&C2S, &C2S_RTT, &mut out);
+        self.s2c.columns(&S2C, &S2C_RTT, &mut out);
         out.push(required("syn_attempts", self.syn_attempts.finish()));
         out.push(required("syn_offsets_ns", self.syn_offsets_ns.finish()));
         out.push(required("syn_schedule", self.syn_schedule.finish()));
