@@ -307,7 +307,7 @@ pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool, nam
         };
         writeln!(
             out,
-            "{:>5}  {:<16} {:<width$} {:<12} {:>7} {:>7} {:>9} {:>5}  {:<26} {}",
+            "{:>5}  {:<16} {:<width$} {:<12} {:>7} {:>7} {:>9} {:>5}  {:<26} {} / {}",
             f.id,
             f.point,
             pair,
@@ -317,7 +317,8 @@ pub fn flows(out: &mut impl Write, flows: &[FlowRecord], trouble_only: bool, nam
             format!("{}/{}", f.c2s.retransmissions, f.s2c.retransmissions),
             f.c2s.lost_segments + f.s2c.lost_segments,
             syn,
-            format!("{} / {}", dir_rtt(&f.c2s.rtt), dir_rtt(&f.s2c.rtt)),
+            dir_rtt(&f.c2s.rtt),
+            dir_rtt(&f.s2c.rtt),
         )?;
     }
     for f in shown.iter().filter(|f| f.in_trouble()) {
