@@ -160,7 +160,7 @@ fn kill(pid: u32, signal: &str) {
 #[test]
 fn a_signal_ends_a_piped_run_with_what_was_read() {
     if !cfg!(target_os = "linux") {
-        eprintln!("skipped: the signal test watches /proc (Linux only)");
+        common::skip(format_args!("skipped: the signal test watches /proc (Linux only)"));
         return;
     }
     let pcap = std::fs::read(root().join("fixtures/lab/flannel/client_pod.pcap")).unwrap();

@@ -121,7 +121,7 @@ fn correlate_json_writes_what_netcap_correlate_writes() {
 fn vni_counter_counts_what_tshark_counts() {
     if Command::new("tshark").arg("--version").output().is_err() {
         assert!(std::env::var_os("NETCAP_REQUIRE_TSHARK").is_none(), "tshark is required");
-        eprintln!("skipping: tshark not installed");
+        common::skip(format_args!("skipping: tshark not installed"));
         return;
     }
     for file in ["fixtures/lab/flannel/server_underlay.pcap", "fixtures/lab/vxlan-tso/client_underlay.pcap", "fixtures/constructed/verdicts.pcap"] {

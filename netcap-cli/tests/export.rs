@@ -5,6 +5,8 @@
 //! The example queries of docs/parquet.md run in DuckDB (when installed) against the
 //! same facts.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -685,7 +687,7 @@ fn duckdb_or_skip(test: &str) -> bool {
         std::env::var("NETCAP_REQUIRE_DUCKDB").as_deref() != Ok("1"),
         "NETCAP_REQUIRE_DUCKDB=1 but `python3 -c 'import duckdb'` fails: run `python3 -m pip install duckdb`"
     );
-    eprintln!("{test}: skipped, DuckDB (python3 -m pip install duckdb) is not installed");
+    common::skip(format_args!("{test}: skipped, DuckDB (python3 -m pip install duckdb) is not installed"));
     false
 }
 

@@ -4,6 +4,8 @@
 //! holds exactly the cited frames, byte for byte and with their original timestamps,
 //! netcap and tshark read it, and the comments say why each frame is there.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -129,7 +131,7 @@ fn tshark() -> bool {
     let ok = Command::new("tshark").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
     if !ok {
         assert!(std::env::var("NETCAP_REQUIRE_TSHARK").as_deref() != Ok("1"), "tshark is required (NETCAP_REQUIRE_TSHARK=1) but not found");
-        eprintln!("tshark not found: skipped");
+        common::skip(format_args!("tshark not found: skipped"));
     }
     ok
 }
@@ -541,7 +543,7 @@ fn frames_from_a_query_result() {
     let duckdb = Command::new("python3").args(["-c", "import duckdb"]).output().is_ok_and(|o| o.status.success());
     if !duckdb {
         assert!(std::env::var("NETCAP_REQUIRE_DUCKDB").as_deref() != Ok("1"), "NETCAP_REQUIRE_DUCKDB=1 but DuckDB is missing");
-        eprintln!("frames_from_a_query_result: the DuckDB half skipped, DuckDB (python3 -m pip install duckdb) is not installed");
+        common::skip(format_args!("frames_from_a_query_result: the DuckDB half skipped, DuckDB (python3 -m pip install duckdb) is not installed"));
         return;
     }
     let sql = format!(

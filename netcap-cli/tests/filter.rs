@@ -20,7 +20,7 @@ fn have_libpcap(test: &str) -> bool {
         Ok(_) => true,
         Err(e) => {
             assert!(std::env::var("NETCAP_REQUIRE_TCPDUMP").as_deref() != Ok("1"), "{test}: {e}");
-            eprintln!("skipping {test}: {e}");
+            common::skip(format_args!("skipping {test}: {e}"));
             false
         }
     }

@@ -193,7 +193,7 @@ fn rtt_per_direction_agrees_with_tcptrace() {
     const FILE: &str = "fixtures/lab/tcp-loss/sender.pcap";
     let Some(trace) = tcptrace_rtt(FILE).filter(|t| !t.is_empty()) else {
         assert!(std::env::var("NETCAP_REQUIRE_TCPTRACE").as_deref() != Ok("1"), "NETCAP_REQUIRE_TCPTRACE=1 but tcptrace is missing");
-        eprintln!("skipped: tcptrace not installed (apt-get install tcptrace)");
+        common::skip(format_args!("skipped: tcptrace not installed (apt-get install tcptrace)"));
         return;
     };
     let flows = flows(FILE);

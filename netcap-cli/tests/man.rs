@@ -138,7 +138,7 @@ fn man() -> bool {
 #[test]
 fn man_renders_every_page_without_warnings() {
     if !man() {
-        eprintln!("skipped: man not installed");
+        common::skip(format_args!("skipped: man not installed"));
         return;
     }
     let (tmp, pages) = pages();

@@ -11,6 +11,8 @@
 //! pytest is missing, unless NETCAP_REQUIRE_PYTHON=1 (`.ci/run` sets it, and
 //! NETCAP_REQUIRE_SPARK=1 for the Spark job's tests).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -64,7 +66,7 @@ fn python_package_and_spark_job() {
             std::env::var("NETCAP_REQUIRE_PYTHON").as_deref() != Ok("1"),
             "NETCAP_REQUIRE_PYTHON=1 but python3 cannot import pyarrow and pytest: {why}"
         );
-        eprintln!("python_package_and_spark_job: skipped, python3 with pyarrow and pytest is needed ({why})");
+        common::skip(format_args!("python_package_and_spark_job: skipped, python3 with pyarrow and pytest is needed ({why})"));
         return;
     }
     let extension = build_extension();

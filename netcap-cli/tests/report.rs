@@ -261,7 +261,7 @@ fn chromium() -> Option<PathBuf> {
 #[test]
 fn html_renders_in_headless_chromium() {
     let Some(chromium) = chromium() else {
-        eprintln!("skipped: chromium not installed");
+        common::skip(format_args!("skipped: chromium not installed"));
         return;
     };
     let (html, _) = flannel_html("flannel-render.html");
@@ -359,7 +359,7 @@ fn first_screen(chromium: &std::path::Path, name: &str, files: &[String], width:
 #[test]
 fn each_report_opens_with_its_verdict_on_the_first_screen() {
     let Some(chromium) = chromium() else {
-        eprintln!("skipped: chromium not installed");
+        common::skip(format_args!("skipped: chromium not installed"));
         return;
     };
     let lab = |dir: &str| -> Vec<String> {

@@ -308,13 +308,13 @@ fn tcpdump_version(test: &str) -> Option<String> {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").to_string(),
         _ => {
             assert!(!required, "{test}: tcpdump is required (NETCAP_REQUIRE_TCPDUMP=1) but not found");
-            eprintln!("skipping {test}: tcpdump not found on PATH");
+            common::skip(format_args!("skipping {test}: tcpdump not found on PATH"));
             return None;
         }
     };
     if let Err(e) = libpcap_version() {
         assert!(!required, "{test}: libpcap is required (NETCAP_REQUIRE_TCPDUMP=1): {e}");
-        eprintln!("skipping {test}: {e}");
+        common::skip(format_args!("skipping {test}: {e}"));
         return None;
     }
     Some(version)

@@ -172,7 +172,7 @@ fn frame_numbers_count_the_blocks_tshark_lists() -> Result<(), Box<dyn Error>> {
     for order in ["le", "be"] {
         let path = root.join(format!("gopacket/pcapgo/tests/{order}/test018.pcapng"));
         if !path.exists() {
-            eprintln!("skipping: {} not found", path.display());
+            common::skip(format_args!("skipping: {} not found", path.display()));
             return Ok(());
         }
         let mut reader = CaptureReader::open(&path)?;

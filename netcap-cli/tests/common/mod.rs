@@ -13,3 +13,10 @@ pub fn root() -> PathBuf {
 pub fn netcap(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netcap")).args(args).current_dir(root()).output().expect("run netcap")
 }
+
+/// Says on the test process's own stderr that a test (or part of one) is skipped and
+/// why: written past libtest's output capture, so the line shows without --nocapture.
+pub fn skip(what: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{what}");
+}

@@ -40,7 +40,7 @@ pub fn corpus_manifest(test: &str) -> Option<(PathBuf, PathBuf)> {
     let root = corpus_dir();
     let manifest = root.join("MANIFEST.tsv");
     if !manifest.exists() {
-        eprintln!("skipping {test}: {} not found", manifest.display());
+        skip(format_args!("skipping {test}: {} not found", manifest.display()));
         return None;
     }
     Some((root, manifest))
@@ -236,7 +236,7 @@ pub fn tshark_version(test: &str) -> Option<String> {
                 std::env::var("NETCAP_REQUIRE_TSHARK").as_deref() != Ok("1"),
                 "{test}: tshark is required (NETCAP_REQUIRE_TSHARK=1) but not found"
             );
-            eprintln!("skipping {test}: tshark not found on PATH");
+            skip(format_args!("skipping {test}: tshark not found on PATH"));
             None
         }
     }
@@ -336,4 +336,11 @@ pub fn run_limited(cmd: &mut Command, limit: Duration) -> Result<(std::process::
         Ok(Ok(b)) => Ok((status, b)),
         _ => Err("unreadable output".into()),
     }
+}
+
+/// Says on the test process's own stderr that a test (or part of one) is skipped and
+/// why: written past libtest's output capture, so the line shows without --nocapture.
+pub fn skip(what: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{what}");
 }
