@@ -166,7 +166,8 @@ fn a_signal_ends_a_piped_run_with_what_was_read() {
     let pcap = std::fs::read(root().join("fixtures/lab/flannel/client_pod.pcap")).unwrap();
     let recs = records(&pcap);
     assert_eq!(recs.len(), 12);
-    let run = |args: &[&str], signal: &str| {
+    // netcap ARGS reading a pipe, fed the capture's file header.
+    let start = |args: &[&str]| {
         let mut child = Command::new(env!("CARGO_BIN_EXE_netcap"))
             .args(args)
             .current_dir(root())
@@ -177,6 +178,10 @@ fn a_signal_ends_a_piped_run_with_what_was_read() {
             .unwrap();
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(&pcap[..24]).unwrap();
+        (child, stdin)
+    };
+    let run = |args: &[&str], signal: &str| {
+        let (child, mut stdin) = start(args);
         for r in &recs[..5] {
             stdin.write_all(r).unwrap();
         }
@@ -215,14 +220,7 @@ fn a_signal_ends_a_piped_run_with_what_was_read() {
     // Two signals: out at once, the output file gone.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("summary.txt");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netcap"))
-        .args(["summary", "-", "-o", path.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(&pcap[..24]).unwrap();
+    let (child, mut stdin) = start(&["summary", "-", "-o", path.to_str().unwrap()]);
     stdin.flush().unwrap();
     wait_reading(child.id());
     assert!(path.exists());
