@@ -116,6 +116,10 @@ fn export(args: &ExportArgs, out: &mut impl Write) -> Result<bool, Failure> {
         .findings(Dataset::<Findings>::create(dir, findings_split, args.force)?.labels(&labels))
         .pairs(Dataset::<Pairs>::create(dir, findings_split, args.force)?.labels(&labels))
         .matches(Dataset::<Matches>::create(dir, split, args.force)?.labels(&labels));
+    // Each table's directory is this run's (cleared above): a second Ctrl-C removes it.
+    for name in [Packets::NAME, TcpEvents::NAME, Flows::NAME, Findings::NAME, Pairs::NAME, Matches::NAME] {
+        crate::interrupt::writing_dir(&dir.join(name));
+    }
     let mut messages = Messages::new(&args.analysis.progress_files(), rows);
     let analysis = match analysis.run(&mut messages) {
         Ok(a) => a,

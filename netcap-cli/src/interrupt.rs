@@ -1,8 +1,9 @@
 //! Ctrl-C and SIGTERM. The first ends the run early: reading stops, and the command
 //! prints (or writes) its result for the frames read so far, marked as interrupted,
 //! then exits with 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM). The
-//! second exits at once with that status, removing the output file being written, so
-//! that no cut-short file is left under a name that looks complete.
+//! second exits at once with that status, removing the output file being written (or
+//! the table directories `export` is filling), so that no cut-short file is left under
+//! a name that looks complete.
 //!
 //! The signals are taken by a thread of their own (signal-hook's iterator), so nothing
 //! here runs in a signal handler.
@@ -16,6 +17,9 @@ static STOP: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// Output files being written: removed when a second signal exits at once.
 static WRITING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Output directories this run created and is filling (`export`'s tables): removed,
+/// with what is in them, when a second signal exits at once.
+static WRITING_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// The flag the analyses stop on ([`netcap_core::analysis::Analysis::stop_on`]).
 pub fn flag() -> Arc<AtomicBool> {
@@ -39,6 +43,11 @@ pub fn install() {
                 if let Ok(files) = WRITING.lock() {
                     for f in files.iter() {
                         let _ = std::fs::remove_file(f);
+                    }
+                }
+                if let Ok(dirs) = WRITING_DIRS.lock() {
+                    for d in dirs.iter() {
+                        let _ = std::fs::remove_dir_all(d);
                     }
                 }
                 std::process::exit(128 + SIGNAL.load(Ordering::SeqCst));
@@ -69,5 +78,13 @@ pub fn signal_name() -> &'static str {
 pub fn writing(path: &Path) {
     if let Ok(mut files) = WRITING.lock() {
         files.push(path.to_path_buf());
+    }
+}
+
+/// `dir`, which this run created, is being filled: a second signal removes it and
+/// everything in it.
+pub fn writing_dir(dir: &Path) {
+    if let Ok(mut dirs) = WRITING_DIRS.lock() {
+        dirs.push(dir.to_path_buf());
     }
 }

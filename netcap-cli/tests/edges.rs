@@ -217,6 +217,30 @@ fn a_signal_ends_a_piped_run_with_what_was_read() {
     let whole: Value = serde_json::from_slice(&whole.stdout).unwrap();
     assert!(whole.get("interrupted").is_none(), "absent when the run was not stopped");
 
+    // export: the tables closed valid, holding the frames read.
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let out = run(&["export", "-", "-o", out_dir.to_str().unwrap()], "INT");
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let part = out_dir.join("packets/part-0.parquet");
+    let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&part).unwrap()).expect("a valid Parquet file");
+    assert_eq!(parquet::file::reader::FileReader::metadata(&reader).file_metadata().num_rows(), 5);
+
+    // Two signals during export: out at once, the table directories gone.
+    let (child, mut stdin) = start(&["export", "-", "-o", out_dir.to_str().unwrap(), "--force"]);
+    stdin.flush().unwrap();
+    wait_reading(child.id());
+    assert!(out_dir.join("packets").is_dir());
+    kill(child.id(), "TERM");
+    std::thread::sleep(Duration::from_millis(200));
+    kill(child.id(), "TERM");
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert_eq!(out.status.code(), Some(143));
+    for table in ["packets", "tcp_events", "flows", "findings", "pairs", "matches"] {
+        assert!(!out_dir.join(table).exists(), "{table} left behind");
+    }
+
     // Two signals: out at once, the output file gone.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("summary.txt");
