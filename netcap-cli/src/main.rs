@@ -305,9 +305,7 @@ impl Cli {
         };
         (o.output.as_os_str() != "-").then_some((o.output.as_path(), inputs))
     }
-}
 
-impl Cli {
     /// The FILE and filter arguments of the command given.
     fn common_mut(&mut self) -> Option<&mut Common> {
         match &mut self.command {
