@@ -152,7 +152,7 @@ def test_partitions_are_incident_point_hour(job):
 QUERY = """
 SELECT incident, point, count(*) AS frames,
        count(*) FILTER (WHERE NOT receiver_accepts) AS dropped,
-       count(*) FILTER (WHERE list_contains(tcp_labels, 'retransmission')) AS retransmissions,
+       count(*) FILTER (WHERE is_retransmission) AS retransmissions,
        sum(payload_len) AS payload
 FROM read_parquet('{glob}', hive_partitioning = true)
 GROUP BY ALL ORDER BY ALL

@@ -230,6 +230,9 @@ pub struct DelaySeries {
     pub samples: Vec<(i64, i64)>,
     /// Before thinning.
     pub total: u64,
+    /// The packets the between-points table matched on this hop (super-frames' segments,
+    /// matched by bytes, included): more than `total` where a point holds super-frames.
+    pub matched: u64,
 }
 
 pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
@@ -457,7 +460,7 @@ fn assemble(
     let health = (health.flows() > 0).then(|| health.report(table, &karn));
 
     let syn_timelines = syn_timelines(&first.syns, &report.paths, &names, &flows);
-    let delays = delay_plots(first.sightings, &first.directions, &report.paths, &names);
+    let delays = delay_plots(first.sightings, &first.directions, &report.paths, &report.pairs, &names);
     if second.dropped > 0 {
         omissions.push(format!(
             "The time-sequence graph covers the flow's first {MAX_SEGMENTS} segments of {}.",
@@ -739,6 +742,7 @@ fn delay_plots(
     mut sightings: Vec<Sighting>,
     directions: &HashMap<(IpAddr, IpAddr), u16>,
     paths: &[PathReport],
+    pairs: &[netcap_core::correlate::PairReport],
     names: &[String],
 ) -> Vec<DelayPlot> {
     let index = |n: &str| names.iter().position(|x| x == n).and_then(|i| u16::try_from(i).ok());
@@ -782,7 +786,8 @@ fn delay_plots(
         let (Some(from), Some(to)) = (p.points.get(h), p.points.get(h + 1)) else { continue };
         s.sort_unstable();
         let total = s.len() as u64;
-        let series = DelaySeries { from: from.clone(), to: to.clone(), samples: plots::thin(s), total };
+        let matched = pairs.iter().find(|r| &r.from == from && &r.to == to).map_or(total, |r| r.matched);
+        let series = DelaySeries { from: from.clone(), to: to.clone(), samples: plots::thin(s), total, matched };
         match plots.iter_mut().find(|d| d.direction == p.direction) {
             Some(d) => d.hops.push(series),
             None => plots.push(DelayPlot { direction: p.direction.clone(), hops: vec![series] }),

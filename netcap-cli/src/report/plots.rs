@@ -301,7 +301,16 @@ pub fn delays(plot: &DelayPlot, t0: i64) -> Result<Figure, String> {
         .hops
         .iter()
         .enumerate()
-        .map(|(i, s)| key(PALETTE[i % PALETTE.len()], '●', format!("{} → {} ({} packets)", s.from, s.to, s.total)))
+        .map(|(i, s)| {
+            // The plot matches frame to frame; the table also matches a super-frame's
+            // segments by their bytes: say so where the two differ.
+            let what = if s.matched > s.total {
+                format!("{} drawn of {} packets matched; the others were matched by their TCP bytes (TSO/GRO super-frames)", s.total, s.matched)
+            } else {
+                format!("{} packets", s.total)
+            };
+            key(PALETTE[i % PALETTE.len()], '●', format!("{} → {} ({what})", s.from, s.to))
+        })
         .collect();
     let svg = svg(320, |root| {
         let mut chart = ChartBuilder::on(root)
