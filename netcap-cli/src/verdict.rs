@@ -157,3 +157,47 @@ pub fn tally<'a>(findings: impl IntoIterator<Item = &'a Finding>, view: &View) -
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(kind: &'static str, severity: &'static str, summary: &str) -> Finding {
+        Finding {
+            kind,
+            severity,
+            summary: summary.to_string(),
+            points: Vec::new(),
+            flow: String::new(),
+            frames: Vec::new(),
+            evidence: serde_json::Value::Null,
+            hint: String::new(),
+            related: Vec::new(),
+        }
+    }
+
+    /// Worst first, numbers kept; a kind with more than three findings of one severity
+    /// is one line, at the place of its first; the numbers list stops at ten.
+    #[test]
+    fn lines_are_worst_first_and_many_of_a_kind_are_one() {
+        let mut list = vec![finding("offload_artifact", "info", "o1"), finding("syn_retry_delay", "warning", "w")];
+        list.extend((0..12).map(|i| finding("handshake_failure", "error", &format!("h{i}"))));
+        list.push(finding("lost_between", "error", "l"));
+        let (lines, hidden) = lines(&list, &View::default());
+        assert_eq!(hidden, 0);
+        let got: Vec<(&str, Vec<usize>, String)> = lines.iter().map(|l| (l.severity, l.numbers.clone(), l.text())).collect();
+        assert_eq!(got[0].0, "error");
+        assert_eq!(got[0].1, (3..=14).collect::<Vec<_>>());
+        assert_eq!(got[0].2, "12 handshake_failure findings (numbers 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, … (12 in all)); the first: h0");
+        assert_eq!(got[1], ("error", vec![15], "l".to_string()));
+        assert_eq!(got[2], ("warning", vec![2], "w".to_string()));
+        assert_eq!(got[3], ("info", vec![1], "o1".to_string()));
+        assert_eq!(tally(&list, &View::default()), "13 errors, 1 warning and 1 information finding");
+        let errors = View { min_severity: Level::Error, verbose: false };
+        let (lines, hidden) = super::lines(&list, &errors);
+        assert_eq!((lines.len(), hidden), (2, 2));
+        assert!(!nothing_wrong(&list));
+        assert!(nothing_wrong(&list[..1]));
+        assert!(!unfolded(&list[0], &View::default()) && unfolded(&list[0], &View { verbose: true, ..View::default() }));
+    }
+}
