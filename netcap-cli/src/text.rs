@@ -440,11 +440,7 @@ pub fn count(n: u64, noun: &str) -> String {
 
 /// The line that opens a result a signal cut short.
 pub fn interrupted_line(read: u64) -> String {
-    format!(
-        "Interrupted ({}) after {read} frame{} read: everything below covers only them.",
-        crate::interrupt::signal_name(),
-        if read == 1 { "" } else { "s" }
-    )
+    format!("Interrupted ({}) after {} read: everything below covers only them.", crate::interrupt::signal_name(), count(read, "frame"))
 }
 
 /// Opens the text output of an interrupted run with [`interrupted_line`].
