@@ -227,16 +227,21 @@ fn a_signal_ends_a_piped_run_with_what_was_read() {
     assert_eq!(parquet::file::reader::FileReader::metadata(&reader).file_metadata().num_rows(), 5);
 
     // Two signals during export: out at once, the table directories gone.
-    let (child, mut stdin) = start(&["export", "-", "-o", out_dir.to_str().unwrap(), "--force"]);
-    stdin.flush().unwrap();
-    wait_reading(child.id());
-    assert!(out_dir.join("packets").is_dir());
-    kill(child.id(), "TERM");
-    std::thread::sleep(Duration::from_millis(200));
-    kill(child.id(), "TERM");
-    let out = child.wait_with_output().unwrap();
-    drop(stdin);
-    assert_eq!(out.status.code(), Some(143));
+    // netcap ARGS stopped by two signals while it waits for input: its exit status.
+    let twice = |args: &[&str], signal: &str, started: &std::path::Path| {
+        let (child, mut stdin) = start(args);
+        stdin.flush().unwrap();
+        wait_reading(child.id());
+        assert!(started.exists(), "{} not there while running", started.display());
+        kill(child.id(), signal);
+        std::thread::sleep(Duration::from_millis(200));
+        kill(child.id(), signal);
+        let out = child.wait_with_output().unwrap();
+        drop(stdin);
+        out.status.code()
+    };
+    let status = twice(&["export", "-", "-o", out_dir.to_str().unwrap(), "--force"], "TERM", &out_dir.join("packets"));
+    assert_eq!(status, Some(143));
     for table in ["packets", "tcp_events", "flows", "findings", "pairs", "matches"] {
         assert!(!out_dir.join(table).exists(), "{table} left behind");
     }
@@ -244,16 +249,7 @@ fn a_signal_ends_a_piped_run_with_what_was_read() {
     // Two signals: out at once, the output file gone.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("summary.txt");
-    let (child, mut stdin) = start(&["summary", "-", "-o", path.to_str().unwrap()]);
-    stdin.flush().unwrap();
-    wait_reading(child.id());
-    assert!(path.exists());
-    kill(child.id(), "INT");
-    std::thread::sleep(Duration::from_millis(200));
-    kill(child.id(), "INT");
-    let out = child.wait_with_output().unwrap();
-    drop(stdin);
-    assert_eq!(out.status.code(), Some(130));
+    assert_eq!(twice(&["summary", "-", "-o", path.to_str().unwrap()], "INT", &path), Some(130));
     assert!(!path.exists(), "the cut-short output is removed");
 }
 

@@ -325,6 +325,18 @@ fn an_unknown_output_extension_is_an_error() {
     assert!(std::fs::read_to_string(&pdf).unwrap().starts_with("# "));
 }
 
+/// The `.pcap` files of lab incident `dir` (fixtures/lab/DIR), sorted.
+fn lab(dir: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(root().join("fixtures/lab").join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 /// Screenshots the report of `files` in headless Chromium at `width`×`height` (the first
 /// screen of a laptop); the pixels, RGB.
 fn first_screen(chromium: &std::path::Path, name: &str, files: &[String], width: u32, height: u32) -> Vec<[u8; 3]> {
@@ -362,16 +374,6 @@ fn each_report_opens_with_its_verdict_on_the_first_screen() {
         common::skip(format_args!("skipped: chromium not installed"));
         return;
     };
-    let lab = |dir: &str| -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(common::root().join("fixtures/lab").join(dir))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    };
     const RED: [u8; 3] = [0xc6, 0x28, 0x28];
     const AMBER: [u8; 3] = [0xe0, 0xa8, 0x00];
     const GREEN: [u8; 3] = [0x2e, 0x7d, 0x32];
@@ -400,14 +402,7 @@ fn each_report_opens_with_its_verdict_on_the_first_screen() {
 /// to frame, says how many of those it draws.
 #[test]
 fn tso_units_reconcile_between_the_table_and_the_plot() {
-    let dir = root().join("fixtures/lab/vxlan-tso");
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
-    files.sort();
+    let files = lab("vxlan-tso");
     let html_path = scratch("vxlan-tso.html");
     let mut args: Vec<&str> = vec!["report"];
     args.extend(files.iter().map(String::as_str));
