@@ -691,20 +691,15 @@ pub fn opening(out: &mut impl Write, list: &[Finding], view: &View, names: &Name
     } else {
         format!(" ({hidden} less severe hidden by --min-severity)")
     };
-    if lines.is_empty() {
-        let what = if crate::verdict::nothing_wrong(list) {
-            clean.to_string()
-        } else {
-            format!("No findings at --min-severity {} or worse.", view.min_severity.name())
-        };
-        return writeln!(out, "{what}{hidden_note}\n");
-    }
     let tally = crate::verdict::tally(list, view);
-    if lines.iter().all(|l| crate::verdict::Level::of(l.severity) == crate::verdict::Level::Info) {
+    match crate::verdict::Opening::of(&lines, list) {
+        crate::verdict::Opening::Clean => return writeln!(out, "{clean}{hidden_note}\n"),
+        crate::verdict::Opening::NoneAtLevel => {
+            return writeln!(out, "No findings at --min-severity {} or worse.{hidden_note}\n", view.min_severity.name())
+        }
         // Nothing wrong, only notes.
-        writeln!(out, "{}; {tally}:", clean.trim_end_matches('.'))?;
-    } else {
-        writeln!(out, "Verdict: {tally}{hidden_note}")?;
+        crate::verdict::Opening::OnlyInfo => writeln!(out, "{}; {tally}:", clean.trim_end_matches('.'))?,
+        crate::verdict::Opening::Tally(_) => writeln!(out, "Verdict: {tally}{hidden_note}")?,
     }
     for l in &lines {
         let number = if l.numbers.len() == 1 { format!("{}.", l.numbers[0]) } else { "-".to_string() };

@@ -118,6 +118,31 @@ pub fn lines<'a>(findings: impl IntoIterator<Item = &'a Finding>, view: &View) -
     (out, hidden)
 }
 
+/// What the verdict opens with, from its lines and every finding: decided once for the
+/// text and the report, which word it each their own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    /// No finding is an error or a warning, and none is shown: "No problems found".
+    Clean,
+    /// None shown, but errors or warnings are hidden by `--min-severity`.
+    NoneAtLevel,
+    /// Only information findings: "No problems found", then them.
+    OnlyInfo,
+    /// The tally, the worst level shown (an error or a warning).
+    Tally(Level),
+}
+
+impl Opening {
+    pub fn of<'a>(lines: &[Line], findings: impl IntoIterator<Item = &'a Finding>) -> Opening {
+        match lines.iter().map(|l| Level::of(l.severity)).min() {
+            None if nothing_wrong(findings) => Opening::Clean,
+            None => Opening::NoneAtLevel,
+            Some(Level::Info) => Opening::OnlyInfo,
+            Some(worst) => Opening::Tally(worst),
+        }
+    }
+}
+
 /// Whether no finding, shown or hidden, is an error or a warning.
 pub fn nothing_wrong<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> bool {
     findings.into_iter().all(|f| Level::of(f.severity) == Level::Info)

@@ -94,27 +94,18 @@ fn verdict(b: &mut Vec<Block>, doc: &Doc) {
         "No problems found."
     };
     let hidden = if hidden == 0 { String::new() } else { format!(" {} hidden by --min-severity {}.", plural(hidden, "less severe finding"), doc.view.min_severity.name()) };
-    let worst = lines.iter().map(|l| crate::verdict::Level::of(l.severity)).min();
-    let tone = match worst {
-        Some(crate::verdict::Level::Error) => "bad",
-        Some(crate::verdict::Level::Warning) => "warn",
-        _ if crate::verdict::nothing_wrong(list()) => "ok",
-        _ => "warn",
+    let opening = crate::verdict::Opening::of(&lines, list());
+    let tone = match opening {
+        crate::verdict::Opening::Tally(crate::verdict::Level::Error) => "bad",
+        crate::verdict::Opening::Tally(_) | crate::verdict::Opening::NoneAtLevel => "warn",
+        crate::verdict::Opening::Clean | crate::verdict::Opening::OnlyInfo => "ok",
     };
-    if lines.is_empty() {
-        let what = if crate::verdict::nothing_wrong(list()) {
-            clean.to_string()
-        } else {
-            format!("No findings at --min-severity {} or worse.", doc.view.min_severity.name())
-        };
-        b.push(Block::Verdict(tone, format!("{what}{hidden}"), Vec::new()));
-        return;
-    }
     let tally = crate::verdict::tally(list(), &doc.view);
-    let lead = if worst == Some(crate::verdict::Level::Info) {
-        format!("{}; {tally}:", clean.trim_end_matches('.'))
-    } else {
-        format!("{tally}:{hidden}")
+    let lead = match opening {
+        crate::verdict::Opening::Clean => format!("{clean}{hidden}"),
+        crate::verdict::Opening::NoneAtLevel => format!("No findings at --min-severity {} or worse.{hidden}", doc.view.min_severity.name()),
+        crate::verdict::Opening::OnlyInfo => format!("{}; {tally}:", clean.trim_end_matches('.')),
+        crate::verdict::Opening::Tally(_) => format!("{tally}:{hidden}"),
     };
     b.push(Block::Verdict(
         tone,
