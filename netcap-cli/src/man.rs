@@ -9,7 +9,6 @@
 //! and docs/, on the captures under `fixtures/` or on generic names (`node1.pcap`);
 //! `netcap-cli/tests/man.rs` runs those on fixtures and renders every page with man.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
@@ -362,13 +361,18 @@ pub fn run(args: &ManArgs, out: &mut impl Write) -> io::Result<bool> {
     }
     for page in PAGES {
         let path = dir.join(file_name(page));
-        let written = File::create(&path).and_then(|f| {
-            let mut w = BufWriter::new(f);
-            render(&root, page, &mut w)?;
-            w.flush()
+        let written = crate::output::OutputFile::create(&path).and_then(|mut f| {
+            let mut w = BufWriter::new(&mut f);
+            let rendered = render(&root, page, &mut w).and_then(|()| w.flush());
+            drop(w);
+            match rendered {
+                Ok(()) => f.commit(),
+                Err(e) if crate::output::is_write_failure(&e) => Err(e.to_string()),
+                Err(e) => Err(format!("{}: {e}", path.display())),
+            }
         });
-        if let Err(e) = written {
-            crate::ui::error(format_args!("{}: {e}", path.display()));
+        if let Err(msg) = written {
+            crate::ui::error(msg);
             return Ok(true);
         }
     }

@@ -21,7 +21,6 @@ mod sections;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -40,6 +39,7 @@ use netcap_core::tcp::{FlowRecord, SegmentInfo};
 use netcap_core::analysis::{AnalysisError, FrameEvent, Observer, Outcome, PointInfo};
 
 use crate::correlate::Messages;
+use crate::output::OutputFile;
 use crate::spill::FrameLog;
 use crate::AnalysisArgs;
 
@@ -252,8 +252,8 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
     let mut file = None;
     if args.output.as_os_str() != "-" {
         let out = &args.output;
-        if args.analysis.inputs().any(|f| crate::same_file(f, out)) {
-            crate::ui::error(format_args!("{}: the output is one of the input files", out.display()));
+        if let Some(msg) = crate::output::refusal(out, args.analysis.inputs()) {
+            crate::ui::error(msg);
             return Ok(true);
         }
         if format.is_none() {
@@ -263,21 +263,17 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
             ));
             return Ok(true);
         }
-        match File::create(out) {
-            Ok(f) => {
-                crate::interrupt::writing(out);
-                file = Some(f);
-            }
-            Err(e) => {
-                crate::ui::error(format_args!("{}: {e}", out.display()));
+        // Written under a temporary name, renamed over the output at the end: dropped
+        // on any error, it leaves no file (and an old report as it was).
+        match OutputFile::create(out) {
+            Ok(f) => file = Some(f),
+            Err(msg) => {
+                crate::ui::error(msg);
                 return Ok(true);
             }
         }
     }
     let built = build(args);
-    if file.is_some() && !matches!(built, Ok(Ok(_))) {
-        let _ = std::fs::remove_file(&args.output);
-    }
     let doc = match built {
         Ok(d) => d?,
         Err(msg) => {
@@ -292,10 +288,15 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
     };
     match file {
         None => write(stdout)?,
-        Some(f) => {
-            let mut w = BufWriter::new(f);
+        Some(mut f) => {
+            let mut w = BufWriter::new(&mut f);
             write(&mut w)?;
             w.flush()?;
+            drop(w);
+            if let Err(msg) = f.commit() {
+                crate::ui::error(msg);
+                return Ok(true);
+            }
         }
     }
     Ok(doc.failed)
