@@ -195,7 +195,8 @@ impl Habits {
 /// Where a command's text or JSON goes.
 #[derive(Debug, Args)]
 struct OutputArg {
-    /// Write to FILE instead of standard output (`-`).
+    /// Write to FILE instead of standard output (`-`): under a temporary name beside it,
+    /// renamed over FILE once complete.
     #[arg(short = 'o', long = "output", value_name = "FILE", default_value = "-")]
     output: PathBuf,
 }
