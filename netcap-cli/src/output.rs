@@ -11,7 +11,9 @@
 //!
 //! An output that is a symbolic link is written where the link points (the link stays);
 //! one that is an input under any name (the same path, a symbolic link to it, a hard
-//! link) is refused before anything is read ([`refusal`]).
+//! link) is refused before anything is read ([`refusal`]). One that exists and is not a
+//! regular file (`/dev/null`, `/dev/stdout`, a FIFO, `>(gzip > f)`) is written directly:
+//! there is nothing to rename, and renaming over a device would replace it.
 //!
 //! # References
 //! - POSIX `rename(2)`: the new name refers to the old file or the new one, never
@@ -39,6 +41,8 @@ pub struct OutputFile {
     path: PathBuf,
     /// Where the file goes: `path`, or where `path` points when it is a symbolic link.
     target: PathBuf,
+    /// The temporary file; empty when writing directly (a device, a FIFO) or once
+    /// renamed.
     tmp: PathBuf,
     file: Option<File>,
     written: u64,
@@ -56,7 +60,12 @@ impl OutputFile {
     pub fn create(path: &Path) -> Result<Self, String> {
         let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
         let target = if is_link { std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()) } else { path.to_path_buf() };
-        let old = std::fs::metadata(&target).ok().filter(std::fs::Metadata::is_file).map(|m| m.permissions());
+        let meta = std::fs::metadata(&target).ok();
+        if meta.as_ref().is_some_and(|m| !m.is_file() && !m.is_dir()) {
+            let file = File::options().write(true).open(&target).map_err(|e| format!("{}: {e}", path.display()))?;
+            return Ok(OutputFile { path: path.to_path_buf(), target, tmp: PathBuf::new(), file: Some(file), written: 0, old: None, failed: false });
+        }
+        let old = meta.filter(std::fs::Metadata::is_file).map(|m| m.permissions());
         let tmp = temporary_name(&target);
         // A file of this name is a dead run's (process ids are not shared by the living):
         // removed, and the new one created afresh, never written through a link.
@@ -80,6 +89,10 @@ impl OutputFile {
         let Some(file) = self.file.take() else { return Err(format!("{}: not written", self.path.display())) };
         if self.failed {
             return Err(format!("{}: a write failed; {}", self.path.display(), self.left()));
+        }
+        if self.tmp.as_os_str().is_empty() {
+            // Written directly (a device, a FIFO): nothing to sync or rename.
+            return Ok(());
         }
         if let Err(e) = file.sync_all() {
             return Err(format!("{}: syncing to disk failed after {} bytes were written: {e}; {}", self.path.display(), self.written, self.left()));
@@ -109,9 +122,11 @@ impl OutputFile {
         self.written
     }
 
-    /// What became of the output when this one failed.
+    /// What became of the output when this one failed (nothing to say of a device).
     fn left(&self) -> String {
-        if self.old.is_some() {
+        if self.tmp.as_os_str().is_empty() {
+            String::new()
+        } else if self.old.is_some() {
             format!("the old {} is unchanged", self.path.display())
         } else {
             "no file was left".to_string()
@@ -163,7 +178,11 @@ pub struct WriteFailed {
 
 impl fmt::Display for WriteFailed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: writing failed after {} bytes: {}; {}", self.path.display(), self.written, self.error, self.left)
+        write!(f, "{}: writing failed after {} bytes: {}", self.path.display(), self.written, self.error)?;
+        if !self.left.is_empty() {
+            write!(f, "; {}", self.left)?;
+        }
+        Ok(())
     }
 }
 

@@ -119,6 +119,22 @@ fn a_file_size_limit_leaves_no_file_that_looks_complete() {
     assert!(tree(d) == before, "an old output changed, or a temporary file was left: {:?}", tree(d).keys().collect::<Vec<_>>());
 }
 
+/// An output that is a device or a pipe is written directly, not renamed over: `-o
+/// /dev/null` stays the device, `/dev/full` says `No space left on device` (exit 1).
+#[test]
+fn a_device_output_is_written_directly() {
+    if !Path::new("/dev/full").exists() {
+        common::skip(format_args!("a_device_output_is_written_directly: skipped: no /dev/full"));
+        return;
+    }
+    let out = netcap(&["summary", CLIENT_POD, "-o", "/dev/null"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+    let out = netcap(&["summary", CLIENT_POD, "-o", "/dev/full"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "netcap: error: /dev/full: writing failed after 0 bytes: No space left on device (os error 28)\n");
+}
+
 /// A file-size limit during `export --force`: the error names the table's file where
 /// it was to go, exit 1, and the old export is there byte for byte, with no temporary
 /// directory; a new directory is not created at all.
