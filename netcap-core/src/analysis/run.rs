@@ -447,11 +447,7 @@ impl<O: Observer + ?Sized> Back<'_, O> {
         let number = frame.number.saturating_add(self.base[i]);
         self.last[i] = Some((number, frame.ts_ns));
         let point = if feed.register_all {
-            let mut point = None;
-            for k in 0..=frame.point.0 {
-                point = self.reg.point_of(i, reader, PointId(k));
-            }
-            point?
+            self.reg.point_in_order(i, reader, frame.point)?
         } else {
             self.reg.point_of(i, reader, frame.point)?
         };
