@@ -293,9 +293,9 @@ impl Correlator {
             out.push(lost.finding());
         }
         // Single-capture findings for what the pairs did not locate, then the flows'.
-        let located: Vec<(String, u64)> =
-            out.iter().flat_map(|f| f.frames.iter().flatten().map(|r| (r.point.clone(), r.frame))).collect();
-        let explained = |point: &str, frame: u64| located.iter().any(|(p, f)| p == point && *f == frame);
+        let located: rustc_hash::FxHashSet<(&str, u64)> =
+            out.iter().flat_map(|f| f.frames.iter().flatten().map(|r| (r.point.as_str(), r.frame))).collect();
+        let explained = |point: &str, frame: u64| located.contains(&(point, frame));
         out.extend(self.single.findings(names, &explained));
         let mut more = findings::flow_findings(flows, &out);
         self.past_the_last_point(&mut more, names, flows);
