@@ -188,7 +188,12 @@ impl AnalysisArgs {
                 },
             };
         }
-        Ok(a.correlate_options(CorrelateOptions { list_packets, nat: self.nat, ..CorrelateOptions::default() }))
+        Ok(a.correlate_options(CorrelateOptions {
+            list_packets,
+            nat: self.nat,
+            max_path_points: self.max_path_points,
+            ..CorrelateOptions::default()
+        }))
     }
 
     /// Whether there is anything to read.

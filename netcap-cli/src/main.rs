@@ -263,6 +263,10 @@ struct AnalysisArgs {
     /// Match UDP and ICMP packets whose addresses or ports a NAT rewrote (TCP always is).
     #[arg(long)]
     nat: bool,
+    /// Most capture points on one direction's path; a direction seen at more keeps those
+    /// that saw the most of its packets, and the output says so.
+    #[arg(long = "max-path-points", value_name = "N", default_value_t = netcap_core::correlate::MAX_PATH_POINTS, value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(2..), usize::from))]
+    max_path_points: usize,
 }
 
 #[derive(Debug, Args)]
