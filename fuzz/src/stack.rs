@@ -467,7 +467,8 @@ fn follows(outer: &Kind, inner: Option<&Kind>, opts: &DecodeOptions) -> bool {
             matches!(inner, Eth { .. } | Ipv4 { .. } | Ipv6 { .. } | Mpls { .. })
         }
         Gre { v1: true, .. } => false,
-        Icmp { .. } | Icmpv6 { .. } => is_ip(inner),
+        // A payload named IPv4 or IPv6 is a packet taken whole, checksums unknown.
+        Icmp { .. } | Icmpv6 { .. } => matches!(inner, Ipv4 { .. } | Ipv6 { .. }),
         Payload(..) => false,
     }
 }
