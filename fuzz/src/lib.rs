@@ -34,6 +34,16 @@ use netcap_core::capture::{CaptureReader, FileFormat, Frame, LinkType};
 use netcap_core::checksum::Status;
 use netcap_core::decode::{DecodeOptions, Decoder, LayerKind, Packet};
 
+/// Where a generator target (`tunnels`, `pcapng_blocks`) writes what it encoded from
+/// its input: the path in `NETCAP_FUZZ_ENCODED`, read once; `None` when unset. Run the
+/// target on one finding with it set to keep the finding in `fixtures/fuzz-regressions`
+/// in the form `netcap-core/tests/regression.rs` replays (the frame in the `decode`
+/// layout, the pcapng file as it is).
+pub fn encoded_path() -> Option<&'static std::path::Path> {
+    static PATH: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| std::env::var_os("NETCAP_FUZZ_ENCODED").map(Into::into)).as_deref()
+}
+
 /// The `decode` target's checks on one frame: decoded with the default options and
 /// with a variant chosen by `variant` (an extra VXLAN port `variant << 8 | 0x17`,
 /// tunnel depth 1, a layer cap of `1 + (variant & 0x1f)`), the structural invariants
