@@ -4,14 +4,19 @@
 //! `DIR/<table>/`, with the `--label` columns on every row. Memory
 //! stays bounded by the analysis' own state plus one batch and one row group per open
 //! partition file.
+//!
+//! The tables are written in `DIR/.netcap-tmp-PID/` and renamed into place only when
+//! every one of them is complete ([`Staging`]): a failure, or a second Ctrl-C, leaves
+//! DIR as it was (docs/parquet.md, docs/decisions.md 27).
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 use netcap_core::analysis::AnalysisError;
 use netcap_core::export::parquet::{
-    Dataset, ExportError, Findings, Flows, LabelColumns, LabelError, Matches, Packets, Pairs, Rows, Split, Table, TcpEvents, Written,
+    existing_output, Dataset, ExportError, ExportErrorKind, Findings, Flows, LabelColumns, LabelError, Matches, Packets, Pairs, Rows, Split,
+    Table, TcpEvents, Written,
 };
 
 use crate::correlate::Messages;
@@ -97,6 +102,9 @@ impl From<ExportError> for Failure {
     }
 }
 
+/// The tables, in the order written and put in place.
+const TABLES: [&str; 6] = [Packets::NAME, TcpEvents::NAME, Flows::NAME, Findings::NAME, Pairs::NAME, Matches::NAME];
+
 fn export(args: &ExportArgs, out: &mut impl Write) -> Result<bool, Failure> {
     let split = Split { point: args.split_by.contains(&SplitKey::Point), hour: args.split_by.contains(&SplitKey::Hour) };
     let dir = &args.output;
@@ -104,31 +112,221 @@ fn export(args: &ExportArgs, out: &mut impl Write) -> Result<bool, Failure> {
         return Err(Failure::Message("no capture files given".to_string()));
     }
     let labels = args.labels().map_err(|e| Failure::Message(format!("--label: {e}")))?;
+    // What is there already is refused before the captures are read, or with --force
+    // replaced at the end; never an input under any name.
+    let mut existing = Vec::new();
+    for name in TABLES {
+        let found = existing_output(dir, name);
+        if let (Some(p), false) = (found.first(), args.force) {
+            return Err(ExportError::new(p, ExportErrorKind::Exists).into());
+        }
+        existing.extend(found);
+    }
+    let inputs: Vec<&Path> = args.analysis.inputs().collect();
+    if let Some(msg) = refusal(dir, &existing, &inputs) {
+        return Err(Failure::Message(msg));
+    }
     let analysis = args.analysis.analysis(false).map_err(Failure::Message)?;
     // A finding spans time, a pair the whole run: both are split by point only.
     let findings_split = Split { hour: false, ..split };
-    // Every table is created before the captures are read, so an existing one is
-    // refused first.
+    // The tables are written into a temporary directory and put in place at the end:
+    // dropped on any error, it leaves DIR as it was.
+    let stage = Staging::create(dir)?;
     let rows = Rows::new()
-        .packets(Dataset::<Packets>::create(dir, split, args.force)?.labels(&labels))
-        .tcp_events(Dataset::<TcpEvents>::create(dir, split, args.force)?.labels(&labels))
-        .flows(Dataset::<Flows>::create(dir, split, args.force)?.labels(&labels))
-        .findings(Dataset::<Findings>::create(dir, findings_split, args.force)?.labels(&labels))
-        .pairs(Dataset::<Pairs>::create(dir, findings_split, args.force)?.labels(&labels))
-        .matches(Dataset::<Matches>::create(dir, split, args.force)?.labels(&labels));
-    // Each table's directory is this run's (cleared above): a second Ctrl-C removes it.
-    for name in [Packets::NAME, TcpEvents::NAME, Flows::NAME, Findings::NAME, Pairs::NAME, Matches::NAME] {
-        crate::interrupt::writing_dir(&dir.join(name));
-    }
+        .packets(Dataset::<Packets>::create(&stage.path, split, false)?.labels(&labels))
+        .tcp_events(Dataset::<TcpEvents>::create(&stage.path, split, false)?.labels(&labels))
+        .flows(Dataset::<Flows>::create(&stage.path, split, false)?.labels(&labels))
+        .findings(Dataset::<Findings>::create(&stage.path, findings_split, false)?.labels(&labels))
+        .pairs(Dataset::<Pairs>::create(&stage.path, findings_split, false)?.labels(&labels))
+        .matches(Dataset::<Matches>::create(&stage.path, split, false)?.labels(&labels));
     let mut messages = Messages::new(&args.analysis.progress_files(), rows);
     let analysis = match analysis.run(&mut messages) {
         Ok(a) => a,
-        Err(AnalysisError::Observer(e)) => return Err(e.into()),
+        Err(AnalysisError::Observer(e)) => return Err(stage.failure(e)),
         Err(e) => return Err(Failure::Message(e.to_string())),
     };
-    for (name, w) in messages.inner.finish(&analysis)? {
+    let written = messages.inner.finish(&analysis).map_err(|e| stage.failure(e))?;
+    // Interrupted (the first Ctrl-C or SIGTERM), the tables hold the frames read: they
+    // are complete files all the same, and take their place like any others.
+    let staged = stage.path.clone();
+    stage.commit(&existing)?;
+    for (name, mut w) in written {
+        w.files = w.files.iter().map(|f| dir.join(f.strip_prefix(&staged).unwrap_or(f))).collect();
         let s = if name == Findings::NAME || name == Pairs::NAME { findings_split } else { split };
         report(out, name, &w, dir, s).map_err(Failure::Io)?;
     }
     Ok(analysis.failed())
+}
+
+/// Why DIR may not be written: it is one of the inputs (a directory of captures), or a
+/// file that `--force` would replace is an input under some name (inside an old table's
+/// directory, or a link to one).
+fn refusal(dir: &Path, existing: &[PathBuf], inputs: &[&Path]) -> Option<String> {
+    if let Some(msg) = crate::output::refusal(dir, inputs.iter().copied()) {
+        return Some(msg.replace("the output is one of the input files", "the output directory is one of the inputs"));
+    }
+    for p in existing {
+        let mut files = Vec::new();
+        walk(p, &mut files);
+        if let Some(msg) = files.iter().find_map(|f| crate::output::refusal(f, inputs.iter().copied())) {
+            return Some(format!("{msg}; --force would replace {} with everything in it", p.display()));
+        }
+    }
+    None
+}
+
+/// Every file under `p` (`p` itself when it is not a directory); symbolic links are
+/// listed, not followed.
+fn walk(p: &Path, out: &mut Vec<PathBuf>) {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => {
+            for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+                walk(&e.path(), out);
+            }
+        }
+        Ok(_) => out.push(p.to_path_buf()),
+        Err(_) => {}
+    }
+}
+
+/// The tables being written: `DIR/.netcap-tmp-PID/<table>/`, inside DIR so that it is
+/// on DIR's file system and the renames at the end are atomic. Dropped without
+/// [`Staging::commit`], it is removed with everything in it, and so is DIR when this
+/// run created it.
+struct Staging {
+    dir: PathBuf,
+    path: PathBuf,
+    /// DIR did not exist before this run.
+    created: bool,
+    committed: bool,
+}
+
+impl Staging {
+    fn create(dir: &Path) -> Result<Self, Failure> {
+        let created = std::fs::symlink_metadata(dir).is_err();
+        std::fs::create_dir_all(dir).map_err(|e| Failure::Message(format!("{}: {e}", dir.display())))?;
+        let path = dir.join(format!(".netcap-tmp-{}", std::process::id()));
+        // A directory of this name is a dead run's (process ids are not shared by the
+        // living).
+        let _ = std::fs::remove_dir_all(&path);
+        if let Err(e) = std::fs::create_dir(&path) {
+            if created {
+                let _ = std::fs::remove_dir(dir);
+            }
+            return Err(Failure::Message(format!("{}: {e}", path.display())));
+        }
+        // A second signal removes them in this order: the tables, then DIR if empty.
+        crate::interrupt::writing_dir(&path);
+        if created {
+            crate::interrupt::created_dir(dir);
+        }
+        Ok(Staging { dir: dir.to_path_buf(), path, created, committed: false })
+    }
+
+    /// The message of a failed write: the file named where it was to go, and what is
+    /// left.
+    fn failure(&self, e: ExportError) -> Failure {
+        let shown = e.path.strip_prefix(&self.path).map_or_else(|_| e.path.clone(), |rest| self.dir.join(rest));
+        let ExportError { kind, .. } = e;
+        Failure::Message(format!("{}; {}", ExportError::new(shown, kind), self.kept()))
+    }
+
+    /// Puts the new tables in place: every directory synced, then per table the old
+    /// `DIR/<table>/` moved into the temporary directory and the new one renamed to its
+    /// name, and the old files of `existing` (`DIR/<table>.parquet`) removed; the old
+    /// tables go with the temporary directory. A second signal waits for the renames.
+    fn commit(mut self, existing: &[PathBuf]) -> Result<(), Failure> {
+        let mut dirs = Vec::new();
+        directories(&self.path, &mut dirs);
+        for d in &dirs {
+            if let Err(e) = std::fs::File::open(d).and_then(|f| f.sync_all()) {
+                return Err(Failure::Message(format!("{}: syncing to disk failed: {e}; {}", d.display(), self.kept())));
+            }
+        }
+        let old = self.path.join(".old");
+        let moved = crate::interrupt::settled(|| self.swap(existing, &old));
+        moved.map_err(|msg| Failure::Message(format!("{msg}; {}", self.kept())))?;
+        self.committed = true;
+        crate::interrupt::done(&self.dir);
+        crate::output::sync_dir(Some(&self.dir));
+        // The old tables and the emptied temporary directory.
+        let _ = std::fs::remove_dir_all(&self.path);
+        crate::interrupt::done(&self.path);
+        Ok(())
+    }
+
+    /// The renames of [`Staging::commit`]; on an error those done are undone.
+    fn swap(&self, existing: &[PathBuf], old: &Path) -> Result<(), String> {
+        let rename = |from: &Path, to: &Path| std::fs::rename(from, to).map_err(|e| format!("renaming {} to {}: {e}", from.display(), to.display()));
+        std::fs::create_dir(old).map_err(|e| format!("{}: {e}", old.display()))?;
+        let mut done: Vec<(&str, bool)> = Vec::new();
+        let mut result = Ok(());
+        for name in TABLES {
+            let (new, place, aside) = (self.path.join(name), self.dir.join(name), old.join(name));
+            let had = std::fs::symlink_metadata(&place).is_ok();
+            if had {
+                if let Err(e) = rename(&place, &aside) {
+                    result = Err(e);
+                    break;
+                }
+            }
+            if let Err(e) = rename(&new, &place) {
+                if had {
+                    let _ = std::fs::rename(&aside, &place);
+                }
+                result = Err(e);
+                break;
+            }
+            done.push((name, had));
+        }
+        if result.is_err() {
+            for (name, had) in done.into_iter().rev() {
+                let (new, place, aside) = (self.path.join(name), self.dir.join(name), old.join(name));
+                let _ = std::fs::rename(&place, &new);
+                if had {
+                    let _ = std::fs::rename(&aside, &place);
+                }
+            }
+            return result;
+        }
+        // The layout before schema version 2: the table's file beside the new directory.
+        for p in existing.iter().filter(|p| p.extension().is_some_and(|e| e == "parquet")) {
+            let _ = rename(p, &old.join(p.file_name().unwrap_or_default()));
+        }
+        Ok(())
+    }
+
+    /// What is left after a failure at the end.
+    fn kept(&self) -> String {
+        if self.created {
+            "nothing was left".to_string()
+        } else {
+            format!("{} is as it was", self.dir.display())
+        }
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        // The writer threads have stopped (the datasets are dropped first).
+        let _ = std::fs::remove_dir_all(&self.path);
+        crate::interrupt::done(&self.path);
+        if self.created {
+            let _ = std::fs::remove_dir(&self.dir);
+            crate::interrupt::done(&self.dir);
+        }
+    }
+}
+
+/// `p` and every directory under it (links not followed), deepest last.
+fn directories(p: &Path, out: &mut Vec<PathBuf>) {
+    out.push(p.to_path_buf());
+    for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            directories(&e.path(), out);
+        }
+    }
 }

@@ -12,7 +12,6 @@
 //! timestamps. Standard input works as a file does.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -30,6 +29,7 @@ use netcap_core::analysis::{AnalysisError, FrameEvent, Observer, Outcome, PointI
 use netcap_core::correlate::PacketPath;
 
 use crate::correlate::Messages;
+use crate::output::OutputFile;
 use crate::spill::{FrameLog, Logged};
 use crate::AnalysisArgs;
 
@@ -614,10 +614,11 @@ fn learn(analysis: &Outcome, asked: &[u64]) -> Result<Known, String> {
 }
 
 /// Where the evidence goes: standard output, or a temporary file beside the output
-/// renamed over it once everything went well (a failed run leaves no half file).
+/// renamed over it once everything went well (a failed run leaves no half file, and an
+/// older evidence file as it was: `crate::output`).
 enum Destination {
     Stdout,
-    File { tmp: PathBuf, path: PathBuf },
+    File(OutputFile),
 }
 
 pub fn run(args: &ExtractArgs, stdout: &mut dyn Write) -> io::Result<bool> {
@@ -649,12 +650,11 @@ fn extract(args: &ExtractArgs, stdout: &mut dyn Write) -> Result<bool, Failure> 
         Destination::Stdout
     } else {
         let out = &args.output;
-        if args.analysis.inputs().any(|f| crate::same_file(f, out)) {
-            return Err(Failure::Message(format!("{}: the output is one of the input files", out.display())));
+        if let Some(msg) = crate::output::refusal(out, args.analysis.inputs()) {
+            return Err(Failure::Message(msg));
         }
-        let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = out.with_file_name(format!(".{name}.netcap-partial"));
-        Destination::File { tmp, path: out.clone() }
+        // Created before the captures are read: an unwritable path fails first.
+        Destination::File(OutputFile::create(out).map_err(Failure::Message)?)
     };
 
     // The run: findings, flows, SYN numbers, what --flow and --frames select, the log.
@@ -676,37 +676,39 @@ fn extract(args: &ExtractArgs, stdout: &mut dyn Write) -> Result<bool, Failure> 
     write(args, &known, &outcome, log, sink, stdout).map(|f| f || outcome.failed())
 }
 
-/// Writes the selected frames, replaying the run's log.
-fn write(args: &ExtractArgs, known: &Known, outcome: &Outcome, log: FrameLog, sink: Destination, stdout: &mut dyn Write) -> Result<bool, Failure> {
+/// Writes the selected frames, replaying the run's log, and puts the file in place.
+fn write(args: &ExtractArgs, known: &Known, outcome: &Outcome, log: FrameLog, mut sink: Destination, stdout: &mut dyn Write) -> Result<bool, Failure> {
+    let frames = write_frames(args, known, outcome, log, &mut sink, stdout)?;
+    let target = match sink {
+        Destination::Stdout => "standard output".to_string(),
+        Destination::File(f) => {
+            f.commit().map_err(Failure::Message)?;
+            args.output.display().to_string()
+        }
+    };
+    crate::ui::note(format_args!("wrote {frames} frame{} to {target}", if frames == 1 { "" } else { "s" }));
+    Ok(false)
+}
+
+/// Writes the selected frames to `sink`, replaying the run's log: how many.
+fn write_frames(args: &ExtractArgs, known: &Known, outcome: &Outcome, log: FrameLog, sink: &mut Destination, stdout: &mut dyn Write) -> Result<u64, Failure> {
     let selectors = args.findings.len() + args.flows.len() + args.frame_specs().count();
     let user_appl = format!("netcap {}", env!("CARGO_PKG_VERSION"));
     let comment = crate::command_line();
     let shb = SectionHeader { user_appl: Some(&user_appl), comment: Some(&comment) };
-    let target = match &sink {
+    let target = match sink {
         Destination::Stdout => "standard output".to_string(),
-        Destination::File { path, .. } => path.display().to_string(),
+        Destination::File(_) => args.output.display().to_string(),
     };
-    let out: Box<dyn Write + '_> = match &sink {
+    let to_stdout = matches!(sink, Destination::Stdout);
+    // On any error the caller drops the file, which removes it.
+    let out: Box<dyn Write + '_> = match sink {
         Destination::Stdout => Box::new(&mut *stdout),
-        Destination::File { tmp, .. } => match File::create(tmp) {
-            Ok(f) => {
-                crate::interrupt::writing(tmp);
-                Box::new(BufWriter::with_capacity(1 << 16, f))
-            }
-            Err(e) => return Err(Failure::Message(format!("{target}: {e}"))),
-        },
-    };
-    let cleanup = |sink: &Destination| {
-        if let Destination::File { tmp, .. } = sink {
-            let _ = std::fs::remove_file(tmp);
-        }
+        Destination::File(f) => Box::new(BufWriter::with_capacity(1 << 16, f)),
     };
     let writer = match PcapngWriter::new(out, &shb) {
         Ok(w) => w,
-        Err(e) => {
-            cleanup(&sink);
-            return Err(io_failure(e, &target, &sink));
-        }
+        Err(e) => return Err(io_failure(e, &target, to_stdout)),
     };
     let mut ex = Extractor { args, known, writer, interfaces: Vec::new(), hits: vec![0; selectors], written: 0, missing_by_packet: HashMap::new() };
     let points = &outcome.points;
@@ -733,14 +735,11 @@ fn write(args: &ExtractArgs, known: &Known, outcome: &Outcome, log: FrameLog, si
         Ok(())
     })();
     if let Err(e) = written {
-        cleanup(&sink);
-        return Err(io_failure(e, &target, &sink));
+        return Err(io_failure(e, &target, to_stdout));
     }
     let mut w = ex.writer.into_inner();
     if let Err(e) = w.flush() {
-        drop(w);
-        cleanup(&sink);
-        return Err(io_failure(WriteError::Io(e), &target, &sink));
+        return Err(io_failure(WriteError::Io(e), &target, to_stdout));
     }
     drop(w);
     // Every selector must have matched something.
@@ -757,7 +756,6 @@ fn write(args: &ExtractArgs, known: &Known, outcome: &Outcome, log: FrameLog, si
         .collect();
     let unmatched: Vec<&String> = texts.iter().zip(&ex.hits).filter(|(_, &h)| h == 0).map(|(t, _)| t).collect();
     if !unmatched.is_empty() {
-        cleanup(&sink);
         let names: Vec<&str> = unmatched.iter().map(|s| s.as_str()).collect();
         let points: HashSet<&str> = outcome.points.iter().map(|p| p.name.as_str()).collect();
         let mut msg = format!("{} matched no frame; nothing written", names.join(", "));
@@ -776,22 +774,16 @@ fn write(args: &ExtractArgs, known: &Known, outcome: &Outcome, log: FrameLog, si
         }
         return Err(Failure::Message(msg));
     }
-    if let Destination::File { tmp, path } = &sink {
-        if let Err(e) = std::fs::rename(tmp, path) {
-            cleanup(&sink);
-            return Err(Failure::Message(format!("{}: {e}", path.display())));
-        }
-    }
-    crate::ui::note(format_args!("wrote {} frame{} to {target}", ex.written, if ex.written == 1 { "" } else { "s" }));
-    Ok(false)
+    Ok(ex.written)
 }
 
 /// A write error: on standard output an I/O error for `main` (a closed pipe is quiet),
-/// on a file a message naming it.
-fn io_failure(e: WriteError, target: &str, sink: &Destination) -> Failure {
-    match (e, sink) {
-        (WriteError::Io(e), Destination::Stdout) => Failure::Io(e),
-        (e, _) => Failure::Message(format!("writing {target}: {e}")),
+/// on a file a message naming it (the output file's own, which says how far it got).
+fn io_failure(e: WriteError, target: &str, to_stdout: bool) -> Failure {
+    match e {
+        WriteError::Io(e) if to_stdout => Failure::Io(e),
+        WriteError::Io(e) if crate::output::is_write_failure(&e) => Failure::Message(e.to_string()),
+        e => Failure::Message(format!("writing {target}: {e}")),
     }
 }
 

@@ -11,6 +11,7 @@ mod export;
 mod extract;
 mod interrupt;
 mod man;
+mod output;
 mod query;
 mod report;
 mod spill;
@@ -194,7 +195,8 @@ impl Habits {
 /// Where a command's text or JSON goes.
 #[derive(Debug, Args)]
 struct OutputArg {
-    /// Write to FILE instead of standard output (`-`).
+    /// Write to FILE instead of standard output (`-`): under a temporary name beside it,
+    /// renamed over FILE once complete.
     #[arg(short = 'o', long = "output", value_name = "FILE", default_value = "-")]
     output: PathBuf,
 }
@@ -398,24 +400,23 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let output = cli.output_file();
-    let target: Box<dyn Write> = match &output {
-        Some((path, inputs)) if inputs.iter().any(|f| same_file(f, path)) => {
-            ui::init(cli.quiet, cli.color, false);
-            ui::error(format_args!("{}: the output is one of the input files", path.display()));
-            return ExitCode::from(1);
-        }
-        Some((path, _)) => match std::fs::File::create(path) {
-            Ok(f) => {
-                interrupt::writing(path);
-                Box::new(f)
-            }
-            Err(e) => {
+    let target = match &output {
+        Some((path, inputs)) => {
+            if let Some(msg) = output::refusal(path, inputs.iter().copied()) {
                 ui::init(cli.quiet, cli.color, false);
-                ui::error(format_args!("{}: {e}", path.display()));
+                ui::error(msg);
                 return ExitCode::from(1);
             }
-        },
-        None => Box::new(io::stdout().lock()),
+            match output::OutputFile::create(path) {
+                Ok(f) => Target::File(f),
+                Err(msg) => {
+                    ui::init(cli.quiet, cli.color, false);
+                    ui::error(msg);
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        None => Target::Stdout(io::stdout().lock()),
     };
     ui::init(cli.quiet, cli.color, output.is_none() && io::stdout().is_terminal());
     interrupt::install();
@@ -440,11 +441,20 @@ fn main() -> ExitCode {
         }
         None => summary(&cli.summary, &mut out),
     };
+    // The output file takes its name only when everything was written: not after a
+    // write error, nor when a failed run wrote nothing (no empty file).
     let result = result.and_then(|failed| out.flush().map(|()| failed));
+    let result = match (result, out.into_inner().map_err(io::IntoInnerError::into_error)) {
+        (Ok(failed), Ok(Target::File(f))) if !(failed && f.written() == 0) => f.commit().map(|()| failed).map_err(|m| io::Error::other(output::Failed(m))),
+        (Ok(failed), _) => Ok(failed),
+        (Err(e), _) => Err(e),
+    };
     if let Some(status) = interrupt::exit_status() {
         ui::warn(format_args!("interrupted ({}): the output covers the frames read before it", interrupt::signal_name()));
-        if result.as_ref().is_err_and(|e| e.kind() != io::ErrorKind::BrokenPipe) {
-            ui::error(format_args!("writing output: {}", result.as_ref().err().map(ToString::to_string).unwrap_or_default()));
+        if let Err(e) = result.as_ref() {
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                write_error(e);
+            }
         }
         return ExitCode::from(status);
     }
@@ -453,9 +463,42 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::from(1),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            ui::error(format_args!("writing output: {e}"));
+            write_error(&e);
             ExitCode::from(1)
         }
+    }
+}
+
+/// Where the text or JSON goes: standard output or an output file (written under a
+/// temporary name, `crate::output`).
+enum Target {
+    Stdout(io::StdoutLock<'static>),
+    File(output::OutputFile),
+}
+
+impl Write for Target {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Target::Stdout(s) => s.write(buf),
+            Target::File(f) => f.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Target::Stdout(s) => s.flush(),
+            Target::File(f) => f.flush(),
+        }
+    }
+}
+
+/// An error writing the output: an output file's own message names it, else standard
+/// output's is `writing output: …`.
+fn write_error(e: &io::Error) {
+    if output::is_write_failure(e) {
+        ui::error(e);
+    } else {
+        ui::error(format_args!("writing output: {e}"));
     }
 }
 
@@ -522,15 +565,6 @@ fn shell_quote(s: &str) -> String {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
-/// Whether two paths name the same existing file (an output must not overwrite an
-/// input).
-pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
     }
 }
 

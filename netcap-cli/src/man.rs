@@ -9,7 +9,6 @@
 //! and docs/, on the captures under `fixtures/` or on generic names (`node1.pcap`);
 //! `netcap-cli/tests/man.rs` runs those on fixtures and renders every page with man.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
@@ -51,7 +50,9 @@ const READ_FAILED: (&str, &str) = (
     "1",
     "A capture file could not be opened or stopped at a corrupt record (the other files were still read), \
      no capture file was given or one was given twice, a capture filter did not compile, or the output file \
-     could not be created or is one of the inputs.",
+     could not be created or written (a full disk, a file-size limit: the message names the file, the bytes \
+     written and the reason, and an older file of that name is left as it was) or is one of the inputs under \
+     any name (a symbolic or hard link).",
 );
 const USAGE: (&str, &str) = (
     "2",
@@ -62,7 +63,8 @@ const USAGE: (&str, &str) = (
 const SIGNALLED: (&str, &str) = (
     "130, 143",
     "Ctrl-C (SIGINT: 130) or SIGTERM (143) stopped the run: the output covers the frames read until then and says \
-     so. A second signal exits at once and removes the output file being written.",
+     so. A second signal exits at once and removes the temporary file or directory being written, leaving an \
+     older output as it was.",
 );
 const READING: &[(&str, &str)] = &[READ_OK, READ_FAILED, USAGE, SIGNALLED];
 
@@ -277,8 +279,8 @@ const PAGES: &[Page] = &[
             (
                 "1",
                 "A capture file could not be read (the others are still exported); a table already exists in DIR \
-                 and --force was not given (refused before any capture is read); or DIR or a table could not be \
-                 written.",
+                 and --force was not given, or --force would replace an input (refused before any capture is \
+                 read); or DIR or a table could not be written (the old tables are then left as they were).",
             ),
             USAGE,
             SIGNALLED,
@@ -362,13 +364,18 @@ pub fn run(args: &ManArgs, out: &mut impl Write) -> io::Result<bool> {
     }
     for page in PAGES {
         let path = dir.join(file_name(page));
-        let written = File::create(&path).and_then(|f| {
-            let mut w = BufWriter::new(f);
-            render(&root, page, &mut w)?;
-            w.flush()
+        let written = crate::output::OutputFile::create(&path).and_then(|mut f| {
+            let mut w = BufWriter::new(&mut f);
+            let rendered = render(&root, page, &mut w).and_then(|()| w.flush());
+            drop(w);
+            match rendered {
+                Ok(()) => f.commit(),
+                Err(e) if crate::output::is_write_failure(&e) => Err(e.to_string()),
+                Err(e) => Err(format!("{}: {e}", path.display())),
+            }
         });
-        if let Err(e) = written {
-            crate::ui::error(format_args!("{}: {e}", path.display()));
+        if let Err(msg) = written {
+            crate::ui::error(msg);
             return Ok(true);
         }
     }

@@ -5,9 +5,9 @@ mod common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{netcap, root};
+use common::{kill, netcap, records, root, wait_reading};
 use serde_json::Value;
 
 const UNDERLAY: &str = "fixtures/lab/flannel/server_underlay.pcap";
@@ -121,42 +121,9 @@ fn the_same_input_twice_is_refused() {
     }
 }
 
-/// The pcap records of a capture, after its 24-byte header (little-endian files).
-fn records(pcap: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut at = 24;
-    while at + 16 <= pcap.len() {
-        let caplen = u32::from_le_bytes(pcap[at + 8..at + 12].try_into().unwrap()) as usize;
-        out.push(&pcap[at..at + 16 + caplen]);
-        at += 16 + caplen;
-    }
-    out
-}
-
-/// Waits until the process's main thread sleeps reading its standard input (Linux's
-/// wchan), so that everything written so far has been read; gives up after 10 s.
-fn wait_reading(pid: u32) {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(10) {
-        let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
-        let signals = std::fs::read_dir(format!("/proc/{pid}/task"))
-            .map(|d| d.flatten().any(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == "signals")))
-            .unwrap_or(false);
-        if wchan.contains("pipe") && signals {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn kill(pid: u32, signal: &str) {
-    let status = Command::new("kill").args([format!("-{signal}"), pid.to_string()]).status().expect("kill");
-    assert!(status.success());
-}
-
 /// `tcpdump -w - | netcap CMD -` stopped by Ctrl-C: the result for the frames read,
 /// marked as interrupted, and status 130 (SIGTERM: 143). A second signal exits at once
-/// and removes the output file being written.
+/// and removes the temporary output being written; an older export stays as it was.
 #[test]
 fn a_signal_ends_a_piped_run_with_what_was_read() {
     if !cfg!(target_os = "linux") {
@@ -226,12 +193,16 @@ fn a_signal_ends_a_piped_run_with_what_was_read() {
     let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&part).unwrap()).expect("a valid Parquet file");
     assert_eq!(parquet::file::reader::FileReader::metadata(&reader).file_metadata().num_rows(), 5);
 
-    // Two signals during export: out at once, the table directories gone.
-    // netcap ARGS stopped by two signals while it waits for input: its exit status.
-    let twice = |args: &[&str], signal: &str, started: &std::path::Path| {
+    // Two signals during export: out at once, the new tables gone and the old ones (the
+    // interrupted export's above) as they were.
+    let before = common::tree(&out_dir);
+    // netcap ARGS stopped by two signals while it waits for input: its exit status. The
+    // temporary output `started(pid)` is there while it runs.
+    let twice = |args: &[&str], signal: &str, started: &dyn Fn(u32) -> std::path::PathBuf| {
         let (child, mut stdin) = start(args);
         stdin.flush().unwrap();
         wait_reading(child.id());
+        let started = started(child.id());
         assert!(started.exists(), "{} not there while running", started.display());
         kill(child.id(), signal);
         std::thread::sleep(Duration::from_millis(200));
@@ -240,17 +211,18 @@ fn a_signal_ends_a_piped_run_with_what_was_read() {
         drop(stdin);
         out.status.code()
     };
-    let status = twice(&["export", "-", "-o", out_dir.to_str().unwrap(), "--force"], "TERM", &out_dir.join("packets"));
+    let stage = |pid| out_dir.join(format!(".netcap-tmp-{pid}"));
+    let status = twice(&["export", "-", "-o", out_dir.to_str().unwrap(), "--force"], "TERM", &stage);
     assert_eq!(status, Some(143));
-    for table in ["packets", "tcp_events", "flows", "findings", "pairs", "matches"] {
-        assert!(!out_dir.join(table).exists(), "{table} left behind");
-    }
+    let after = common::tree(&out_dir);
+    assert!(after == before, "not the old tables byte for byte, or a temporary directory left: {:?}", after.keys().collect::<Vec<_>>());
 
-    // Two signals: out at once, the output file gone.
+    // Two signals: out at once, the temporary output file gone, none under the name.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("summary.txt");
-    assert_eq!(twice(&["summary", "-", "-o", path.to_str().unwrap()], "INT", &path), Some(130));
-    assert!(!path.exists(), "the cut-short output is removed");
+    let tmp = |pid| dir.path().join(format!(".summary.txt.netcap-tmp-{pid}"));
+    assert_eq!(twice(&["summary", "-", "-o", path.to_str().unwrap()], "INT", &tmp), Some(130));
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "the cut-short output is removed");
 }
 
 const FLANNEL: [&str; 6] = [

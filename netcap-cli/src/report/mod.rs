@@ -21,7 +21,6 @@ mod sections;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -40,6 +39,7 @@ use netcap_core::tcp::{FlowRecord, SegmentInfo};
 use netcap_core::analysis::{AnalysisError, FrameEvent, Observer, Outcome, PointInfo};
 
 use crate::correlate::Messages;
+use crate::output::OutputFile;
 use crate::spill::FrameLog;
 use crate::AnalysisArgs;
 
@@ -81,6 +81,8 @@ const MAX_TROUBLED_ROWS: usize = 20;
 const MAX_DELAY_PLOTS: usize = 4;
 /// Connections drawn as SYN timelines.
 const MAX_TIMELINES: usize = 6;
+/// Capture points (rows) of one SYN timeline: its path's, then others that saw the SYNs.
+const MAX_TIMELINE_POINTS: usize = netcap_core::correlate::MAX_PATH_POINTS;
 /// Frames listed per checksum verdict row.
 const FIRST_FRAMES: usize = 3;
 /// Findings whose packets were seen at one point and never at the next.
@@ -252,8 +254,8 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
     let mut file = None;
     if args.output.as_os_str() != "-" {
         let out = &args.output;
-        if args.analysis.inputs().any(|f| crate::same_file(f, out)) {
-            crate::ui::error(format_args!("{}: the output is one of the input files", out.display()));
+        if let Some(msg) = crate::output::refusal(out, args.analysis.inputs()) {
+            crate::ui::error(msg);
             return Ok(true);
         }
         if format.is_none() {
@@ -263,21 +265,17 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
             ));
             return Ok(true);
         }
-        match File::create(out) {
-            Ok(f) => {
-                crate::interrupt::writing(out);
-                file = Some(f);
-            }
-            Err(e) => {
-                crate::ui::error(format_args!("{}: {e}", out.display()));
+        // Written under a temporary name, renamed over the output at the end: dropped
+        // on any error, it leaves no file (and an old report as it was).
+        match OutputFile::create(out) {
+            Ok(f) => file = Some(f),
+            Err(msg) => {
+                crate::ui::error(msg);
                 return Ok(true);
             }
         }
     }
     let built = build(args);
-    if file.is_some() && !matches!(built, Ok(Ok(_))) {
-        let _ = std::fs::remove_file(&args.output);
-    }
     let doc = match built {
         Ok(d) => d?,
         Err(msg) => {
@@ -292,10 +290,15 @@ pub fn run(args: &ReportArgs, stdout: &mut impl Write) -> io::Result<bool> {
     };
     match file {
         None => write(stdout)?,
-        Some(f) => {
-            let mut w = BufWriter::new(f);
+        Some(mut f) => {
+            let mut w = BufWriter::new(&mut f);
             write(&mut w)?;
             w.flush()?;
+            drop(w);
+            if let Err(msg) = f.commit() {
+                crate::ui::error(msg);
+                return Ok(true);
+            }
         }
     }
     Ok(doc.failed)
@@ -459,7 +462,7 @@ fn assemble(
     }
     let health = (health.flows() > 0).then(|| health.report(table, &karn));
 
-    let syn_timelines = syn_timelines(&first.syns, &report.paths, &names, &flows);
+    let syn_timelines = syn_timelines(&first.syns, &report.paths, &names, &flows, &mut omissions);
     let delays = delay_plots(first.sightings, &first.directions, &report.paths, &report.pairs, &names);
     if second.dropped > 0 {
         omissions.push(format!(
@@ -680,58 +683,78 @@ pub(crate) fn describe(frame: &Frame<'_>, packet: &Packet, segment: Option<&Segm
 
 /// The connections whose SYN was sent more than once or never answered, each with its
 /// attempts at every point of its path.
-fn syn_timelines(syns: &[SynSeen], paths: &[PathReport], names: &[String], flows: &[FlowRecord]) -> Vec<SynTimeline> {
-    // Connections in order of their first SYN.
-    let mut conns: Vec<(Endpoint, Endpoint)> = Vec::new();
+fn syn_timelines(
+    syns: &[SynSeen],
+    paths: &[PathReport],
+    names: &[String],
+    flows: &[FlowRecord],
+    omissions: &mut Vec<String>,
+) -> Vec<SynTimeline> {
+    // The connections whose SYN was retried or failed.
+    let troubled: HashSet<(Endpoint, Endpoint)> =
+        flows.iter().filter(|f| f.syn.attempts > 1 || f.outcome.failed()).map(|f| (f.client, f.server)).collect();
+    // Their SYNs, the connections in order of their first SYN.
+    let mut order: Vec<(Endpoint, Endpoint)> = Vec::new();
+    let mut of: HashMap<(Endpoint, Endpoint), Vec<&SynSeen>> = HashMap::new();
     for s in syns {
-        if !conns.contains(&(s.client, s.server)) {
-            conns.push((s.client, s.server));
+        let key = (s.client, s.server);
+        if troubled.contains(&key) {
+            of.entry(key)
+                .or_insert_with(|| {
+                    order.push(key);
+                    Vec::new()
+                })
+                .push(s);
         }
     }
+    let path_of: HashMap<&str, &PathReport> = paths.iter().map(|p| (p.direction.as_str(), p)).collect();
+    let mut cut = 0;
     let mut out = Vec::new();
-    for (client, server) in conns {
-        let troubled = flows.iter().any(|f| {
-            f.client == client && f.server == server && (f.syn.attempts > 1 || f.outcome.failed())
-        });
-        if !troubled {
-            continue;
-        }
-        let mine: Vec<&SynSeen> = syns.iter().filter(|s| s.client == client && s.server == server).collect();
+    for (client, server) in order.into_iter().take(MAX_TIMELINES) {
+        let mine = of.get(&(client, server)).map_or(&[][..], Vec::as_slice);
         let direction = format!("{} > {}", client.ip, server.ip);
-        let mut points: Vec<String> = paths
-            .iter()
-            .find(|p| p.direction == direction)
-            .map(|p| p.points.clone())
-            .unwrap_or_default();
-        for s in &mine {
+        let mut points: Vec<String> = path_of.get(direction.as_str()).map(|p| p.points.clone()).unwrap_or_default();
+        let mut row_of: HashMap<String, usize> = points.iter().enumerate().map(|(i, p)| (p.clone(), i)).collect();
+        for s in mine {
             let name = names.get(s.point).cloned().unwrap_or_default();
-            if !points.contains(&name) {
-                points.push(name);
+            if row_of.contains_key(&name) {
+                continue;
             }
+            if points.len() >= MAX_TIMELINE_POINTS {
+                cut += 1;
+                continue;
+            }
+            row_of.insert(name.clone(), points.len());
+            points.push(name);
         }
-        // Attempts: distinct fingerprints, in order of first sighting.
-        let mut attempts: Vec<(u64, SynAttempt)> = Vec::new();
-        for s in &mine {
+        // Attempts: distinct fingerprints, in order of first sighting; a fingerprint
+        // seen again more than SAME_PACKET_NS after its attempt began is a new attempt.
+        let mut attempts: Vec<SynAttempt> = Vec::new();
+        let mut latest: HashMap<u64, usize> = HashMap::new();
+        for s in mine {
             let name = names.get(s.point).map_or("", String::as_str);
-            let Some(row) = points.iter().position(|p| p == name) else { continue };
-            let i = match attempts.iter().position(|(fp, a)| {
-                *fp == s.fingerprint && s.ts_ns.saturating_sub(a.first_ts_ns) < SAME_PACKET_NS
-            }) {
-                Some(i) => i,
-                None => {
-                    attempts.push((s.fingerprint, SynAttempt { seen: vec![None; points.len()], first_ts_ns: s.ts_ns }));
+            let Some(&row) = row_of.get(name) else { continue };
+            let i = match latest.get(&s.fingerprint) {
+                Some(&i) if s.ts_ns.saturating_sub(attempts[i].first_ts_ns) < SAME_PACKET_NS => i,
+                _ => {
+                    attempts.push(SynAttempt { seen: vec![None; points.len()], first_ts_ns: s.ts_ns });
+                    latest.insert(s.fingerprint, attempts.len() - 1);
                     attempts.len() - 1
                 }
             };
-            let a = &mut attempts[i].1;
+            let a = &mut attempts[i];
             if a.seen[row].is_none() {
                 a.seen[row] = Some(s.ts_ns);
             }
         }
-        out.push(SynTimeline { client, server, points, attempts: attempts.into_iter().map(|x| x.1).collect() });
-        if out.len() >= MAX_TIMELINES {
-            break;
-        }
+        out.push(SynTimeline { client, server, points, attempts });
+    }
+    if cut > 0 {
+        omissions.push(format!(
+            "A SYN timeline shows at most {MAX_TIMELINE_POINTS} capture points: {cut} other point{} that saw the SYNs {} left out.",
+            if cut == 1 { "" } else { "s" },
+            if cut == 1 { "is" } else { "are" }
+        ));
     }
     out
 }
@@ -745,12 +768,15 @@ fn delay_plots(
     pairs: &[netcap_core::correlate::PairReport],
     names: &[String],
 ) -> Vec<DelayPlot> {
-    let index = |n: &str| names.iter().position(|x| x == n).and_then(|i| u16::try_from(i).ok());
+    let numbers: HashMap<&str, u16> =
+        names.iter().enumerate().rev().filter_map(|(i, n)| Some((n.as_str(), u16::try_from(i).ok()?))).collect();
+    let index = |n: &str| numbers.get(n).copied();
+    let path_index: HashMap<&str, usize> = paths.iter().enumerate().rev().map(|(i, p)| (p.direction.as_str(), i)).collect();
     // Direction number → (its path's index, adjacent pairs of the path as point numbers).
     let mut hops_of: HashMap<u16, (usize, Vec<(u16, u16)>)> = HashMap::new();
     for ((src, dst), d) in directions {
         let direction = format!("{src} > {dst}");
-        let Some(i) = paths.iter().position(|p| p.direction == direction) else { continue };
+        let Some(&i) = path_index.get(direction.as_str()) else { continue };
         let hops = paths[i].points.windows(2).filter_map(|w| Some((index(&w[0])?, index(&w[1])?))).collect();
         hops_of.insert(*d, (i, hops));
     }
@@ -780,15 +806,18 @@ fn delay_plots(
         }
         i = j.max(i + 1);
     }
+    let matched_of: HashMap<(&str, &str), u64> =
+        pairs.iter().rev().map(|r| ((r.from.as_str(), r.to.as_str()), r.matched)).collect();
     let mut plots: Vec<DelayPlot> = Vec::new();
     for ((path, h), mut s) in samples {
         let p = &paths[path];
         let (Some(from), Some(to)) = (p.points.get(h), p.points.get(h + 1)) else { continue };
         s.sort_unstable();
         let total = s.len() as u64;
-        let matched = pairs.iter().find(|r| &r.from == from && &r.to == to).map_or(total, |r| r.matched);
+        let matched = matched_of.get(&(from.as_str(), to.as_str())).copied().unwrap_or(total);
         let series = DelaySeries { from: from.clone(), to: to.clone(), samples: plots::thin(s), total, matched };
-        match plots.iter_mut().find(|d| d.direction == p.direction) {
+        // The samples come by path: a path's hops follow each other.
+        match plots.last_mut().filter(|d| d.direction == p.direction) {
             Some(d) => d.hops.push(series),
             None => plots.push(DelayPlot { direction: p.direction.clone(), hops: vec![series] }),
         }

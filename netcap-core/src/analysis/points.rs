@@ -2,7 +2,7 @@
 //! named (the reader's name, or the one given with [`super::Analysis::point`]), each
 //! with its clock offset.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -91,6 +91,9 @@ pub(crate) struct Registry {
     /// the per-frame lookup).
     pub offsets: Vec<i64>,
     ids: HashMap<(usize, u32), usize>,
+    /// Per input: how many of its reader points are registered in reader order
+    /// ([`Registry::point_in_order`]).
+    in_order: Vec<u32>,
     /// Offsets given by name.
     pub given: Vec<(String, i64)>,
     pub renames: Vec<Rename>,
@@ -100,6 +103,8 @@ pub(crate) struct Registry {
     series: Vec<(usize, String)>,
     /// Points of a series by (its first file's input, the interface's identity).
     series_ids: HashMap<(usize, String), usize>,
+    /// The series (by their first file's input) that have a point already.
+    series_started: HashSet<usize>,
     /// Per input, as named.
     names: Vec<String>,
     /// Captures of bundles: (path read, the name shown, the node).
@@ -158,7 +163,7 @@ impl Registry {
                 return Some(number);
             }
             let series = self.series.iter().find(|(h, _)| *h == head).map_or_else(String::new, |(_, n)| n.clone());
-            let first = !self.series_ids.keys().any(|(h, _)| *h == head);
+            let first = self.series_started.insert(head);
             let name = if first || identity.is_empty() { series } else { format!("{series}#{}", identity.trim_start_matches(['#', '@'])) };
             let number = self.register(name, input, p, meta);
             self.series_ids.insert((head, identity), number);
@@ -182,6 +187,21 @@ impl Registry {
         let number = self.register(name, input, p, meta);
         self.ids.insert((input, id.0), number);
         Some(number)
+    }
+
+    /// [`Registry::point_of`], with every reader point of the input numbered below `id`
+    /// registered first, so the run numbers them in the reader's order. Each reader
+    /// point is registered once: the cost follows the points, not frames × points.
+    pub fn point_in_order(&mut self, input: usize, reader: &CaptureReader, id: PointId) -> Option<usize> {
+        if self.in_order.len() <= input {
+            self.in_order.resize(input + 1, 0);
+        }
+        let from = self.in_order[input];
+        for k in from..id.0 {
+            self.point_of(input, reader, PointId(k));
+        }
+        self.in_order[input] = from.max(id.0.saturating_add(1));
+        self.point_of(input, reader, id)
     }
 
     /// A new point, its offset given by name or 0.

@@ -92,6 +92,10 @@ struct Back<'o, O: Observer + ?Sized> {
     reg: Registry,
     flows: Vec<FlowRecord>,
     keep_flows: bool,
+    /// Most flow records kept (the flow table's `max_flows`); the others are delivered
+    /// to the observer and counted in `not_kept`.
+    max_kept: usize,
+    not_kept: u64,
     errors: Vec<CaptureError>,
     warnings: Vec<CaptureWarning>,
     frames: u64,
@@ -210,6 +214,7 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
         correlator = Some(Correlator::new(opts, Vec::new()));
     }
     let names: Vec<String> = inputs.iter().map(Input::name).collect();
+    let max_kept = tcp.limits.max_flows.max(1);
     let mut front = Front { decoder, tcp: Shards::new(tcp), fingerprint: order == Order::Time, selector: Selector::new(&selection) };
     let enough = AtomicBool::new(false);
     let mut back = Back {
@@ -220,6 +225,8 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
         reg,
         flows: Vec::new(),
         keep_flows: keep_flows || order == Order::Time,
+        max_kept,
+        not_kept: 0,
         errors: Vec::new(),
         warnings: Vec::new(),
         frames: 0,
@@ -447,11 +454,7 @@ impl<O: Observer + ?Sized> Back<'_, O> {
         let number = frame.number.saturating_add(self.base[i]);
         self.last[i] = Some((number, frame.ts_ns));
         let point = if feed.register_all {
-            let mut point = None;
-            for k in 0..=frame.point.0 {
-                point = self.reg.point_of(i, reader, PointId(k));
-            }
-            point?
+            self.reg.point_in_order(i, reader, frame.point)?
         } else {
             self.reg.point_of(i, reader, frame.point)?
         };
@@ -572,7 +575,13 @@ impl<O: Observer + ?Sized> Back<'_, O> {
         flow.point = self.reg.points.get(flow.point_index as usize).map(|p| p.name.clone()).unwrap_or_default();
         self.observer.flow(&self.reg.points, &flow).map_err(AnalysisError::Observer)?;
         if self.keep_flows {
-            self.flows.push(flow);
+            // A flood of one-packet flows must not hold a record each: past the flow
+            // table's size they are counted, as its evictions are.
+            if self.flows.len() < self.max_kept {
+                self.flows.push(flow);
+            } else {
+                self.not_kept += 1;
+            }
         }
         Ok(())
     }
@@ -704,6 +713,7 @@ impl<O: Observer + ?Sized> Back<'_, O> {
         }
         let mut table = front.tcp.table_stats();
         table.peak = self.peak;
+        table.not_kept = self.not_kept;
         Ok(Outcome {
             points: self.reg.points,
             report,

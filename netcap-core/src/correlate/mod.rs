@@ -90,11 +90,33 @@ pub struct CorrelateOptions {
     /// Expired packets accounted at once (default 65 536): memory holds the open
     /// packets (one window), one batch and a window of context before it.
     pub batch: usize,
+    /// Most points on one direction's path (default [`MAX_PATH_POINTS`]): a direction
+    /// seen at more keeps those that saw the most of its packets, and the report says
+    /// so in its notes (`netcap correlate --max-path-points`). Learning a path compares
+    /// its points two by two, so this bounds that work per packet.
+    pub max_path_points: usize,
 }
+
+/// Default of [`CorrelateOptions::max_path_points`]: far more points than a packet
+/// crosses in a cluster (a pod's veth, a bridge, a node's uplink, the same on the other
+/// node), few enough that a capture of 65 536 interfaces seeing one broadcast stays
+/// quick.
+pub const MAX_PATH_POINTS: usize = 64;
+
+/// Most sightings kept per packet (one per point): a packet seen at more points has
+/// the others counted in [`Report::sightings_dropped`], not matched.
+pub const MAX_SIGHTINGS: usize = 256;
 
 impl Default for CorrelateOptions {
     fn default() -> Self {
-        CorrelateOptions { window_ns: 1_000_000_000, max_packets: 1 << 22, list_packets: false, nat: false, batch: 1 << 16 }
+        CorrelateOptions {
+            window_ns: 1_000_000_000,
+            max_packets: 1 << 22,
+            list_packets: false,
+            nat: false,
+            batch: 1 << 16,
+            max_path_points: MAX_PATH_POINTS,
+        }
     }
 }
 
@@ -167,6 +189,18 @@ pub struct Correlator {
     /// Packets matched across a NAT, by the points on either side (the side with the
     /// lowest point number first).
     nat_sides: BTreeMap<(Vec<u32>, Vec<u32>), u64>,
+    /// Directions seen at more than `max_path_points` points.
+    wide: Wide,
+    /// Sightings past [`MAX_SIGHTINGS`] of their packet, not kept.
+    sightings_dropped: u64,
+}
+
+/// Directions seen at more points than a path keeps: how many, the first of them and
+/// its number of points.
+#[derive(Debug, Default)]
+struct Wide {
+    count: u64,
+    first: Option<((IpAddr, IpAddr), usize)>,
 }
 
 impl Correlator {
@@ -193,6 +227,8 @@ impl Correlator {
             nat_pending: FxHashMap::default(),
             nat_seen: false,
             nat_sides: BTreeMap::new(),
+            wide: Wide::default(),
+            sightings_dropped: 0,
         }
     }
 
@@ -230,6 +266,8 @@ impl Correlator {
         if let Some(p) = self.pending.get(&fp).and_then(|&g| self.packets.get_mut(g - self.base)) {
             if p.sightings.iter().any(|x| x.point == point) {
                 p.duplicates += 1;
+            } else if p.sightings.len() >= MAX_SIGHTINGS {
+                self.sightings_dropped += 1;
             } else {
                 let translated = (p.id.src, p.id.dst) != (id.src, id.dst);
                 p.sightings.push(Sighting { translated, ..s });
@@ -245,7 +283,7 @@ impl Correlator {
                 self.nat_pending.get(&nat).and_then(|&g| Some((g, self.packets.get_mut(g - self.base)?)))
             {
                 let translated = (p.id.src, p.id.dst) != (id.src, id.dst);
-                if translated && !p.sightings.iter().any(|x| x.point == point) {
+                if translated && p.sightings.len() < MAX_SIGHTINGS && !p.sightings.iter().any(|x| x.point == point) {
                     p.sightings.push(Sighting { translated: true, ..s });
                     self.nat_seen = true;
                     self.pending.insert(fp, g);

@@ -140,8 +140,13 @@ pub struct Report {
     pub packets: Option<Vec<PacketRow>>,
     /// Packets not kept past `max_packets`.
     pub truncated: u64,
-    /// What limits the report's reliability (points holding super-frames).
+    /// What limits the report's reliability: points holding super-frames, NAT,
+    /// directions seen at more points than a path keeps, packets seen at more than
+    /// [`super::MAX_SIGHTINGS`] points.
     pub notes: Vec<String>,
+    /// Sightings not matched because their packet was seen at more than
+    /// [`super::MAX_SIGHTINGS`] points already.
+    pub sightings_dropped: u64,
 }
 
 impl Correlator {
@@ -170,6 +175,22 @@ impl Correlator {
                     list(a),
                     list(b),
                     plural(n as usize)
+                )
+            }))
+            .chain(self.wide.first.map(|((a, b), n)| {
+                let most = self.opts.max_path_points;
+                let count = self.wide.count;
+                format!(
+                    "{count} direction{} seen at more than {most} capture points: each path keeps the {most} that saw the most of its packets, the others are not on it (the first, {a} > {b}, was seen at {n}); --max-path-points raises the limit",
+                    plural(count as usize)
+                )
+            }))
+            .chain((self.sightings_dropped > 0).then(|| {
+                format!(
+                    "{} sighting{} of packets seen at more than {} capture points were not matched",
+                    self.sightings_dropped,
+                    plural(self.sightings_dropped as usize),
+                    super::MAX_SIGHTINGS
                 )
             }))
             .collect();
@@ -219,6 +240,7 @@ impl Correlator {
             packets: rows,
             truncated: self.truncated,
             notes,
+            sightings_dropped: self.sightings_dropped,
         }
     }
 
@@ -271,9 +293,9 @@ impl Correlator {
             out.push(lost.finding());
         }
         // Single-capture findings for what the pairs did not locate, then the flows'.
-        let located: Vec<(String, u64)> =
-            out.iter().flat_map(|f| f.frames.iter().flatten().map(|r| (r.point.clone(), r.frame))).collect();
-        let explained = |point: &str, frame: u64| located.iter().any(|(p, f)| p == point && *f == frame);
+        let located: rustc_hash::FxHashSet<(&str, u64)> =
+            out.iter().flat_map(|f| f.frames.iter().flatten().map(|r| (r.point.as_str(), r.frame))).collect();
+        let explained = |point: &str, frame: u64| located.contains(&(point, frame));
         out.extend(self.single.findings(names, &explained));
         let mut more = findings::flow_findings(flows, &out);
         self.past_the_last_point(&mut more, names, flows);

@@ -63,7 +63,8 @@ impl Correlator {
             base.entry((p.id.src, p.id.dst)).or_insert(seq);
             let pts = points_of.entry((p.id.src, p.id.dst)).or_default();
             for s in &p.sightings {
-                if !pts.contains(&s.point) {
+                // A path has at most `max_path_points`: points past those are not searched.
+                if pts.len() < self.opts.max_path_points && !pts.contains(&s.point) {
                     pts.push(s.point);
                 }
             }
@@ -121,7 +122,9 @@ impl Correlator {
                 let mut reach = start;
                 let mut cover: Vec<&Seg> = Vec::new();
                 let from = v.partition_point(|r| r.end <= start);
-                for r in &v[from..] {
+                // A run of retransmissions of the same bytes is searched up to
+                // MAX_COVER_SCAN segments, so the search stays linear in them.
+                for r in v[from..].iter().take(MAX_COVER_SCAN) {
                     if r.start > reach || reach >= end {
                         break;
                     }
@@ -148,3 +151,6 @@ impl Correlator {
     }
 
 }
+
+/// Segments of one point examined to cover one packet's bytes.
+const MAX_COVER_SCAN: usize = 1024;

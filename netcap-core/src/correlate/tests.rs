@@ -209,3 +209,27 @@ fn a_packet_missing_downstream_is_lost_between_its_last_point_and_the_next() {
     let seen: Vec<(String, u64)> = f.frames[0].iter().map(|x| (x.point.clone(), x.frame)).collect();
     assert_eq!(seen, [("pod".to_string(), 2), ("underlay".to_string(), 2)]);
 }
+
+/// One packet seen at 4,096 points: the first MAX_SIGHTINGS sightings are kept, the
+/// others counted; its direction's path keeps max_path_points of them, and the notes
+/// say both.
+#[test]
+fn a_packet_seen_at_thousands_of_points_is_one_packet_within_the_limits() {
+    let points = 4096u32;
+    let mut c = Correlator::new(CorrelateOptions::default(), Vec::new());
+    let p = pod(1, 64);
+    for k in 0..points {
+        c.add(k, &frame(u64::from(k) + 1, k, 1_000 + i64::from(k) * 1_000), &p);
+    }
+    let names: Vec<String> = (0..points).map(|k| format!("p{k}")).collect();
+    let r = c.finish(&names, &[]);
+    assert_eq!(r.packet_count, 1);
+    assert_eq!(r.sightings_dropped, u64::from(points) - MAX_SIGHTINGS as u64);
+    assert_eq!(r.paths.len(), 1);
+    assert_eq!(r.paths[0].points.len(), MAX_PATH_POINTS);
+    // The points that saw the packet first are kept (ties: the lower number).
+    assert_eq!(r.paths[0].points[0], "p0");
+    assert!(r.notes.iter().any(|n| n.starts_with("1 direction seen at more than 64 capture points") && n.contains("was seen at 256")), "{:?}", r.notes);
+    assert!(r.notes.iter().any(|n| n.starts_with("3840 sightings of packets seen at more than 256 capture points")), "{:?}", r.notes);
+    assert_eq!(r.pairs.iter().map(|p| p.matched).sum::<u64>(), MAX_PATH_POINTS as u64 - 1);
+}

@@ -31,9 +31,12 @@ pub fn flow_findings(flows: &[FlowRecord], prior: &[Finding]) -> Vec<Finding> {
     }
     let mut conns: Vec<&FlowRecord> = by_conn.into_values().collect();
     conns.sort_by_key(|f| f.id);
-    let related = |flow: &str| -> Vec<usize> {
-        prior.iter().enumerate().filter(|(_, x)| x.flow == flow).map(|(i, _)| i + 1).collect()
-    };
+    // The prior findings' numbers by flow, each in order.
+    let mut numbers: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (i, x) in prior.iter().enumerate() {
+        numbers.entry(x.flow.as_str()).or_default().push(i + 1);
+    }
+    let related = |flow: &str| -> Vec<usize> { numbers.get(flow).cloned().unwrap_or_default() };
     let refs = |r: &[usize]| r.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
     for f in conns {
         let flow = format!("{} > {}", f.client, f.server);

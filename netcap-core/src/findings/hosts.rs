@@ -44,8 +44,9 @@ pub fn cite_counters(findings: &mut [Finding], points: &[PointInfo], hosts: &[Ar
     if hosts.is_empty() {
         return;
     }
+    let by_name = point_index(points);
     let host_of = |point: &str| -> Option<&Arc<HostFacts>> {
-        let host = points.iter().find(|p| p.name == point)?.host.as_deref()?;
+        let host = by_name.get(point)?.host.as_deref()?;
         hosts.iter().find(|h| h.host == host)
     };
     for f in findings {
@@ -86,6 +87,11 @@ pub fn cite_counters(findings: &mut [Finding], points: &[PointInfo], hosts: &[Ar
     }
 }
 
+/// The points by name (the first of a name, as a search from the start finds it).
+fn point_index(points: &[PointInfo]) -> std::collections::HashMap<&str, &PointInfo> {
+    points.iter().rev().map(|p| (p.name.as_str(), p)).collect()
+}
+
 /// Adds `sentences` after `f`'s summary and `cited` as `evidence.<key>`.
 fn cite(f: &mut Finding, sentences: &[String], key: &str, cited: Vec<serde_json::Value>) {
     f.summary = format!("{} {}", f.summary, sentences.join(" "));
@@ -103,11 +109,12 @@ const SYSTEM_BOUND: [&str; 4] = ["dropped_bad_outer_checksum", "dropped_bad_chec
 /// points' captures were written on: a sentence after its summary and
 /// `evidence.capture_systems` (`[{point, os, application}]`).
 pub fn cite_systems(findings: &mut [Finding], points: &[PointInfo]) {
+    let by_name = point_index(points);
     for f in findings.iter_mut().filter(|f| SYSTEM_BOUND.contains(&f.kind)) {
         let mut cited = Vec::new();
         let mut by_os: Vec<(&str, Vec<&str>)> = Vec::new();
         for name in &f.points {
-            let Some(p) = points.iter().find(|p| p.name == *name) else { continue };
+            let Some(p) = by_name.get(name.as_str()) else { continue };
             let Some(os) = p.os.as_deref().filter(|o| o.bytes().any(|b| b.is_ascii_digit())) else { continue };
             cited.push(serde_json::json!({ "point": p.name, "os": os, "application": p.application }));
             match by_os.iter_mut().find(|(o, _)| *o == os) {

@@ -59,6 +59,11 @@ pub struct TableStats {
     pub replaced: u64,
     /// Most flows live at once.
     pub peak: u64,
+    /// Flow records an [`crate::analysis::Analysis`] analysed and gave its observer but
+    /// did not keep in [`crate::analysis::Outcome::flows`], because as many as
+    /// [`FlowLimits::max_flows`] were kept already: the findings, health and tables
+    /// built from the kept records do not count them.
+    pub not_kept: u64,
 }
 
 #[derive(Debug)]

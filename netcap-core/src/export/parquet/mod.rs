@@ -34,7 +34,12 @@
 //! value each (`case = "INC-1234"`) after a table's own.
 //!
 //! # Errors
-//! Every error names the file or directory it concerns ([`ExportError`]).
+//! Every error names the file or directory it concerns ([`ExportError`]); a failed write
+//! says how many bytes of the file were written and the operating system's reason
+//! ([`ExportErrorKind::Write`]). A file gets its footer only when every write to it
+//! succeeded: a file cut short by an error has none, so no Parquet reader takes it for
+//! a whole table (`netcap export` also writes every table under a temporary name and
+//! removes it on error).
 //!
 //! # References
 //! - Apache Parquet format: <https://parquet.apache.org/docs/file-format/>
@@ -54,7 +59,7 @@ mod tcp_events;
 use std::collections::HashMap;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -225,6 +230,22 @@ pub struct ExportError {
 pub enum ExportErrorKind {
     /// Creating, writing, syncing or removing the file or directory failed.
     Io(io::Error),
+    /// Writing a partition file failed (a full disk, `ulimit -f`) after `written` bytes
+    /// of it reached the file.
+    Write {
+        /// Bytes of the file written before the error.
+        written: u64,
+        /// The operating system's error (`No space left on device`, `File too large`).
+        error: io::Error,
+    },
+    /// Syncing a partition file to disk (`fsync`) failed after `written` bytes were
+    /// written to it.
+    Sync {
+        /// Bytes of the file written.
+        written: u64,
+        /// The operating system's error.
+        error: io::Error,
+    },
     /// The parquet writer failed (encoding, writing a row group or the footer).
     Parquet(ParquetError),
     /// Building a record batch failed (a column of the wrong length: a bug).
@@ -238,6 +259,10 @@ impl fmt::Display for ExportError {
         let p = self.path.display();
         match &self.kind {
             ExportErrorKind::Io(e) => write!(f, "{p}: {e}"),
+            ExportErrorKind::Write { written, error } => write!(f, "{p}: writing failed after {written} bytes: {error}"),
+            ExportErrorKind::Sync { written, error } => {
+                write!(f, "{p}: syncing to disk failed after {written} bytes were written: {error}")
+            }
             ExportErrorKind::Parquet(e) => write!(f, "{p}: parquet: {e}"),
             ExportErrorKind::Arrow(e) => write!(f, "{p}: arrow: {e}"),
             ExportErrorKind::Exists => write!(f, "{p}: exists (use --force to replace it)"),
@@ -268,7 +293,68 @@ struct Part<T> {
 }
 
 /// A partition file's parquet writer.
-type Writer = Box<ArrowWriter<BufWriter<File>>>;
+type Writer = Box<ArrowWriter<BufWriter<Counted>>>;
+
+/// A partition file that counts the bytes that reached it and keeps its first write
+/// error, so that a failure can say how far the file got and why, whatever the parquet
+/// writer made of the error.
+#[derive(Debug)]
+struct Counted {
+    file: File,
+    written: u64,
+    failed: Option<io::Error>,
+}
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.file.write(buf) {
+            Ok(n) => {
+                self.written += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                if self.failed.is_none() && e.kind() != io::ErrorKind::Interrupted {
+                    self.failed = Some(copy(&e));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// An equal error (`io::Error` is not `Clone`): the OS error number where there is one.
+fn copy(e: &io::Error) -> io::Error {
+    e.raw_os_error().map_or_else(|| io::Error::new(e.kind(), e.to_string()), io::Error::from_raw_os_error)
+}
+
+/// The error of partition file `path`: the file's own write error, with the bytes
+/// written, when there was one, else the parquet writer's.
+fn write_failure(path: &Path, w: &ArrowWriter<BufWriter<Counted>>, e: ParquetError) -> ExportError {
+    let file = w.inner().get_ref();
+    let kind = match &file.failed {
+        Some(error) => ExportErrorKind::Write { written: file.written, error: copy(error) },
+        None => ExportErrorKind::Parquet(e),
+    };
+    ExportError::new(path, kind)
+}
+
+/// Writes `w`'s footer, flushes it and syncs the file to disk: only a file whose every
+/// write succeeded gets its footer (an error before leaves it without, unreadable as
+/// Parquet, and the caller removes it).
+fn finish_file(path: &Path, mut w: Writer) -> Result<(), ExportError> {
+    w.finish().map_err(|e| write_failure(path, &w, e))?;
+    let flushed = w.inner_mut().flush();
+    let file = w.inner().get_ref();
+    if let Err(e) = flushed {
+        let error = file.failed.as_ref().map_or_else(|| copy(&e), copy);
+        return Err(ExportError::new(path, ExportErrorKind::Write { written: file.written, error }));
+    }
+    file.file.sync_all().map_err(|error| ExportError::new(path, ExportErrorKind::Sync { written: file.written, error }))
+}
 
 /// What the writer thread does.
 enum Job {
@@ -297,14 +383,12 @@ impl Encoder {
                         }
                         Job::Write(id, batch) => {
                             if let Some((path, w)) = writers.get_mut(&id) {
-                                w.write(&batch).map_err(|e| ExportError::new(&*path, ExportErrorKind::Parquet(e)))?;
+                                w.write(&batch).map_err(|e| write_failure(path, w, e))?;
                             }
                         }
                         Job::Close(id) => {
                             if let Some((path, w)) = writers.remove(&id) {
-                                let inner = w.into_inner().map_err(|e| ExportError::new(&path, ExportErrorKind::Parquet(e)))?;
-                                let file = inner.into_inner().map_err(|e| ExportError::new(&path, ExportErrorKind::Io(e.into_error())))?;
-                                file.sync_all().map_err(|e| ExportError::new(&path, ExportErrorKind::Io(e)))?;
+                                finish_file(&path, w)?;
                             }
                         }
                     }
@@ -475,6 +559,7 @@ impl<T: Table> Dataset<T> {
         *n += 1;
         let file = File::create(&path).map_err(|e| ExportError::new(&path, ExportErrorKind::Io(e)))?;
         let schema = self.labels.schema(&self.schema);
+        let file = Counted { file, written: 0, failed: None };
         let writer = ArrowWriter::try_new(BufWriter::with_capacity(1 << 16, file), schema, Some(self.props.clone()))
             .map_err(|e| ExportError::new(&path, ExportErrorKind::Parquet(e)))?;
         self.written.files.push(path.clone());
@@ -502,6 +587,14 @@ impl<T: Table> Dataset<T> {
         self.encoder.join()?;
         Ok(std::mem::take(&mut self.written))
     }
+}
+
+/// The paths of table `name` in `dir` that exist: `dir/<name>/` and `dir/<name>.parquet`
+/// (the table's file before schema version 2), what [`clear_output`] refuses or
+/// removes. Nothing is changed; a caller that writes the new table elsewhere first (a
+/// temporary directory renamed into place at the end) replaces these only then.
+pub fn existing_output(dir: &Path, name: &str) -> Vec<PathBuf> {
+    [dir.join(name), dir.join(format!("{name}.parquet"))].into_iter().filter(|p| std::fs::symlink_metadata(p).is_ok()).collect()
 }
 
 /// Makes room for table `name` in `dir` (created if missing): removes `dir/<name>/`
