@@ -13,8 +13,11 @@ use libfuzzer_sys::fuzz_target;
 use netcap_core::capture::CaptureReader;
 use netcap_core::export::pcapng::{Interface, Packet, PcapngWriter, SectionHeader, WriteError};
 
-/// (point, ts, caplen, len, data) of every frame of a capture.
-fn frames(bytes: Vec<u8>) -> (Vec<(u32, i64, u32, u32, Vec<u8>)>, Vec<(String, u16)>) {
+/// (point, ts, caplen, len, data) of one frame.
+type FrameFacts = (u32, i64, u32, u32, Vec<u8>);
+
+/// The facts of every frame of a capture, and its points (name, link type).
+fn frames(bytes: Vec<u8>) -> (Vec<FrameFacts>, Vec<(String, u16)>) {
     let Ok(mut r) = CaptureReader::from_reader("fuzz", Cursor::new(bytes)) else { return (Vec::new(), Vec::new()) };
     let mut out = Vec::new();
     while let Ok(Some(f)) = r.next_frame() {
@@ -50,6 +53,6 @@ fuzz_target!(|data: &[u8]| {
     let (back, _) = frames(w.into_inner());
     // Point ids are not compared: a LINUX_SLL2 interface is split into one point per
     // ifindex again when read back.
-    let strip = |v: Vec<(u32, i64, u32, u32, Vec<u8>)>| v.into_iter().map(|f| (f.1, f.2, f.3, f.4)).collect::<Vec<_>>();
+    let strip = |v: Vec<FrameFacts>| v.into_iter().map(|f| (f.1, f.2, f.3, f.4)).collect::<Vec<_>>();
     assert_eq!(strip(back), strip(written), "the written file reads back to the frames written");
 });

@@ -4,7 +4,8 @@
 //! that eviction, expiry and port reuse are exercised too. Checked: no panic; at most
 //! one retransmission-family label per segment; `acks_frame` and `dupack_frame` name an
 //! earlier frame; every frame with TCP yields an analysis; the flow records' counters
-//! are consistent (subsets below their totals, packets add up); records serialise.
+//! are consistent (subsets below their totals, packets and duplicate captures add up
+//! to the frames); records serialise.
 //!
 //! Segment bytes: 0 direction (bit 0), connection (bits 1–2), an 802.1Q tag (bit 3; VLAN
 //! id bits 4–7, so the two directions may travel different paths), 1 TCP flags, 2–3 seq
@@ -124,7 +125,9 @@ fuzz_target!(|input: &[u8]| {
             assert!(d.spurious_retransmissions <= d.retransmissions, "{d:?}");
             assert!(d.retransmitted_bytes <= d.payload_bytes);
             assert!(d.data_segments <= d.packets);
-            packets += d.packets;
+            // A copy of the packet just sent (`duplicate_capture`) is counted apart, in
+            // no other count (tcp::conn::DirStats).
+            packets += d.packets + d.duplicate_captures;
         }
         assert!(r.syn.offsets_ns.len() <= r.syn.attempts as usize);
         assert!(r.first_ts_ns <= r.last_ts_ns);

@@ -21,6 +21,10 @@
 //!   `next_frame` keeps returning `Ok(None)`; the same bytes gzip-compressed read
 //!   exactly the same.
 
+pub mod blocks;
+pub mod script;
+pub mod stack;
+
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
@@ -29,6 +33,58 @@ use std::io::{self, Cursor, Write};
 use netcap_core::capture::{CaptureReader, FileFormat, Frame, LinkType};
 use netcap_core::checksum::Status;
 use netcap_core::decode::{DecodeOptions, Decoder, LayerKind, Packet};
+
+/// Where a generator target (`tunnels`, `pcapng_blocks`) writes what it encoded from
+/// its input: the path in `NETCAP_FUZZ_ENCODED`, read once; `None` when unset. Run the
+/// target on one finding with it set to keep the finding in `fixtures/fuzz-regressions`
+/// in the form `netcap-core/tests/regression.rs` replays (the frame in the `decode`
+/// layout, the pcapng file as it is).
+pub fn encoded_path() -> Option<&'static std::path::Path> {
+    static PATH: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| std::env::var_os("NETCAP_FUZZ_ENCODED").map(Into::into)).as_deref()
+}
+
+/// The `decode` target's checks on one frame: decoded with the default options and
+/// with a variant chosen by `variant` (an extra VXLAN port `variant << 8 | 0x17`,
+/// tunnel depth 1, a layer cap of `1 + (variant & 0x1f)`), the structural invariants
+/// and the "writing expected makes it good" check on both, `decode_into` on a used
+/// `Packet` equal to a fresh decode, and the variant agreeing with the default decode
+/// on the layers both decoded. Returns the default decode.
+pub fn check_decode(link: LinkType, data: &[u8], variant: u8) -> Packet {
+    let default = Decoder::default();
+    let p = default.decode(link, data);
+    check_packet(default.options(), data, &p);
+    check_expected_fixes(&default, link, data, &p);
+    serde_json::to_writer(io::sink(), &p.layers).expect("layers serialise");
+    serde_json::to_writer(io::sink(), &p.stop).expect("stop serialises");
+
+    let mut opts = DecodeOptions::default();
+    let extra = u16::from_be_bytes([variant, 0x17]);
+    opts.vxlan_ports.push(extra);
+    opts.max_tunnel_depth = 1;
+    opts.max_layers = 1 + usize::from(variant & 0x1f);
+    let decoder = Decoder::new(opts);
+    // Reuse the default decode's packet: decode_into must clear it.
+    let mut reused = p.clone();
+    decoder.decode_into(link, data, &mut reused);
+    check_packet(decoder.options(), data, &reused);
+    check_expected_fixes(&decoder, link, data, &reused);
+    assert_eq!(reused, decoder.decode(link, data), "decode_into on a used Packet differs");
+    serde_json::to_writer(io::sink(), &reused.layers).expect("layers serialise");
+
+    // The variant only cuts deeper: up to where it stopped, it agrees with the default
+    // decode unless its extra VXLAN port changed the meaning of a UDP payload.
+    let extra_port = reused.layers.iter().any(|l| {
+        matches!(l.kind, LayerKind::Udp { dst_port, .. }
+            if dst_port == extra && !default.options().vxlan_ports.contains(&extra))
+    });
+    if !extra_port {
+        let n = reused.layers.len();
+        assert!(n <= p.layers.len(), "the variant decoded more layers than the default");
+        assert_eq!(&reused.layers[..], &p.layers[..n], "the variant decoded other layers");
+    }
+    p
+}
 use netcap_core::record::PacketRecord;
 use netcap_core::summary::Summary;
 
@@ -348,4 +404,61 @@ pub fn read_capture(bytes: Vec<u8>) -> ReadOutcome {
     serde_json::to_writer(&mut sink, &summary.report()).expect("the report serialises");
     out.digest = sink.digest();
     out
+}
+
+/// Per frame the engine delivered: (point, frame number, time, caplen, segment's flow).
+#[derive(Default, PartialEq, Debug)]
+pub struct Seen(pub Vec<(usize, u64, i64, u32, Option<u64>)>);
+
+impl netcap_core::analysis::Observer for Seen {
+    type Error = std::convert::Infallible;
+    fn frame(&mut self, e: &netcap_core::analysis::FrameEvent<'_>) -> Result<(), Self::Error> {
+        assert_eq!(e.frame.data.len(), e.frame.caplen as usize);
+        assert_eq!(e.point_info.name, e.points[e.point].name);
+        self.0.push((e.point, e.frame.number, e.frame.ts_ns, e.frame.caplen, e.segment.map(|s| s.flow)));
+        Ok(())
+    }
+}
+
+/// One run of the whole engine (`netcap_core::analysis`) over two in-memory captures:
+/// no panic, every frame delivered once and counted per point, flow ids 0..n in order
+/// of first frame. Returns the frames seen and the outcome as JSON, for comparing runs.
+pub fn run_engine(a: &[u8], b: &[u8], order: netcap_core::analysis::Order, threads: usize) -> (Seen, String) {
+    use netcap_core::analysis::{Analysis, AnalysisError};
+    let mut seen = Seen::default();
+    let outcome = Analysis::new()
+        .reader("a.pcap", Cursor::new(a.to_vec()))
+        .reader("b.pcap", Cursor::new(b.to_vec()))
+        .order(order)
+        .threads(threads)
+        .run(&mut seen)
+        .unwrap_or_else(|e| match e {
+            AnalysisError::Observer(never) => match never {},
+            other => panic!("{other}"),
+        });
+    assert_eq!(outcome.frames as usize, seen.0.len());
+    let per_point: u64 = outcome.points.iter().map(|p| p.frames).sum();
+    assert_eq!(per_point, outcome.frames);
+    for (i, f) in outcome.flows.iter().enumerate() {
+        assert_eq!(f.id, i as u64, "flow ids are not 0..n");
+    }
+    let json = serde_json::json!({
+        "points": outcome.points,
+        "flows": outcome.flows,
+        "report": outcome.report,
+        "table": outcome.table,
+        "errors": outcome.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+    })
+    .to_string();
+    (seen, json)
+}
+
+/// The engine over `a` and `b` with 1 and 3 threads in each given order: the same
+/// outcome either way.
+pub fn check_engine(a: &[u8], b: &[u8], orders: &[netcap_core::analysis::Order]) {
+    for &order in orders {
+        let one = run_engine(a, b, order, 1);
+        let three = run_engine(a, b, order, 3);
+        assert_eq!(one, three, "the outcome depends on the number of threads");
+    }
 }

@@ -4,6 +4,14 @@
 //! `<fuzz target>-<bug>`, and is run through the same code path as its fuzz target
 //! (the `decode` target: 2 selector bytes, then the frame). Each test asserts what the
 //! library must do with that input, not only that it does not panic.
+//!
+//! Besides the tests named after their bugs, `every_regression_file_replays` runs every
+//! file of the folder through the path its name's prefix says, so that a file added
+//! there is replayed without a code change: `decode-` (and `tunnels-`, kept as the
+//! encoded frame in the `decode` layout) through the decoder, default and capped;
+//! `checksum-` through `sum16`; `tcp-` has its own test only; any other (`read-`, `engine-`, `pcapng_write-`,
+//! `pcapng_blocks-`, kept as the encoded file) through the reader, the decoder, the TCP
+//! analysis and the correlator, and through the whole engine.
 
 use std::path::PathBuf;
 
@@ -194,4 +202,142 @@ fn mpls_then_control_word_respects_the_layer_cap() {
     let full = Decoder::default().decode(link, &frame);
     let protos: Vec<_> = full.layers.iter().map(|l| l.proto()).collect();
     assert_eq!(protos[..5], ["eth", "ipv6", "udp", "mpls", "pw_cw"]);
+}
+
+/// Every file in `fixtures/fuzz-regressions/` through its target's path (module docs):
+/// no panic, and the decoder's caps and bounds hold.
+#[test]
+fn every_regression_file_replays() {
+    use netcap_core::analysis::{Analysis, Order};
+    use netcap_core::capture::CaptureReader;
+    use netcap_core::correlate::{CorrelateOptions, Correlator};
+    use netcap_core::decode::DecodeOptions;
+    use netcap_core::flow::table::FlowLimits;
+    use netcap_core::tcp::{Analyzer, TcpAnalysisOptions};
+
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/fuzz-regressions");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("fixtures/fuzz-regressions")
+        .map(|e| e.expect("a folder entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && !n.ends_with(".md"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 4, "{names:?}");
+    for name in &names {
+        let bytes = fixture(name);
+        let target = name.split('-').next().unwrap_or("");
+        match target {
+            "decode" | "tunnels" => {
+                let (link, frame) = decode_target_input(name);
+                let variant = bytes[1];
+                let mut capped = DecodeOptions::default();
+                capped.vxlan_ports.push(u16::from_be_bytes([variant, 0x17]));
+                capped.max_tunnel_depth = 1;
+                capped.max_layers = 1 + usize::from(variant & 0x1f);
+                for opts in [DecodeOptions::default(), capped] {
+                    let p = Decoder::new(opts.clone()).decode(link, &frame);
+                    assert!(p.layers.len() <= opts.max_layers, "{name}: {} layers", p.layers.len());
+                    for l in &p.layers {
+                        assert!(l.offset as usize + l.header_len as usize <= frame.len(), "{name}: {} past the end", l.proto());
+                        assert!(l.depth <= opts.max_tunnel_depth, "{name}: depth {}", l.depth);
+                    }
+                }
+            }
+            // A segment script of the `tcp` target: its test rebuilds the frames.
+            "tcp" => {}
+            "checksum" => {
+                let naive = bytes.chunks(2).fold(0u32, |s, w| {
+                    let s = s + u32::from(u16::from_be_bytes([w[0], w.get(1).copied().unwrap_or(0)]));
+                    (s & 0xffff) + (s >> 16)
+                });
+                assert_eq!(u32::from(netcap_core::checksum::sum16(&bytes)), naive, "{name}");
+            }
+            _ => {
+                let mut frames = 0u64;
+                if let Ok(mut reader) = CaptureReader::from_reader(name.as_str(), std::io::Cursor::new(bytes.clone())) {
+                    let decoder = Decoder::default();
+                    let limits = FlowLimits { max_flows: 8, idle_timeout_ns: 60_000_000_000 };
+                    let mut tcp = Analyzer::new(TcpAnalysisOptions { limits });
+                    let copts = CorrelateOptions { batch: 3, window_ns: 1_000_000, ..CorrelateOptions::default() };
+                    let mut correlator = Correlator::new(copts, vec![0, -5, 1 << 62]);
+                    while let Ok(Some(frame)) = reader.next_frame() {
+                        let packet = decoder.decode(frame.link_type, frame.data);
+                        tcp.segment(frame.point.0, &frame, &packet);
+                        correlator.add(frame.point.0, &frame, &packet);
+                        frames += 1;
+                    }
+                    let flows = tcp.finish();
+                    let points: Vec<String> = reader.points().iter().map(|p| p.name.clone()).collect();
+                    correlator.finish(&points, &flows);
+                }
+                let cut = bytes[..bytes.len() * usize::from(bytes.last().copied().unwrap_or(0)) / 256].to_vec();
+                let outcome = Analysis::new()
+                    .reader("a", std::io::Cursor::new(bytes.clone()))
+                    .reader("b", std::io::Cursor::new(cut))
+                    .order(Order::Time)
+                    .threads(2)
+                    .run(&mut ());
+                if let Ok(o) = outcome {
+                    assert!(o.frames >= frames, "{name}: the engine saw fewer frames than the reader");
+                }
+            }
+        }
+    }
+}
+
+/// `tcp-duplicate-capture-count` (found by the `tcp` target when it was first given
+/// seeds, the corpus' conversations): two segments scripted alike — client to server,
+/// PSH|ACK, seq and ack steps 0, 1,020 bytes of payload, window 0xfa00, no time between
+/// them — are the same IPv4 packet twice at the same instant. The second is a
+/// `duplicate_capture` (labels.rs): counted in `duplicate_captures` and "in no other
+/// count", so the flow record holds 1 packet and 1 duplicate capture for 2 frames. The
+/// target's check "packets over all flow records = frames" predated the label and was
+/// wrong; it now adds the duplicate captures. The library was right.
+#[test]
+fn the_same_segment_captured_twice_is_one_packet_and_one_duplicate_capture() {
+    use netcap_core::capture::{Frame, PointId};
+    use netcap_core::tcp::{Analyzer, Label, TcpAnalysisOptions};
+
+    let script = fixture("tcp-duplicate-capture-count");
+    assert_eq!(script.len(), 24, "two 12-byte segments");
+    assert_eq!(script[..12], script[12..], "scripted alike");
+    let seg = &script[..12];
+    assert_eq!((seg[0], seg[1], seg[6], seg[7]), (0x00, 0x18, 0xff, 0xfa));
+    // The frame the `tcp` target builds for it: raw IPv4, 10.0.0.1:40000 -> 10.0.0.2:80,
+    // seq 0, ack 0, window 0xfa00, payload 4 * 0xff bytes of zeros, checksums 0.
+    let payload = usize::from(seg[6]) * 4;
+    let mut f = vec![0u8; 40 + payload];
+    f[0] = 0x45;
+    f[2..4].copy_from_slice(&((40 + payload) as u16).to_be_bytes());
+    f[8] = 64;
+    f[9] = 6;
+    f[12..20].copy_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+    f[20..24].copy_from_slice(&[0x9c, 0x40, 0, 80]);
+    f[32] = 0x50;
+    f[33] = seg[1];
+    f[34] = seg[7];
+    let decoder = Decoder::default();
+    let mut a = Analyzer::new(TcpAnalysisOptions::default());
+    let mut labels = Vec::new();
+    for number in 1..=2 {
+        let frame = Frame {
+            number,
+            point: PointId(0),
+            link_type: LinkType::RAW,
+            ts_ns: 1_700_000_000_000_000_000,
+            has_timestamp: true,
+            caplen: f.len() as u32,
+            len: f.len() as u32,
+            offset: 0,
+            data: &f,
+        };
+        let info = a.segment(0, &frame, &decoder.decode(frame.link_type, &f)).expect("a TCP segment");
+        labels.push(info.analysis.has(Label::DuplicateCapture));
+    }
+    assert_eq!(labels, [false, true]);
+    let flows = a.finish();
+    assert_eq!(flows.len(), 1);
+    let d = &flows[0].c2s;
+    assert_eq!((d.packets, d.duplicate_captures, d.retransmissions), (1, 1, 0));
+    assert_eq!(d.packets + d.duplicate_captures, 2, "every frame counted once");
 }
