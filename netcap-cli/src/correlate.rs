@@ -67,6 +67,7 @@ impl Common {
             .order(order)
             .decode_options(decode)
             .tcp_options(TcpAnalysisOptions { limits })
+            .max_flow_records(self.max_flow_records)
             .threads(self.threads)
             .stop_on(crate::interrupt::flag())
             .select(self.selection()?);

@@ -106,6 +106,10 @@ struct Common {
     /// Most TCP flows tracked at once; past it the least recently seen are evicted.
     #[arg(long = "max-flows", value_name = "N", default_value_t = FlowLimits::default().max_flows)]
     max_flows: usize,
+    /// Most TCP flow records kept for the findings and the flows listing; past it they
+    /// are analysed and counted, and the output says how many.
+    #[arg(long = "max-flow-records", value_name = "N", default_value_t = netcap_core::analysis::MAX_FLOW_RECORDS)]
+    max_flow_records: usize,
     /// A TCP flow idle this long (capture time, seconds) is finished.
     #[arg(long = "flow-timeout", value_name = "SECONDS", default_value_t = FlowLimits::default().idle_timeout_ns / 1_000_000_000)]
     flow_timeout: i64,
@@ -609,6 +613,14 @@ fn flows(args: &FlowsArgs, out: &mut impl Write) -> io::Result<bool> {
             text::interrupted(out, &outcome)?;
             text::selection(out, outcome.selection.as_ref(), outcome.frames)?;
             text::flows(out, &flows, args.trouble, &outcome.names)?;
+            if outcome.table.not_kept > 0 {
+                writeln!(
+                    out,
+                    "{} more flow records were analysed but not listed, past the first {} (--max-flow-records).",
+                    outcome.table.not_kept,
+                    flows.len()
+                )?;
+            }
         }
     }
     Ok(failed)

@@ -578,11 +578,7 @@ pub fn summary(out: &mut impl Write, r: &Report, names: &Names, view: &View) -> 
             writeln!(out, "  flow table: {} expired, {} evicted (limits: --max-flows, --flow-timeout)", t.table.expired, t.table.evicted)?;
         }
         if t.table.not_kept > 0 {
-            writeln!(
-                out,
-                "  flow records: {} analysed but not kept (more than --max-flows): the findings and tables cover the first {}",
-                t.table.not_kept, t.flows
-            )?;
+            writeln!(out, "  flow records: {} analysed but not kept (more than --max-flow-records)", t.table.not_kept)?;
         }
         if !t.worst.is_empty() {
             writeln!(out, "  flows in trouble (worst first):")?;

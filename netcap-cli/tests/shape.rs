@@ -374,3 +374,70 @@ fn ipv6_extension_headers() {
 fn comment_size() {
     grows_linearly("comment_size", 100);
 }
+
+// ---- the limits: each counted and said ----
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = common::netcap(args);
+    assert!(out.status.code().is_some_and(|c| c <= 1), "netcap {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+#[test]
+fn limits_are_counted_and_said() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |dimension: &str, n: u32| {
+        let (bytes, ext) = capture(dimension, n);
+        let path = dir.path().join(format!("{dimension}.{ext}"));
+        std::fs::write(&path, bytes).expect("write");
+        path.display().to_string()
+    };
+    let notes = |v: &serde_json::Value| -> Vec<String> {
+        v["notes"].as_array().expect("notes").iter().map(|n| n.as_str().unwrap().to_string()).collect()
+    };
+
+    // 300 points see the same 3 SYNs: 256 sightings kept per packet, 44 counted; each
+    // direction's path keeps 64 points.
+    let points = write("points", 300);
+    let v = json(&["correlate", &points, "--format", "json"]);
+    assert_eq!(v["packet_count"], 3);
+    assert_eq!(v["sightings_dropped"], 3 * 44);
+    let paths = v["paths"].as_array().expect("paths");
+    assert_eq!(paths.len(), 3);
+    assert!(paths.iter().all(|p| p["points"].as_array().unwrap().len() == 64), "{paths:?}");
+    let n = notes(&v);
+    assert!(n.iter().any(|n| n.starts_with("3 directions seen at more than 64 capture points") && n.contains("was seen at 256")), "{n:?}");
+    assert!(n.iter().any(|n| n == "132 sightings of packets seen at more than 256 capture points were not matched"), "{n:?}");
+    // --max-path-points raises the limit: the paths hold every point that kept a sighting.
+    let v = json(&["correlate", &points, "--format", "json", "--max-path-points", "300"]);
+    assert!(v["paths"].as_array().unwrap().iter().all(|p| p["points"].as_array().unwrap().len() == 256));
+    assert!(!notes(&v).iter().any(|n| n.contains("directions seen at more than")));
+
+    // A flood of 300 one-SYN flows with a table of 100 and 100 records kept: evictions
+    // counted, 200 records not kept, and the findings cover the 100 kept.
+    let flood = write("flows", 300);
+    let v = json(&["flows", &flood, "--format", "json", "--max-flows", "100", "--max-flow-records", "100"]);
+    // The table never held more than its size and counted its evictions (it is split
+    // in shards, each evicting its least recently seen); as many records as its size are
+    // listed, the others counted.
+    // 16 shards of ceil(100 / 16) = 7 flows (docs/tcp-analysis.md).
+    assert!(v["table"]["peak"].as_u64().unwrap() <= 112, "{}", v["table"]);
+    assert!(v["table"]["evicted"].as_u64().unwrap() >= 150, "{}", v["table"]);
+    assert_eq!(v["table"]["created"], 300);
+    assert_eq!(v["flows"].as_array().expect("flows").len(), 100);
+    assert_eq!(v["table"]["not_kept"], 200);
+    let text = common::netcap(&["flows", &flood, "--max-flow-records", "100"]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("200 more flow records were analysed but not listed, past the first 100 (--max-flow-records)."),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+    let v = json(&["correlate", &flood, "--format", "json", "--max-flow-records", "100"]);
+    let failures = v["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "handshake_failure").count();
+    assert_eq!(failures, 100);
+    let n = notes(&v);
+    assert!(
+        n.iter().any(|n| n.starts_with("200 TCP flow records were analysed but not kept, past the first 100 (--max-flow-records)")),
+        "{n:?}"
+    );
+}

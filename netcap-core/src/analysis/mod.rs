@@ -109,6 +109,7 @@ pub struct Analysis {
     correlate: CorrelateOptions,
     order: Order,
     keep_flows: bool,
+    max_flow_records: usize,
     threads: usize,
     selection: Selection,
     series: Vec<Series>,
@@ -142,6 +143,7 @@ impl fmt::Debug for Analysis {
             .field("correlate", &self.correlate)
             .field("order", &self.order)
             .field("keep_flows", &self.keep_flows)
+            .field("max_flow_records", &self.max_flow_records)
             .field("threads", &self.threads)
             .field("selection", &self.selection)
             .field("series", &self.series)
@@ -163,6 +165,7 @@ impl Analysis {
             correlate: CorrelateOptions::default(),
             order: Order::Time,
             keep_flows: true,
+            max_flow_records: MAX_FLOW_RECORDS,
             threads: 0,
             selection: Selection::new(),
             series: Vec::new(),
@@ -360,6 +363,16 @@ impl Analysis {
         self
     }
 
+    /// Most flow records [`Outcome::flows`] keeps (default [`MAX_FLOW_RECORDS`]): the
+    /// records past it are still analysed and given to [`Observer::flow`], and counted
+    /// in [`TableStats::not_kept`](crate::flow::table::TableStats::not_kept); a
+    /// time-ordered run says so in its report's notes. A flood of one-packet flows then
+    /// costs memory up to this, not per flow.
+    pub fn max_flow_records(mut self, most: usize) -> Self {
+        self.max_flow_records = most.max(1);
+        self
+    }
+
     /// Ends the run early once `flag` is set (by a Ctrl-C handler, a timer, another
     /// thread): reading stops at the next frame, and the run finishes as if the inputs
     /// ended there — every frame read so far analysed and delivered, flows closed,
@@ -396,6 +409,10 @@ impl Analysis {
         run::run(self, observer)
     }
 }
+
+/// Default of [`Analysis::max_flow_records`]: 2,097,152 records (each about 1.3 KiB with
+/// its statistics, so under 3 GiB at worst).
+pub const MAX_FLOW_RECORDS: usize = 1 << 21;
 
 /// What a run found.
 #[derive(Debug)]

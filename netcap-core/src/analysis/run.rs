@@ -92,8 +92,8 @@ struct Back<'o, O: Observer + ?Sized> {
     reg: Registry,
     flows: Vec<FlowRecord>,
     keep_flows: bool,
-    /// Most flow records kept (the flow table's `max_flows`); the others are delivered
-    /// to the observer and counted in `not_kept`.
+    /// Most flow records kept ([`Analysis::max_flow_records`]); the others are
+    /// delivered to the observer and counted in `not_kept`.
     max_kept: usize,
     not_kept: u64,
     errors: Vec<CaptureError>,
@@ -144,7 +144,7 @@ struct Feed {
 }
 
 pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) -> Result<Outcome, AnalysisError<O::Error>> {
-    let Analysis { mut inputs, renames, offsets, decode, tcp, correlate, order, keep_flows, threads, selection, series, bundles, stop } = analysis;
+    let Analysis { mut inputs, renames, offsets, decode, tcp, correlate, order, keep_flows, max_flow_records, threads, selection, series, bundles, stop } = analysis;
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
@@ -214,7 +214,6 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
         correlator = Some(Correlator::new(opts, Vec::new()));
     }
     let names: Vec<String> = inputs.iter().map(Input::name).collect();
-    let max_kept = tcp.limits.max_flows.max(1);
     let mut front = Front { decoder, tcp: Shards::new(tcp), fingerprint: order == Order::Time, selector: Selector::new(&selection) };
     let enough = AtomicBool::new(false);
     let mut back = Back {
@@ -225,7 +224,7 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
         reg,
         flows: Vec::new(),
         keep_flows: keep_flows || order == Order::Time,
-        max_kept,
+        max_kept: max_flow_records,
         not_kept: 0,
         errors: Vec::new(),
         warnings: Vec::new(),
@@ -575,8 +574,8 @@ impl<O: Observer + ?Sized> Back<'_, O> {
         flow.point = self.reg.points.get(flow.point_index as usize).map(|p| p.name.clone()).unwrap_or_default();
         self.observer.flow(&self.reg.points, &flow).map_err(AnalysisError::Observer)?;
         if self.keep_flows {
-            // A flood of one-packet flows must not hold a record each: past the flow
-            // table's size they are counted, as its evictions are.
+            // A flood of one-packet flows must not hold a record each: past the limit
+            // they are counted, as the table's evictions are.
             if self.flows.len() < self.max_kept {
                 self.flows.push(flow);
             } else {
@@ -669,12 +668,22 @@ impl<O: Observer + ?Sized> Back<'_, O> {
     /// The end of the input: live flows finished, the correlator's last packets and
     /// report.
     fn finish(mut self, front: &mut Front, inputs: Vec<String>) -> Result<Outcome, AnalysisError<O::Error>> {
-        let mut rest = front.tcp.finish();
-        // Oldest first, as one flow table drains.
-        rest.sort_by_key(|(shard, f)| (f.last_ts_ns, self.ids.get(&(*shard, f.id)).copied().unwrap_or(u64::MAX)));
-        for (shard, f) in rest {
-            self.flow_ended(shard, f)?;
+        let rest = front.tcp.finish();
+        // Oldest first, as one flow table drains; the order is sorted, not the records
+        // (a million of them would each move about twenty times).
+        let mut order: Vec<(i64, u64, usize)> = rest
+            .iter()
+            .enumerate()
+            .map(|(i, (shard, f))| (f.last_ts_ns, self.ids.get(&(*shard, f.id)).copied().unwrap_or(u64::MAX), i))
+            .collect();
+        order.sort_unstable();
+        let mut rest: Vec<Option<(u8, FlowRecord)>> = rest.into_iter().map(Some).collect();
+        for (_, _, i) in order {
+            if let Some((shard, f)) = rest.get_mut(i).and_then(Option::take) {
+                self.flow_ended(shard, f)?;
+            }
         }
+        drop(rest);
         let names = self.reg.names();
         let report = match self.correlator.take() {
             Some(mut c) => {
@@ -687,11 +696,17 @@ impl<O: Observer + ?Sized> Back<'_, O> {
                 if !self.report_packets {
                     report.packets = None;
                 }
+                if self.not_kept > 0 {
+                    report.notes.push(format!(
+                        "{} TCP flow records were analysed but not kept, past the first {} (--max-flow-records): the findings about flows cover those",
+                        self.not_kept, self.max_kept
+                    ));
+                }
                 Some(report)
             }
             None => None,
         };
-        self.flows.sort_by_key(|f| f.id);
+        self.flows = by_id(std::mem::take(&mut self.flows));
         // A series' points list its files.
         let files: Vec<Vec<FileSpan>> = self
             .reg
@@ -732,4 +747,12 @@ impl<O: Observer + ?Sized> Back<'_, O> {
             interrupted: self.interrupted,
         })
     }
+}
+
+/// The flow records in order of id: the ids are sorted, each record moved once.
+fn by_id(flows: Vec<FlowRecord>) -> Vec<FlowRecord> {
+    let mut order: Vec<(u64, usize)> = flows.iter().enumerate().map(|(i, f)| (f.id, i)).collect();
+    order.sort_unstable();
+    let mut slots: Vec<Option<FlowRecord>> = flows.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|(_, i)| slots.get_mut(i).and_then(Option::take)).collect()
 }

@@ -61,8 +61,8 @@ pub struct TableStats {
     pub peak: u64,
     /// Flow records an [`crate::analysis::Analysis`] analysed and gave its observer but
     /// did not keep in [`crate::analysis::Outcome::flows`], because as many as
-    /// [`FlowLimits::max_flows`] were kept already: the findings, health and tables
-    /// built from the kept records do not count them.
+    /// [`crate::analysis::Analysis::max_flow_records`] were kept already: the findings
+    /// and listings built from the kept records do not count them.
     pub not_kept: u64,
 }
 
