@@ -457,3 +457,39 @@ pub fn build(input: &[u8]) -> Vec<u8> {
     }
     b.out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netcap_core::capture::CaptureReader;
+
+    /// A section, an Ethernet interface named eth0 with if_tsresol 2^-10 s, a packet at
+    /// 1024 units with a comment, and a repeat adding 1 to its low timestamp word: the
+    /// reader sees two frames 1/1024 s apart at 1 s, on one point.
+    #[test]
+    fn a_script_builds_the_file_it_describes() {
+        let mut script = vec![0]; // implicit little-endian SHB
+        script.extend([1, 0xff, 1, 1, 2, 7, 4, 0, 4]); // IDB: link 1, snaplen 262144, tsresol, if_name
+        script.extend(b"eth0");
+        script.extend([2, 0xff, 0]); // EPB on interface 0
+        script.extend(1024u64.to_le_bytes());
+        script.extend([0, 14, 0]); // raw data, 14 bytes
+        script.extend([0xaa; 14]);
+        script.extend([0, 1, 6, 2]); // orig = caplen; one comment of 2 bytes
+        script.extend(b"hi");
+        script.extend([11, 1, 0, 2]); // repeat once, + 1 on body word 2 (timestamp low)
+        let file = build(&script);
+        assert_eq!(&file[..4], &[0x0a, 0x0d, 0x0d, 0x0a]);
+        let mut r = CaptureReader::from_reader("t", std::io::Cursor::new(file)).expect("a pcapng file");
+        let mut ts = Vec::new();
+        while let Some(f) = r.next_frame().expect("no error") {
+            assert_eq!(f.data, &[0xaa; 14]);
+            ts.push(f.ts_ns);
+        }
+        assert_eq!(ts.len(), 2);
+        assert_eq!(ts[0], 1_000_000_000);
+        assert!((976_562..=976_563).contains(&(ts[1] - ts[0])), "{ts:?}");
+        assert_eq!(r.points().len(), 1);
+        assert!(r.take_warnings().is_empty());
+    }
+}
