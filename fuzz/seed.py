@@ -76,13 +76,21 @@ def shared_seeds(out):
     print(f"{len(pick)} public-corpus files -> {out}")
 
 
+def gunzipped(data):
+    """The bytes of a gzip file decompressed (None when that fails), others as they are."""
+    if data[:2] != b"\x1f\x8b":
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError):
+        return None
+
+
 def frames(data):
     """(link type, frame bytes) of a pcap / pcapng file, as far as it parses."""
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError):
-            return
+    data = gunzipped(data)
+    if data is None:
+        return
     e = PCAP_MAGICS.get(data[:4])
     if e:
         if len(data) < 24:
@@ -205,11 +213,9 @@ def tcp_script(packets):
 
 def timed_frames(data):
     """(seconds, link type, frame) of a pcap file (pcapng: time 0)."""
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError):
-            return
+    data = gunzipped(data)
+    if data is None:
+        return
     e = PCAP_MAGICS.get(data[:4])
     if not e:
         for link, frame in frames(data):

@@ -4,7 +4,6 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{kill, netcap, records, root, wait_reading};
@@ -134,19 +133,7 @@ fn a_signal_ends_a_piped_run_with_what_was_read() {
     let recs = records(&pcap);
     assert_eq!(recs.len(), 12);
     // netcap ARGS reading a pipe, fed the capture's file header.
-    let start = |args: &[&str]| {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_netcap"))
-            .args(args)
-            .current_dir(root())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(&pcap[..24]).unwrap();
-        (child, stdin)
-    };
+    let start = |args: &[&str]| common::piped(args, &pcap[..24]);
     let run = |args: &[&str], signal: &str| {
         let (child, mut stdin) = start(args);
         for r in &recs[..5] {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{kill, netcap, records, root, tree, wait_reading};
+use common::{kill, netcap, piped, records, root, tree, wait_reading};
 
 const CLIENT_POD: &str = "fixtures/lab/flannel/client_pod.pcap";
 const FLANNEL: [&str; 6] = [
@@ -273,16 +273,7 @@ fn export_signalled(out_dir: &Path, signals: usize) -> Output {
     let pcap = std::fs::read(root().join(CLIENT_POD)).unwrap();
     let recs = records(&pcap);
     let before = tree(out_dir);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netcap"))
-        .args(["export", "-", "-o", out_dir.to_str().unwrap(), "--force"])
-        .current_dir(root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(&pcap[..24]).unwrap();
+    let (child, mut stdin) = piped(&["export", "-", "-o", out_dir.to_str().unwrap(), "--force"], &pcap[..24]);
     for r in &recs[..5] {
         stdin.write_all(r).unwrap();
     }
@@ -334,16 +325,7 @@ fn sigterm_during_export_leaves_the_old_directory_or_the_whole_new_one() {
     // A directory that did not exist: none after two signals.
     let fresh = dir.path().join("fresh");
     let pcap = std::fs::read(root().join(CLIENT_POD)).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netcap"))
-        .args(["export", "-", "-o", fresh.to_str().unwrap()])
-        .current_dir(root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(&pcap[..24]).unwrap();
+    let (child, mut stdin) = piped(&["export", "-", "-o", fresh.to_str().unwrap()], &pcap[..24]);
     stdin.flush().unwrap();
     wait_reading(child.id());
     assert!(fresh.join(format!(".netcap-tmp-{}", child.id())).is_dir());

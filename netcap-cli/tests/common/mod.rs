@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::io::Write;
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The workspace root, where `netcap` runs so that paths in its output are stable.
@@ -14,6 +15,22 @@ pub fn root() -> PathBuf {
 /// Runs `netcap ARGS` in the workspace root.
 pub fn netcap(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netcap")).args(args).current_dir(root()).output().expect("run netcap")
+}
+
+/// `netcap ARGS` in the workspace root reading a pipe (its output piped too), fed
+/// `header` (a capture's file header): the child and the pipe's writing end.
+pub fn piped(args: &[&str], header: &[u8]) -> (Child, ChildStdin) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netcap"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run netcap");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(header).expect("write the header");
+    (child, stdin)
 }
 
 /// Says on the test process's own stderr that a test (or part of one) is skipped and
