@@ -441,3 +441,22 @@ fn limits_are_counted_and_said() {
         "{n:?}"
     );
 }
+
+/// The report of 300 points that all see 3 failed SYNs: each SYN timeline shows 64
+/// points (its path) and says how many rows it left out: 236 per timeline.
+#[test]
+fn the_report_says_what_its_syn_timelines_leave_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (bytes, _) = capture("points", 300);
+    let path = dir.path().join("points.pcapng");
+    std::fs::write(&path, bytes).expect("write");
+    let md = dir.path().join("r.md");
+    let out = common::netcap(&["report", path.to_str().unwrap(), "-o", md.to_str().unwrap()]);
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&md).expect("report");
+    assert!(
+        text.contains("A SYN timeline shows at most 64 capture points: 708 rows of other points that saw the SYNs are left out (the timelines together)."),
+        "{}",
+        &text[..text.len().min(3000)]
+    );
+}

@@ -715,13 +715,14 @@ fn syn_timelines(
         let direction = format!("{} > {}", client.ip, server.ip);
         let mut points: Vec<String> = path_of.get(direction.as_str()).map(|p| p.points.clone()).unwrap_or_default();
         let mut row_of: HashMap<String, usize> = points.iter().enumerate().map(|(i, p)| (p.clone(), i)).collect();
+        let mut left_out: HashSet<usize> = HashSet::new();
         for s in mine {
             let name = names.get(s.point).cloned().unwrap_or_default();
             if row_of.contains_key(&name) {
                 continue;
             }
             if points.len() >= MAX_TIMELINE_POINTS {
-                cut += 1;
+                cut += usize::from(left_out.insert(s.point));
                 continue;
             }
             row_of.insert(name.clone(), points.len());
@@ -751,7 +752,7 @@ fn syn_timelines(
     }
     if cut > 0 {
         omissions.push(format!(
-            "A SYN timeline shows at most {MAX_TIMELINE_POINTS} capture points: {cut} other point{} that saw the SYNs {} left out.",
+            "A SYN timeline shows at most {MAX_TIMELINE_POINTS} capture points: {cut} row{} of other points that saw the SYNs {} left out (the timelines together).",
             if cut == 1 { "" } else { "s" },
             if cut == 1 { "is" } else { "are" }
         ));

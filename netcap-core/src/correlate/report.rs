@@ -187,10 +187,11 @@ impl Correlator {
             }))
             .chain((self.sightings_dropped > 0).then(|| {
                 format!(
-                    "{} sighting{} of packets seen at more than {} capture points were not matched",
+                    "{} sighting{} of packets seen at more than {} capture points {} not matched",
                     self.sightings_dropped,
                     plural(self.sightings_dropped as usize),
-                    super::MAX_SIGHTINGS
+                    super::MAX_SIGHTINGS,
+                    if self.sightings_dropped == 1 { "was" } else { "were" }
                 )
             }))
             .collect();
