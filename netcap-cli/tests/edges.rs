@@ -6,14 +6,10 @@ mod common;
 use std::io::Write;
 use std::time::Duration;
 
-use common::{kill, netcap, records, root, wait_reading};
+use common::{kill, netcap, records, root, stderr, wait_reading, FLANNEL};
 use serde_json::Value;
 
 const UNDERLAY: &str = "fixtures/lab/flannel/server_underlay.pcap";
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// `-q`, `-n` and `--color` work before the command's name as after it: the output is
 /// the command's, not a summary of a file named like the command.
@@ -211,15 +207,6 @@ fn a_signal_ends_a_piped_run_with_what_was_read() {
     assert_eq!(twice(&["summary", "-", "-o", path.to_str().unwrap()], "INT", &tmp), Some(130));
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "the cut-short output is removed");
 }
-
-const FLANNEL: [&str; 6] = [
-    "fixtures/lab/flannel/client_pod.pcap",
-    "fixtures/lab/flannel/client_vxlan.pcap",
-    "fixtures/lab/flannel/client_underlay.pcap",
-    "fixtures/lab/flannel/server_underlay.pcap",
-    "fixtures/lab/flannel/server_vxlan.pcap",
-    "fixtures/lab/flannel/server_pod.pcap",
-];
 
 fn text(args: &[&str]) -> String {
     let out = netcap(args);

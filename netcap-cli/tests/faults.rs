@@ -11,22 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{kill, netcap, piped, records, root, tree, wait_reading};
+use common::{kill, netcap, piped, records, root, stderr, tree, wait_reading, FLANNEL};
 
 const CLIENT_POD: &str = "fixtures/lab/flannel/client_pod.pcap";
-const FLANNEL: [&str; 6] = [
-    "fixtures/lab/flannel/client_pod.pcap",
-    "fixtures/lab/flannel/client_vxlan.pcap",
-    "fixtures/lab/flannel/client_underlay.pcap",
-    "fixtures/lab/flannel/server_underlay.pcap",
-    "fixtures/lab/flannel/server_vxlan.pcap",
-    "fixtures/lab/flannel/server_pod.pcap",
-];
 const TABLES: [&str; 6] = ["packets", "tcp_events", "flows", "findings", "pairs", "matches"];
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// Runs `netcap ARGS` in the workspace root under `ulimit -f BLOCKS` (1024-byte blocks,
 /// bash's unit): a write past it fails with EFBIG (netcap ignores SIGXFSZ).

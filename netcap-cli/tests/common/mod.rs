@@ -17,6 +17,21 @@ pub fn netcap(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netcap")).args(args).current_dir(root()).output().expect("run netcap")
 }
 
+/// The six captures of the flannel lab, upstream first.
+pub const FLANNEL: [&str; 6] = [
+    "fixtures/lab/flannel/client_pod.pcap",
+    "fixtures/lab/flannel/client_vxlan.pcap",
+    "fixtures/lab/flannel/client_underlay.pcap",
+    "fixtures/lab/flannel/server_underlay.pcap",
+    "fixtures/lab/flannel/server_vxlan.pcap",
+    "fixtures/lab/flannel/server_pod.pcap",
+];
+
+/// A run's standard error, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// `netcap ARGS` in the workspace root reading a pipe (its output piped too), fed
 /// `header` (a capture's file header): the child and the pipe's writing end.
 pub fn piped(args: &[&str], header: &[u8]) -> (Child, ChildStdin) {
