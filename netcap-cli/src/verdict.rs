@@ -72,13 +72,9 @@ pub struct Line {
 }
 
 impl Line {
-    /// `1`, or `3, 4, 5` (the first 10, then how many more).
+    /// `1`, or `3, 4, 5` (see [`numbers_text`]).
     pub fn numbers_text(&self) -> String {
-        let mut s: Vec<String> = self.numbers.iter().take(10).map(ToString::to_string).collect();
-        if self.numbers.len() > 10 {
-            s.push(format!("… ({} in all)", self.numbers.len()));
-        }
-        s.join(", ")
+        numbers_text(&self.numbers)
     }
 
     /// The line's words after its severity: the sentence of a single finding, or, for
@@ -89,6 +85,15 @@ impl Line {
             n => format!("{n} {} findings (numbers {}); the first: {}", self.kind, self.numbers_text(), self.summary),
         }
     }
+}
+
+/// Finding numbers as `1`, or `3, 4, 5`: the first 10, then how many in all.
+pub fn numbers_text(numbers: &[usize]) -> String {
+    let mut s: Vec<String> = numbers.iter().take(10).map(ToString::to_string).collect();
+    if numbers.len() > 10 {
+        s.push(format!("… ({} in all)", numbers.len()));
+    }
+    s.join(", ")
 }
 
 /// The verdict: the lines shown, worst first (in finding order within a severity), and

@@ -460,3 +460,53 @@ fn the_report_says_what_its_syn_timelines_leave_out() {
         &text[..text.len().min(3000)]
     );
 }
+
+/// The report of 300 pcapng sections, one failed connection each, the last with a bad
+/// TCP checksum: 300 capture points, 300 paths, 300 findings and 600 checksum rows. Each
+/// list keeps 256 rows and the Findings section 100 findings in full; the bad checksum
+/// row is kept though it comes last; the report says what it left out and where it is.
+#[test]
+fn the_report_bounds_its_lists_and_says_so() {
+    let n = 300;
+    let mut cap = Vec::new();
+    for k in 0..n {
+        shb(&mut cap);
+        idb(&mut cap);
+        epb(&mut cap, 0, T0_US + u64::from(k), &ethernet(0x0800, &ipv4_syn(k, k == n - 1)), &[]);
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("s.pcapng");
+    std::fs::write(&path, cap).expect("write");
+    let md = dir.path().join("r.md");
+    let out = common::netcap(&["report", path.to_str().unwrap(), "-o", md.to_str().unwrap()]);
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&md).expect("report");
+    let section = |title: &str| -> &str {
+        let start = text.find(&format!("## {title}\n")).unwrap_or_else(|| panic!("no {title} in {text}"));
+        let rest = &text[start + 3..];
+        &rest[..rest.find("\n## ").unwrap_or(rest.len())]
+    };
+    let not_shown: Vec<&str> = section("Not shown").lines().filter_map(|l| l.strip_prefix("- ")).collect();
+    assert_eq!(
+        not_shown,
+        [
+            "The Findings section gives the first 100 findings in full: 201 more are counted in the verdict; `netcap correlate --format json` lists each with its frames.",
+            "The paths list shows 256 of 300 directions (those through more than one point first); `netcap correlate --format json` lists them all.",
+            "The checksum table shows 256 of 600 rows (bad and illegal-zero verdicts first); `netcap export` writes the verdicts of every frame.",
+            "The capture points table shows 256 of 300 points (the first ones); `netcap summary` lists them all.",
+        ]
+    );
+    // The verdict counts every finding; 100 are given in full, worst (the bad checksum's
+    // error) first.
+    let findings = section("Findings");
+    assert_eq!(findings.matches("\n### ").count(), 100);
+    assert!(section("Verdict").contains("301 errors"), "{}", section("Verdict"));
+    // Tables of 256 rows; the bad row of the last point is kept, in table order (last),
+    // and highlighted (bold in Markdown).
+    let rows = |s: &str| s.lines().filter(|l| l.starts_with("| s") || l.starts_with("| **s")).count();
+    assert_eq!(rows(section("Checksum verdicts")), 256);
+    assert_eq!(rows(section("What was captured")), 256);
+    let last = section("Checksum verdicts").lines().rfind(|l| l.starts_with("| ")).expect("rows");
+    assert_eq!(last, "| **s#299** | **tcp@0** | **bad** | **1** | **300** |");
+    assert_eq!(section("Between points").lines().filter(|l| l.starts_with("- ")).count(), 256);
+}

@@ -83,6 +83,12 @@ const MAX_DELAY_PLOTS: usize = 4;
 const MAX_TIMELINES: usize = 6;
 /// Capture points (rows) of one SYN timeline: its path's, then others that saw the SYNs.
 const MAX_TIMELINE_POINTS: usize = netcap_core::correlate::MAX_PATH_POINTS;
+/// Findings given in full (sentence, evidence frames, hint) in the Findings section,
+/// worst first; the verdict counts every one.
+pub(crate) const MAX_DETAILED: usize = 100;
+/// Rows of each of the report's lists and tables that grow with the captures: paths,
+/// pairs of points, checksum verdicts and capture points (`sections::rows_kept`).
+pub(crate) const MAX_ROWS: usize = 256;
 /// Frames listed per checksum verdict row.
 const FIRST_FRAMES: usize = 3;
 /// Findings whose packets were seen at one point and never at the next.
@@ -349,7 +355,8 @@ fn build(args: &ReportArgs) -> Result<io::Result<Doc>, String> {
         },
         None => worst_flow(&analysis.flows, &report.paths).cloned(),
     };
-    let mut second = Trace::new(&report.findings, chosen.as_ref());
+    let detailed = detailed(&report.findings, &args.view);
+    let mut second = Trace::new(&report.findings, &detailed, chosen.as_ref());
     let names = analysis.point_names();
     if let Err(e) = second.replay(log, &analysis.inputs, &names, &args.analysis.common.decoder()) {
         return Ok(Err(e));
@@ -363,6 +370,17 @@ fn build(args: &ReportArgs) -> Result<io::Result<Doc>, String> {
         omissions.push(format!("The SYN timelines cover the first {MAX_SYNS} SYNs."));
     }
     Ok(Ok(assemble(analysis, first, second, chosen, omissions, args.view)))
+}
+
+/// The numbers of the findings the Findings section gives in full: the first
+/// `MAX_DETAILED` shown and not folded, worst first.
+pub(crate) fn detailed<'a>(findings: impl IntoIterator<Item = &'a Finding>, view: &crate::verdict::View) -> HashSet<usize> {
+    crate::verdict::shown(findings, view)
+        .into_iter()
+        .filter(|(_, f)| crate::verdict::unfolded(f, view))
+        .take(MAX_DETAILED)
+        .map(|(n, _)| n)
+        .collect()
 }
 
 /// The connection in most trouble, seen from the point nearest the sender of its data
@@ -418,12 +436,15 @@ fn assemble(
         .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
     let names: Vec<String> = points.iter().map(|p| p.row.name.clone()).collect();
 
+    let detailed = detailed(&report.findings, &view);
     let findings = report
         .findings
         .into_iter()
-        .map(|finding| {
+        .enumerate()
+        .map(|(i, finding)| {
             let mut rows = Vec::new();
-            for (n, seen) in finding.frames.iter().enumerate() {
+            let cited = if detailed.contains(&(i + 1)) { finding.frames.as_slice() } else { &[] };
+            for (n, seen) in cited.iter().enumerate() {
                 for r in seen {
                     let d = second.found.get(&(r.point.clone(), r.frame));
                     rows.push(EvidenceRow {
@@ -600,13 +621,18 @@ struct Trace {
 }
 
 impl Trace {
-    fn new(findings: &[Finding], flow: Option<&FlowRecord>) -> Self {
+    /// Wants the frames of the `detailed` findings (by number) and marks those of every
+    /// loss finding lost.
+    fn new(findings: &[Finding], detailed: &HashSet<usize>, flow: Option<&FlowRecord>) -> Self {
         let mut wanted: HashMap<String, HashSet<u64>> = HashMap::new();
         let mut lost = HashSet::new();
-        for f in findings {
+        for (i, f) in findings.iter().enumerate() {
             let loss = LOSS_KINDS.contains(&f.kind);
+            let want = detailed.contains(&(i + 1));
             for r in f.frames.iter().flatten() {
-                wanted.entry(r.point.clone()).or_default().insert(r.frame);
+                if want {
+                    wanted.entry(r.point.clone()).or_default().insert(r.frame);
+                }
                 if loss {
                     lost.insert((r.point.clone(), r.frame));
                 }

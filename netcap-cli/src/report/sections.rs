@@ -2,7 +2,7 @@
 //! order; `markdown` and `html` only lay them out, so the two formats cannot differ.
 
 use super::plots::{self as draw, Figure};
-use super::{offset, Doc};
+use super::{offset, Doc, MAX_ROWS};
 use crate::text::{clock, datetime, millis, seconds, stats_line};
 
 /// One piece of the report.
@@ -61,25 +61,43 @@ pub fn blocks(doc: &Doc, plots: bool) -> Vec<Block> {
     if let Some(line) = &doc.interrupted {
         b.push(Block::Para(line.clone()));
     }
+    // What the sections leave out, said after the analysis's own omissions.
+    let mut omitted = doc.omissions.clone();
     // The answer first, then the evidence, then the inventory.
     verdict(&mut b, doc);
-    findings(&mut b, doc, plots);
-    between(&mut b, doc, plots);
+    findings(&mut b, doc, plots, &mut omitted);
+    between(&mut b, doc, plots, &mut omitted);
     troubled(&mut b, doc, plots);
-    checksums(&mut b, doc);
+    checksums(&mut b, doc, &mut omitted);
     tcp(&mut b, doc);
-    captured(&mut b, doc);
+    captured(&mut b, doc, &mut omitted);
     b.push(Block::MarkdownOnly(
         "Plots (the SYN timeline across points, the time-sequence graph and RTT of the flow in most trouble, the one-way delay between points) are in the HTML report: `-o report.html`.".to_string(),
     ));
-    if !doc.omissions.is_empty() {
+    if !omitted.is_empty() {
         b.push(Block::Heading(2, "Not shown".to_string()));
-        b.push(Block::List(doc.omissions.clone()));
+        b.push(Block::List(omitted));
     }
     b.push(Block::Heading(2, "Command".to_string()));
     b.push(Block::Para(format!("Produced by netcap {} with:", doc.version)));
     b.push(Block::Code(doc.command.clone()));
     b
+}
+
+/// Which of `n` rows a list or table of at most `MAX_ROWS` keeps, in their order: every
+/// row that `first` says matters (up to the limit), then the others. Said in `omitted`
+/// as "`what` shows K of N `unit` (`why`); `all`" when rows are left out.
+fn rows_kept(n: usize, first: impl Fn(usize) -> bool, omitted: &mut Vec<String>, say: [&str; 4]) -> Vec<usize> {
+    if n <= MAX_ROWS {
+        return (0..n).collect();
+    }
+    let [what, unit, why, all] = say;
+    let mut kept: Vec<usize> = (0..n).filter(|&i| first(i)).take(MAX_ROWS).collect();
+    let room = MAX_ROWS - kept.len();
+    kept.extend((0..n).filter(|&i| !first(i)).take(room));
+    kept.sort_unstable();
+    omitted.push(format!("{what} shows {MAX_ROWS} of {n} {unit} ({why}); {all}."));
+    kept
 }
 
 /// One line per finding shown, errors first, numbered as `netcap correlate` numbers
@@ -121,7 +139,7 @@ fn verdict(b: &mut Vec<Block>, doc: &Doc) {
 }
 
 /// The inventory: every capture point, its file, interface, frames, span and clock.
-fn captured(b: &mut Vec<Block>, doc: &Doc) {
+fn captured(b: &mut Vec<Block>, doc: &Doc, omitted: &mut Vec<String>) {
     b.push(Block::Heading(2, "What was captured".to_string()));
     let frames: u64 = doc.points.iter().map(|p| p.row.frames).sum();
     let points = plural(doc.points.len(), "capture point");
@@ -135,7 +153,8 @@ fn captured(b: &mut Vec<Block>, doc: &Doc) {
         None => format!("{points}, {frames} frames, no timestamps."),
     }));
     let mut t = Table::new(&["point", "file", "interface", ">link type", ">frames", ">first", ">last", "clock"]);
-    for p in &doc.points {
+    let say = ["The capture points table", "points", "the first ones", "`netcap summary` lists them all"];
+    for p in rows_kept(doc.points.len(), |_| false, omitted, say).into_iter().map(|i| &doc.points[i]) {
         let at = |t: Option<i64>| t.map_or_else(|| "-".to_string(), |t| offset(doc, t));
         t.rows.push(vec![
             p.row.name.clone(),
@@ -153,21 +172,30 @@ fn captured(b: &mut Vec<Block>, doc: &Doc) {
 
 /// The paths packets took, what each pair of adjacent points saw of them, and the
 /// one-way delays.
-fn between(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
+fn between(b: &mut Vec<Block>, doc: &Doc, plots: bool, omitted: &mut Vec<String>) {
     if doc.paths.is_empty() && doc.pairs.is_empty() && doc.notes.is_empty() {
         return;
     }
     b.push(Block::Heading(2, "Between points".to_string()));
     if !doc.paths.is_empty() {
         b.push(Block::Para("Paths, upstream first:".to_string()));
-        b.push(Block::List(doc.paths.iter().map(|p| format!("{}: {}", doc.names.annotate(&p.direction), p.points.join(" → "))).collect()));
+        let say = ["The paths list", "directions", "those through more than one point first", "`netcap correlate --format json` lists them all"];
+        let kept = rows_kept(doc.paths.len(), |i| doc.paths[i].points.len() > 1, omitted, say);
+        b.push(Block::List(
+            kept.into_iter()
+                .map(|i| &doc.paths[i])
+                .map(|p| format!("{}: {}", doc.names.annotate(&p.direction), p.points.join(" → ")))
+                .collect(),
+        ));
     }
     if !doc.pairs.is_empty() {
         b.push(Block::Para("Between adjacent points:".to_string()));
         let mut t = Table::new(&[
             "from", "to", ">matched", ">lost", ">appeared", ">duplicated", ">reordered", ">delay min", ">p50", ">p99", ">max",
         ]);
-        for r in &doc.pairs {
+        let say = ["The between-points table", "pairs of points", "those with packets lost or appeared first", "`netcap correlate --format json` lists them all"];
+        let troubled = |i: usize| doc.pairs[i].lost > 0 || doc.pairs[i].appeared > 0;
+        for r in rows_kept(doc.pairs.len(), troubled, omitted, say).into_iter().map(|i| &doc.pairs[i]) {
             let d = &r.delay_ns;
             t.rows.push(vec![
                 r.from.clone(),
@@ -196,17 +224,23 @@ fn between(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
 
 /// The findings shown, worst first, each with its evidence frames and what to do;
 /// information findings are in the verdict only unless `--verbose`.
-fn findings(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
+fn findings(b: &mut Vec<Block>, doc: &Doc, plots: bool, omitted: &mut Vec<String>) {
     let shown = crate::verdict::shown(doc.findings.iter().map(|f| &f.finding), &doc.view);
     if !shown.is_empty() {
         b.push(Block::Heading(2, "Findings".to_string()));
     }
+    let detailed = super::detailed(doc.findings.iter().map(|f| &f.finding), &doc.view);
     let mut folded = Vec::new();
+    let mut undetailed = 0usize;
     for (n, _) in shown {
         let f = &doc.findings[n - 1];
         let x = &f.finding;
         if !crate::verdict::unfolded(x, &doc.view) {
-            folded.push(n.to_string());
+            folded.push(n);
+            continue;
+        }
+        if !detailed.contains(&n) {
+            undetailed += 1;
             continue;
         }
         b.push(Block::Heading(3, format!("{n}. {} ({})", x.kind, x.severity)));
@@ -230,10 +264,17 @@ fn findings(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
         }
         b.push(Block::Labelled("What to do:", x.hint.clone()));
     }
+    if undetailed > 0 {
+        omitted.push(format!(
+            "The Findings section gives the first {} in full: {} more are counted in the verdict; `netcap correlate --format json` lists each with its frames.",
+            plural(detailed.len(), "finding"),
+            undetailed
+        ));
+    }
     if !folded.is_empty() {
+        let numbers = crate::verdict::numbers_text(&folded);
         b.push(Block::Para(format!(
-            "Information findings {}: their sentence is in the verdict; `--verbose` adds their frames and hints here.",
-            folded.join(", ")
+            "Information findings {numbers}: their sentence is in the verdict; `--verbose` adds their frames and hints here."
         )));
     }
     for t in doc.syn_timelines.iter().filter(|_| plots) {
@@ -300,7 +341,7 @@ fn troubled(b: &mut Vec<Block>, doc: &Doc, plots: bool) {
 /// its story, not a time-sequence graph.
 const MIN_TRACED_SEGMENTS: u64 = 20;
 
-fn checksums(b: &mut Vec<Block>, doc: &Doc) {
+fn checksums(b: &mut Vec<Block>, doc: &Doc, omitted: &mut Vec<String>) {
     b.push(Block::Heading(2, "Checksum verdicts".to_string()));
     if doc.checksums.is_empty() {
         b.push(Block::Para("No frame carried a checksum netcap could judge.".to_string()));
@@ -310,9 +351,11 @@ fn checksums(b: &mut Vec<Block>, doc: &Doc) {
         "Per point and layer (udp@0 is the outermost UDP header, @1 one tunnel in).".to_string(),
     ));
     let mut t = Table::new(&["point", "layer", "verdict", ">frames", "first frames"]);
-    for c in &doc.checksums {
+    let bad = |c: &super::ChecksumLine| matches!(c.status, netcap_core::checksum::Status::Bad | netcap_core::checksum::Status::IllegalZero);
+    let say = ["The checksum table", "rows", "bad and illegal-zero verdicts first", "`netcap export` writes the verdicts of every frame"];
+    for c in rows_kept(doc.checksums.len(), |i| bad(&doc.checksums[i]), omitted, say).into_iter().map(|i| &doc.checksums[i]) {
         let first: Vec<String> = c.first_frames.iter().map(u64::to_string).collect();
-        if matches!(c.status, netcap_core::checksum::Status::Bad | netcap_core::checksum::Status::IllegalZero) {
+        if bad(c) {
             t.marked.push(t.rows.len());
         }
         t.rows.push(vec![c.point.clone(), c.layer.clone(), c.status.to_string(), c.count.to_string(), first.join(", ")]);

@@ -477,6 +477,9 @@ impl<T: Table> Dataset<T> {
         let schema = schema::<T>().map_err(|e| ExportError::new(&root, ExportErrorKind::Arrow(e)))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            // Plain values compressed by zstd: smaller and cheaper than dictionary pages,
+            // whose interner costs grow with distinct values (docs/decisions.md 29).
+            .set_dictionary_enabled(false)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
             .set_key_value_metadata(Some(vec![
