@@ -144,15 +144,41 @@ struct Feed {
 }
 
 pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) -> Result<Outcome, AnalysisError<O::Error>> {
-    let Analysis { mut inputs, renames, offsets, decode, tcp, correlate, order, keep_flows, max_flow_records, threads, selection, series, bundles, stop } = analysis;
-    let threads = match threads {
+    let threads = match analysis.threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     };
     // With one thread everything runs on the calling thread. With more, the pool has
     // that many workers for decoding and the TCP shards, and the calling thread feeds
     // the correlator and the observer beside them (it mostly waits when they are cheap).
-    let pool = (threads > 1).then(|| rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("netcap-{i}")).build().ok()).flatten();
+    // The pool's threads are joined before `run` returns: none outlives the run (a
+    // dropped rayon pool's threads end later, on their own). A pool that cannot be
+    // built leaves the run on the calling thread.
+    if threads > 1 {
+        let mut workers = Vec::new();
+        let built = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .spawn_handler(|worker| {
+                let name = format!("netcap-{}", worker.index());
+                workers.push(std::thread::Builder::new().name(name).spawn(move || worker.run())?);
+                Ok(())
+            })
+            .build();
+        if let Ok(pool) = built {
+            let done = run_on(analysis, observer, Some(&pool));
+            drop(pool);
+            for worker in workers {
+                // A worker that panicked has no outcome to give: the run's is whole.
+                let _ = worker.join();
+            }
+            return done;
+        }
+    }
+    run_on(analysis, observer, None)
+}
+
+fn run_on<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O, pool: Option<&rayon::ThreadPool>) -> Result<Outcome, AnalysisError<O::Error>> {
+    let Analysis { mut inputs, renames, offsets, decode, tcp, correlate, order, keep_flows, max_flow_records, threads: _, selection, series, bundles, stop } = analysis;
     // Files only named by `point`, and the files of each series, are read after the
     // inputs given, in the order named. A series' files are inputs of their own (their
     // offsets are their own), in order of their first frame, each read after the one
@@ -207,7 +233,7 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
     if order == Order::Time {
         // Estimating reads the start of each input before the merge: only files can.
         if inputs.len() > 1 && inputs.iter().all(Input::rereadable) {
-            estimate_offsets(&mut inputs, &decoder, &mut reg, pool.as_ref());
+            estimate_offsets(&mut inputs, &decoder, &mut reg, pool);
         }
         stream_paths = observer.wants_paths();
         let opts = CorrelateOptions { list_packets: correlate.list_packets || stream_paths, ..correlate };
@@ -260,7 +286,7 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
                 }
             }
             back.start(&mut feed);
-            pipeline(&mut front, &mut back, &mut feed, pool.as_ref())?;
+            pipeline(&mut front, &mut back, &mut feed, pool)?;
             back.end(&mut feed);
         }
         Order::Files => {
@@ -281,7 +307,7 @@ pub(super) fn run<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O) ->
                     }
                 }
                 back.start(&mut feed);
-                pipeline(&mut front, &mut back, &mut feed, pool.as_ref())?;
+                pipeline(&mut front, &mut back, &mut feed, pool)?;
                 back.end(&mut feed);
             }
         }
