@@ -442,18 +442,22 @@ fn limits_are_counted_and_said() {
     );
 }
 
+/// The Markdown report of a capture written as NAME (exit 0 or 1: findings).
+fn markdown_report(capture: &[u8], name: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, capture).expect("write");
+    let md = dir.path().join("r.md");
+    let out = common::netcap(&["report", path.to_str().unwrap(), "-o", md.to_str().unwrap()]);
+    assert!(out.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read_to_string(&md).expect("report")
+}
+
 /// The report of 300 points that all see 3 failed SYNs: each SYN timeline shows 64
 /// points (its path) and says how many rows it left out: 236 per timeline.
 #[test]
 fn the_report_says_what_its_syn_timelines_leave_out() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (bytes, _) = capture("points", 300);
-    let path = dir.path().join("points.pcapng");
-    std::fs::write(&path, bytes).expect("write");
-    let md = dir.path().join("r.md");
-    let out = common::netcap(&["report", path.to_str().unwrap(), "-o", md.to_str().unwrap()]);
-    assert!(out.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = std::fs::read_to_string(&md).expect("report");
+    let text = markdown_report(&capture("points", 300).0, "points.pcapng");
     assert!(
         text.contains("A SYN timeline shows at most 64 capture points: 708 rows of other points that saw the SYNs are left out (the timelines together)."),
         "{}",
@@ -474,13 +478,7 @@ fn the_report_bounds_its_lists_and_says_so() {
         idb(&mut cap);
         epb(&mut cap, 0, T0_US + u64::from(k), &ethernet(0x0800, &ipv4_syn(k, k == n - 1)), &[]);
     }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("s.pcapng");
-    std::fs::write(&path, cap).expect("write");
-    let md = dir.path().join("r.md");
-    let out = common::netcap(&["report", path.to_str().unwrap(), "-o", md.to_str().unwrap()]);
-    assert!(out.status.code().is_some_and(|c| c <= 1), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = std::fs::read_to_string(&md).expect("report");
+    let text = markdown_report(&cap, "s.pcapng");
     let section = |title: &str| -> &str {
         let start = text.find(&format!("## {title}\n")).unwrap_or_else(|| panic!("no {title} in {text}"));
         let rest = &text[start + 3..];
