@@ -122,6 +122,9 @@ pub struct Doc {
     pub trace: Option<FlowTrace>,
     /// Per direction (at most `MAX_DELAY_PLOTS`, most packets first).
     pub delays: Vec<DelayPlot>,
+    /// The numbers of the findings given in full (`detailed`); their evidence rows are
+    /// the only ones filled.
+    pub detailed: HashSet<usize>,
     /// What the report could not show, and why.
     pub omissions: Vec<String>,
     /// Said on top when a signal stopped the run: the report covers what was read.
@@ -369,12 +372,12 @@ fn build(args: &ReportArgs) -> Result<io::Result<Doc>, String> {
     if first.syns.len() >= MAX_SYNS {
         omissions.push(format!("The SYN timelines cover the first {MAX_SYNS} SYNs."));
     }
-    Ok(Ok(assemble(analysis, first, second, chosen, omissions, args.view)))
+    Ok(Ok(assemble(analysis, first, second, chosen, detailed, omissions, args.view)))
 }
 
 /// The numbers of the findings the Findings section gives in full: the first
 /// `MAX_DETAILED` shown and not folded, worst first.
-pub(crate) fn detailed<'a>(findings: impl IntoIterator<Item = &'a Finding>, view: &crate::verdict::View) -> HashSet<usize> {
+fn detailed(findings: &[Finding], view: &crate::verdict::View) -> HashSet<usize> {
     crate::verdict::shown(findings, view)
         .into_iter()
         .filter(|(_, f)| crate::verdict::unfolded(f, view))
@@ -415,6 +418,7 @@ fn assemble(
     first: Collect,
     second: Trace,
     chosen: Option<FlowRecord>,
+    detailed: HashSet<usize>,
     mut omissions: Vec<String>,
     view: crate::verdict::View,
 ) -> Doc {
@@ -436,7 +440,6 @@ fn assemble(
         .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)));
     let names: Vec<String> = points.iter().map(|p| p.row.name.clone()).collect();
 
-    let detailed = detailed(&report.findings, &view);
     let findings = report
         .findings
         .into_iter()
@@ -509,6 +512,7 @@ fn assemble(
         syn_timelines,
         trace,
         delays,
+        detailed,
         omissions,
         interrupted,
         view,

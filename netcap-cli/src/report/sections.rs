@@ -229,7 +229,6 @@ fn findings(b: &mut Vec<Block>, doc: &Doc, plots: bool, omitted: &mut Vec<String
     if !shown.is_empty() {
         b.push(Block::Heading(2, "Findings".to_string()));
     }
-    let detailed = super::detailed(doc.findings.iter().map(|f| &f.finding), &doc.view);
     let mut folded = Vec::new();
     let mut undetailed = 0usize;
     for (n, _) in shown {
@@ -239,7 +238,7 @@ fn findings(b: &mut Vec<Block>, doc: &Doc, plots: bool, omitted: &mut Vec<String
             folded.push(n);
             continue;
         }
-        if !detailed.contains(&n) {
+        if !doc.detailed.contains(&n) {
             undetailed += 1;
             continue;
         }
@@ -267,7 +266,7 @@ fn findings(b: &mut Vec<Block>, doc: &Doc, plots: bool, omitted: &mut Vec<String
     if undetailed > 0 {
         omitted.push(format!(
             "The Findings section gives the first {} in full: {} more are counted in the verdict; `netcap correlate --format json` lists each with its frames.",
-            plural(detailed.len(), "finding"),
+            plural(doc.detailed.len(), "finding"),
             undetailed
         ));
     }

@@ -467,6 +467,16 @@ impl FlowView {
     }
 }
 
+/// `items` sorted by `key`, equal keys in their order (as a stable sort): the keys are
+/// sorted and each item moved once, which matters for a million flows of kilobytes
+/// each (a sort would move each about twenty times).
+pub(crate) fn in_order_of<T, K: Ord>(items: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
+    let mut order: Vec<(K, usize)> = items.iter().enumerate().map(|(i, t)| (key(t), i)).collect();
+    order.sort_unstable();
+    let mut slots: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|(_, i)| slots.get_mut(i).and_then(Option::take)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -247,18 +247,12 @@ impl<T> FlowTable<T> {
 
     /// Hands every live flow to `gone` with [`Exit::End`], oldest first.
     pub fn drain(&mut self, gone: &mut impl FnMut(FlowKey, T, Exit)) {
-        // The slots are put in order by index: each flow (kilobytes) moves once.
-        let mut order: Vec<(i64, usize)> =
-            self.slots.iter().enumerate().filter_map(|(i, e)| e.as_ref().map(|e| (e.last_ns, i))).collect();
-        order.sort_unstable();
-        let mut slots = std::mem::take(&mut self.slots);
+        let live = super::in_order_of(self.slots.drain(..).flatten().collect(), |e: &Entry<T>| e.last_ns);
         self.index.clear();
         self.by_tuple.clear();
         self.free.clear();
-        for (_, i) in order {
-            if let Some(e) = slots.get_mut(i).and_then(Option::take) {
-                gone(e.key, e.value, Exit::End);
-            }
+        for e in live {
+            gone(e.key, e.value, Exit::End);
         }
     }
 
