@@ -463,10 +463,11 @@ fn assemble(
         })
         .collect();
 
-    let mut troubled: Vec<FlowRecord> = flows.iter().filter(|f| f.in_trouble()).cloned().collect();
+    // Ordered as references; only the rows shown are copied.
+    let mut troubled: Vec<&FlowRecord> = flows.iter().filter(|f| f.in_trouble()).collect();
     troubled.sort_by(|a, b| b.trouble().cmp(&a.trouble()).then(a.id.cmp(&b.id)));
     let troubled_total = troubled.len();
-    troubled.truncate(MAX_TROUBLED_ROWS);
+    let troubled: Vec<FlowRecord> = troubled.into_iter().take(MAX_TROUBLED_ROWS).cloned().collect();
 
     let checksums = first
         .checksums

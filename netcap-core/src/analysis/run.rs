@@ -313,7 +313,7 @@ fn run_on<O: Observer + ?Sized>(analysis: Analysis, observer: &mut O, pool: Opti
         }
     }
     let selection = selection.report(back.read);
-    let mut outcome = back.finish(&mut front, names)?;
+    let mut outcome = back.finish(&mut front, names, pool)?;
     outcome.selection = selection;
     // The bundles' nodes' counters in the findings.
     outcome.hosts = bundles.iter().map(|b| std::sync::Arc::clone(&b.facts)).collect();
@@ -693,14 +693,28 @@ impl<O: Observer + ?Sized> Back<'_, O> {
 
     /// The end of the input: live flows finished, the correlator's last packets and
     /// report.
-    fn finish(mut self, front: &mut Front, inputs: Vec<String>) -> Result<Outcome, AnalysisError<O::Error>> {
-        let rest = front.tcp.finish();
-        // Oldest first, as one flow table drains.
-        let ids = &self.ids;
-        let rest = crate::flow::in_order_of(rest, |(shard, f)| (f.last_ts_ns, ids.get(&(*shard, f.id)).copied().unwrap_or(u64::MAX)));
-        for (shard, f) in rest {
-            self.flow_ended(shard, f)?;
+    fn finish(mut self, front: &mut Front, inputs: Vec<String>, pool: Option<&rayon::ThreadPool>) -> Result<Outcome, AnalysisError<O::Error>> {
+        let rest = match pool {
+            Some(p) => p.install(|| front.tcp.finish(true)),
+            None => front.tcp.finish(false),
+        };
+        // Oldest first, as one flow table drains; each record moved once, out of its
+        // shard's list.
+        let mut order: Vec<(i64, u64, usize, usize)> = Vec::with_capacity(rest.iter().map(Vec::len).sum());
+        for (shard, flows) in rest.iter().enumerate() {
+            for (i, f) in flows.iter().enumerate() {
+                let id = self.ids.get(&(shard as u8, f.id)).copied().unwrap_or(u64::MAX);
+                order.push((f.last_ts_ns, id, shard, i));
+            }
         }
+        order.sort_unstable();
+        let mut rest: Vec<Vec<Option<FlowRecord>>> = rest.into_iter().map(|flows| flows.into_iter().map(Some).collect()).collect();
+        for (_, _, shard, i) in order {
+            if let Some(f) = rest.get_mut(shard).and_then(|flows| flows.get_mut(i)).and_then(Option::take) {
+                self.flow_ended(shard as u8, f)?;
+            }
+        }
+        drop(rest);
         let names = self.reg.names();
         let report = match self.correlator.take() {
             Some(mut c) => {

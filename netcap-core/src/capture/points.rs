@@ -125,6 +125,11 @@ impl PointTable {
         self.sll2.get(&(key, ifindex)).copied()
     }
 
+    /// The table is at its cap: no point can be added.
+    pub(crate) fn full(&self) -> bool {
+        self.points.len() >= MAX_POINTS as usize
+    }
+
     /// Adds the point of one LINUX_SLL2 ifindex, unless the table is at its cap.
     pub(crate) fn add_sll2(
         &mut self,
@@ -132,7 +137,7 @@ impl PointTable {
         ifindex: u32,
         point: CapturePoint,
     ) -> Option<PointId> {
-        if self.points.len() >= MAX_POINTS as usize {
+        if self.full() {
             return None;
         }
         let id = self.add(point);

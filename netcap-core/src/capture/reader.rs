@@ -504,10 +504,13 @@ impl CaptureReader {
             if let Some(p) = self.points.sll2(key, ifindex) {
                 return p;
             }
-            let name = format!("{}#{}", self.stem, ifindex);
-            let template = self.point_template(iface, name, Some(ifindex));
-            if let Some(p) = self.points.add_sll2(key, ifindex, template) {
-                return p;
+            // Past the cap each new ifindex costs a lookup, not a point's making.
+            if !self.points.full() {
+                let name = format!("{}#{}", self.stem, ifindex);
+                let template = self.point_template(iface, name, Some(ifindex));
+                if let Some(p) = self.points.add_sll2(key, ifindex, template) {
+                    return p;
+                }
             }
             if !self.sll2_overflow_noted {
                 self.sll2_overflow_noted = true;

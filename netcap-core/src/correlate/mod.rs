@@ -148,8 +148,45 @@ struct PacketState {
     nat_fp: u64,
     id: Identity,
     first_ts: i64,
+    /// At most [`MAX_SIGHTINGS`], one per point; added to with [`PacketState::see`].
     sightings: Vec<Sighting>,
+    /// The points of `sightings`, sorted, once there are more than [`SCANNED_SIGHTINGS`]
+    /// (empty before): whether a packet seen at hundreds of points was seen at one more
+    /// is then a binary search, not a walk over all of them for every frame.
+    seen_at: Vec<u32>,
     duplicates: u32,
+}
+
+/// Sightings of a packet searched one by one; past them, through its sorted points.
+const SCANNED_SIGHTINGS: usize = 16;
+
+impl PacketState {
+    fn new(fp: u64, nat_fp: u64, id: Identity, first_ts: i64, first: Sighting) -> Self {
+        PacketState { fp, nat_fp, id, first_ts, sightings: vec![first], seen_at: Vec::new(), duplicates: 0 }
+    }
+
+    /// Whether the packet was seen at `point`.
+    fn seen_at(&self, point: u32) -> bool {
+        if self.seen_at.is_empty() {
+            self.sightings.iter().any(|x| x.point == point)
+        } else {
+            self.seen_at.binary_search(&point).is_ok()
+        }
+    }
+
+    /// Adds a sighting at a point that has not seen the packet.
+    fn see(&mut self, s: Sighting) {
+        self.sightings.push(s);
+        if !self.seen_at.is_empty() {
+            if let Err(i) = self.seen_at.binary_search(&s.point) {
+                self.seen_at.insert(i, s.point);
+            }
+        } else if self.sightings.len() > SCANNED_SIGHTINGS {
+            self.seen_at = self.sightings.iter().map(|x| x.point).collect();
+            self.seen_at.sort_unstable();
+            self.seen_at.dedup();
+        }
+    }
 }
 
 /// Correlates sightings across points.
@@ -264,13 +301,13 @@ impl Correlator {
         });
         let s = Sighting { point, frame: frame.number, ts_ns: ts, outer_udp, drop, translated: false };
         if let Some(p) = self.pending.get(&fp).and_then(|&g| self.packets.get_mut(g - self.base)) {
-            if p.sightings.iter().any(|x| x.point == point) {
+            if p.seen_at(point) {
                 p.duplicates += 1;
             } else if p.sightings.len() >= MAX_SIGHTINGS {
                 self.sightings_dropped += 1;
             } else {
                 let translated = (p.id.src, p.id.dst) != (id.src, id.dst);
-                p.sightings.push(Sighting { translated, ..s });
+                p.see(Sighting { translated, ..s });
             }
             return;
         }
@@ -283,8 +320,8 @@ impl Correlator {
                 self.nat_pending.get(&nat).and_then(|&g| Some((g, self.packets.get_mut(g - self.base)?)))
             {
                 let translated = (p.id.src, p.id.dst) != (id.src, id.dst);
-                if translated && p.sightings.len() < MAX_SIGHTINGS && !p.sightings.iter().any(|x| x.point == point) {
-                    p.sightings.push(Sighting { translated: true, ..s });
+                if translated && p.sightings.len() < MAX_SIGHTINGS && !p.seen_at(point) {
+                    p.see(Sighting { translated: true, ..s });
                     self.nat_seen = true;
                     self.pending.insert(fp, g);
                     return;
@@ -295,7 +332,7 @@ impl Correlator {
             self.truncated += 1;
             return;
         }
-        self.packets.push_back(PacketState { fp, nat_fp: nat, id, first_ts: ts, sightings: vec![s], duplicates: 0 });
+        self.packets.push_back(PacketState::new(fp, nat, id, ts, s));
         self.created += 1;
         let g = self.base + self.packets.len() - 1;
         self.pending.insert(fp, g);

@@ -310,13 +310,21 @@ impl Correlator {
     /// past it. The finding says so, names that point, and points at the host rather
     /// than at more captures.
     fn past_the_last_point(&self, found: &mut [Finding], names: &[String], flows: &[FlowRecord]) {
-        let failed: Vec<&FlowRecord> = flows.iter().filter(|f| f.outcome.failed() && f.outcome != crate::tcp::Outcome::Refused).collect();
-        if failed.is_empty() || names.len() < 2 {
+        if names.len() < 2 {
             return;
         }
+        // Only connections whose SYNs' path crosses more than one point are looked at.
+        let on_a_path = |f: &&FlowRecord| {
+            f.outcome.failed()
+                && f.outcome != crate::tcp::Outcome::Refused
+                && self.paths.get(&(f.client.ip, f.server.ip)).is_some_and(|p| p.len() > 1)
+        };
         let mut by_conn: std::collections::HashMap<String, Vec<&FlowRecord>> = std::collections::HashMap::new();
-        for f in failed {
+        for f in flows.iter().filter(on_a_path) {
             by_conn.entry(format!("{} > {}", f.client, f.server)).or_default().push(f);
+        }
+        if by_conn.is_empty() {
+            return;
         }
         for finding in found.iter_mut().filter(|f| f.kind == "handshake_failure") {
             let Some(conn) = by_conn.get(&finding.flow) else { continue };

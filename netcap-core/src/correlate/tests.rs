@@ -68,7 +68,7 @@ fn frame(number: u64, point: u32, ts_ns: i64) -> Frame<'static> {
 fn data_packet(ip_id: Option<u16>, tsval: Option<u32>) -> PacketState {
     let ep = |port| Endpoint { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port };
     let id = Identity { src: ep(1), dst: ep(2), proto: 6, tcp_flags: None, tcp_data: Some((0, 0)), ip_id, tsval, ip_len: 0 };
-    PacketState { fp: 0, nat_fp: 0, id, first_ts: 0, sightings: Vec::new(), duplicates: 0 }
+    PacketState { fp: 0, nat_fp: 0, id, first_ts: 0, sightings: Vec::new(), seen_at: Vec::new(), duplicates: 0 }
 }
 
 fn seg(start: u64, end: u64, ip_id: Option<u16>, tsval: Option<u32>) -> Seg {
@@ -208,6 +208,28 @@ fn a_packet_missing_downstream_is_lost_between_its_last_point_and_the_next() {
     assert_eq!(f.flow, "10.0.1.2:40000 > 10.0.2.3:80");
     let seen: Vec<(String, u64)> = f.frames[0].iter().map(|x| (x.point.clone(), x.frame)).collect();
     assert_eq!(seen, [("pod".to_string(), 2), ("underlay".to_string(), 2)]);
+}
+
+/// A packet seen at more points than are searched one by one: a point seen again is a
+/// duplicate and a new point a sighting, whatever order the points came in.
+#[test]
+fn a_packet_seen_at_many_points_tells_a_point_seen_again_from_a_new_one() {
+    let points = 41u32;
+    let mut c = Correlator::new(CorrelateOptions::default(), Vec::new());
+    let p = pod(1, 64);
+    // Every point once, in a scrambled order (7 is prime to 41), then points 3 and 40
+    // again.
+    let order: Vec<u32> = (0..points).map(|k| k * 7 % points).chain([3, 40]).collect();
+    for (n, &k) in order.iter().enumerate() {
+        c.add(k, &frame(n as u64 + 1, k, 1_000 + n as i64 * 1_000), &p);
+    }
+    let names: Vec<String> = (0..points).map(|k| format!("p{k}")).collect();
+    let r = c.finish(&names, &[]);
+    assert_eq!((r.packet_count, r.sightings_dropped), (1, 0));
+    assert_eq!(r.paths.len(), 1);
+    assert_eq!(r.paths[0].points.len(), points as usize);
+    assert_eq!(r.pairs.iter().map(|p| p.duplicated).sum::<u64>(), 2);
+    assert_eq!(r.pairs.iter().map(|p| p.matched).sum::<u64>(), u64::from(points) - 1);
 }
 
 /// One packet seen at 4,096 points: the first MAX_SIGHTINGS sightings are kept, the

@@ -1,7 +1,7 @@
 //! Findings from the TCP flow records: failed handshakes, SYN retries that delayed a
 //! connection, retransmission storms.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use crate::flow::Endpoint;
 use crate::tcp::{FlowRecord, Outcome};
@@ -20,7 +20,7 @@ pub const STORM_MIN: u64 = 10;
 /// most SYN attempts, or the most packets).
 pub fn flow_findings(flows: &[FlowRecord], prior: &[Finding]) -> Vec<Finding> {
     let mut out = Vec::new();
-    let mut by_conn: BTreeMap<(Endpoint, Endpoint), &FlowRecord> = BTreeMap::new();
+    let mut by_conn: HashMap<(Endpoint, Endpoint), &FlowRecord> = HashMap::new();
     for f in flows {
         let e = by_conn.entry((f.client, f.server)).or_insert(f);
         let better = (f.syn.attempts, f.c2s.packets + f.s2c.packets, std::cmp::Reverse(f.id))
@@ -32,7 +32,7 @@ pub fn flow_findings(flows: &[FlowRecord], prior: &[Finding]) -> Vec<Finding> {
     let mut conns: Vec<&FlowRecord> = by_conn.into_values().collect();
     conns.sort_by_key(|f| f.id);
     // The prior findings' numbers by flow, each in order.
-    let mut numbers: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    let mut numbers: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, x) in prior.iter().enumerate() {
         numbers.entry(x.flow.as_str()).or_default().push(i + 1);
     }

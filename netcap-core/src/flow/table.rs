@@ -246,14 +246,20 @@ impl<T> FlowTable<T> {
     }
 
     /// Hands every live flow to `gone` with [`Exit::End`], oldest first.
+    /// Equal times go in slot order. Each flow is moved once, out of its slot.
     pub fn drain(&mut self, gone: &mut impl FnMut(FlowKey, T, Exit)) {
-        let live = super::in_order_of(self.slots.drain(..).flatten().collect(), |e: &Entry<T>| e.last_ns);
+        let mut order: Vec<(i64, usize)> =
+            self.slots.iter().enumerate().filter_map(|(i, e)| e.as_ref().map(|e| (e.last_ns, i))).collect();
+        order.sort_unstable();
+        for (_, i) in order {
+            if let Some(e) = self.slots.get_mut(i).and_then(Option::take) {
+                gone(e.key, e.value, Exit::End);
+            }
+        }
+        self.slots.clear();
         self.index.clear();
         self.by_tuple.clear();
         self.free.clear();
-        for e in live {
-            gone(e.key, e.value, Exit::End);
-        }
     }
 
     fn evict_oldest(&mut self, gone: &mut impl FnMut(FlowKey, T, Exit)) {

@@ -18,6 +18,7 @@
 
 use std::hash::{Hash, Hasher};
 
+use rayon::prelude::*;
 use rustc_hash::FxHasher;
 
 use crate::capture::Frame;
@@ -109,18 +110,22 @@ impl Shards {
         self.newest[p]
     }
 
-    /// The end of the input: every live flow of every shard, each shard told the
-    /// newest time of every point.
-    pub fn finish(&mut self) -> Vec<(u8, FlowRecord)> {
-        let mut out = Vec::new();
+    /// The end of the input: every live flow, per shard (oldest first), each shard told
+    /// the newest time of every point; in parallel on the current rayon pool when
+    /// `parallel`.
+    pub fn finish(&mut self, parallel: bool) -> Vec<Vec<FlowRecord>> {
         let newest = std::mem::take(&mut self.newest);
-        for (s, a) in self.analyzers.iter_mut().enumerate() {
+        let one = |a: &mut Analyzer| {
             for (p, &ts) in newest.iter().enumerate() {
                 a.saw_point_until(u32::try_from(p).unwrap_or(u32::MAX), ts);
             }
-            out.extend(a.finish().into_iter().map(|f| (s as u8, f)));
+            a.finish()
+        };
+        if parallel {
+            self.analyzers.par_iter_mut().map(one).collect()
+        } else {
+            self.analyzers.iter_mut().map(one).collect()
         }
-        out
     }
 
     /// The tables' counts, summed; `peak` is the caller's.
