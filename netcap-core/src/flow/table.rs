@@ -256,10 +256,12 @@ impl<T> FlowTable<T> {
                 gone(e.key, e.value, Exit::End);
             }
         }
-        self.slots.clear();
-        self.index.clear();
-        self.by_tuple.clear();
-        self.free.clear();
+        // Given back now, not when the table is dropped: the run still has the
+        // correlator's end and the observers' to go through.
+        self.slots = Vec::new();
+        self.index = FxHashMap::default();
+        self.by_tuple = FxHashMap::default();
+        self.free = Vec::new();
     }
 
     fn evict_oldest(&mut self, gone: &mut impl FnMut(FlowKey, T, Exit)) {

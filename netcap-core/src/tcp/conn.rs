@@ -67,6 +67,50 @@ struct Hole {
     tsval: Option<u32>,
 }
 
+/// A live direction's counters: those of [`DirStats`] without what is worked out when
+/// the flow ends (throughput, the RTT summary), which would be dead weight in each of
+/// the million flows a table can hold.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counters {
+    packets: u64,
+    bytes: u64,
+    payload_bytes: u64,
+    data_segments: u64,
+    retransmissions: u64,
+    retransmitted_bytes: u64,
+    fast_retransmissions: u64,
+    spurious_retransmissions: u64,
+    out_of_order: u64,
+    lost_segments: u64,
+    duplicate_acks: u64,
+    zero_windows: u64,
+    duplicate_captures: u64,
+}
+
+impl Counters {
+    /// The record's counters, given the flow's duration in ns and the direction's RTT.
+    fn stats(&self, duration_ns: i64, rtt: DirRtt) -> DirStats {
+        let c = *self;
+        DirStats {
+            packets: c.packets,
+            bytes: c.bytes,
+            payload_bytes: c.payload_bytes,
+            data_segments: c.data_segments,
+            retransmissions: c.retransmissions,
+            retransmitted_bytes: c.retransmitted_bytes,
+            fast_retransmissions: c.fast_retransmissions,
+            spurious_retransmissions: c.spurious_retransmissions,
+            out_of_order: c.out_of_order,
+            lost_segments: c.lost_segments,
+            duplicate_acks: c.duplicate_acks,
+            zero_windows: c.zero_windows,
+            duplicate_captures: c.duplicate_captures,
+            throughput_bps: (duration_ns > 0).then(|| c.payload_bytes as f64 * 8.0 * 1e9 / duration_ns as f64),
+            rtt,
+        }
+    }
+}
+
 /// Per-direction counters: `c2s` and `s2c` of a flow record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -120,12 +164,21 @@ pub struct DirRtt {
     pub ts_echo: Summary,
 }
 
-/// The samples behind a [`DirRtt`].
+/// The samples behind a [`DirRtt`] (or, for the whole flow, an [`RttReport`]).
 #[derive(Debug, Default)]
 struct DirSamples {
     ack_rtt: Samples,
     karn: Samples,
     ts_echo: Samples,
+}
+
+/// A flow's RTT samples: the flow's, and each direction's (by [`Direction::index`]).
+/// Boxed, and made at the first sample: most flows of a scan or a flood have none, and
+/// nine sets of samples would be a quarter of their size.
+#[derive(Debug, Default)]
+struct RttSamples {
+    flow: DirSamples,
+    dirs: [DirSamples; 2],
 }
 
 impl DirSamples {
@@ -166,11 +219,9 @@ struct Dir {
     /// The last segment's digest and capture time, and how many segments the other
     /// direction had sent by then.
     last_sent: Option<(u64, i64, u64)>,
-    /// RTT samples of this direction's data.
-    rtt: DirSamples,
     fin: bool,
     rst: bool,
-    stats: DirStats,
+    stats: Counters,
 }
 
 impl Dir {
@@ -390,9 +441,8 @@ pub(crate) struct Conn {
     syn_synack: Option<i64>,
     synack_ack: Option<i64>,
     refused: bool,
-    ack_rtt: Samples,
-    karn: Samples,
-    ts_echo: Samples,
+    /// None until the first RTT sample.
+    rtt: Option<Box<RttSamples>>,
 }
 
 fn split(dirs: &mut [Dir; 2], d: Direction) -> (&mut Dir, &mut Dir) {
@@ -427,9 +477,7 @@ impl Conn {
             syn_synack: None,
             synack_ack: None,
             refused: false,
-            ack_rtt: Samples::default(),
-            karn: Samples::default(),
-            ts_echo: Samples::default(),
+            rtt: None,
         }
     }
 
@@ -697,14 +745,16 @@ impl Conn {
             let rtt = ts - u.ts_ns;
             info.acks_frame = Some(u.frame);
             info.ack_rtt_ns = Some(rtt);
-            self.ack_rtt.add(rtt);
+            let samples = self.rtt.get_or_insert_with(Box::default);
             // The ACK covers the other direction's data: its round trip.
-            rev.rtt.ack_rtt.add(rtt);
+            let of_rev = &mut samples.dirs[d.reverse().index()];
+            samples.flow.ack_rtt.add(rtt);
+            of_rev.ack_rtt.add(rtt);
             // Karn: no sample when any copy of the acknowledged range was retransmitted.
             let karn = !acked_retransmitted && !rev.retrans.iter().any(|&(a, b, _)| a.lt(u.nextseq) && u.seq.lt(b.max(a.plus(1))));
             if karn {
-                self.karn.add(rtt);
-                rev.rtt.karn.add(rtt);
+                samples.flow.karn.add(rtt);
+                of_rev.karn.add(rtt);
                 info.karn = true;
             }
         }
@@ -730,8 +780,9 @@ impl Conn {
                 if let Some(e) = rev.tsvals.get_mut(at).filter(|e| e.0 == tsecr && !e.2) {
                     e.2 = true;
                     let rtt = ts - e.1;
-                    self.ts_echo.add(rtt);
-                    rev.rtt.ts_echo.add(rtt);
+                    let samples = self.rtt.get_or_insert_with(Box::default);
+                    samples.flow.ts_echo.add(rtt);
+                    samples.dirs[d.reverse().index()].ts_echo.add(rtt);
                     info.ts_echo_rtt_ns = Some(rtt);
                 }
             }
@@ -858,13 +909,10 @@ impl Conn {
             Some(Outcome::Established) => Outcome::Established,
             _ => Outcome::MidStream,
         };
-        let tput = |d: &DirStats| (duration > 0).then(|| d.payload_bytes as f64 * 8.0 * 1e9 / duration as f64);
-        let mut c2s = c.stats;
-        c2s.throughput_bps = tput(&c2s);
-        c2s.rtt = c.rtt.summary();
-        let mut s2c = sv.stats;
-        s2c.throughput_bps = tput(&s2c);
-        s2c.rtt = sv.rtt.summary();
+        let none = RttSamples::default();
+        let rtt = self.rtt.as_deref().unwrap_or(&none);
+        let c2s = c.stats.stats(duration, rtt.dirs[client_dir.index()].summary());
+        let s2c = sv.stats.stats(duration, rtt.dirs[client_dir.reverse().index()].summary());
         let (co, so) = (c.syn_options.unwrap_or_default(), sv.syn_options.unwrap_or_default());
         let both = c.syn_options.is_some() && sv.syn_options.is_some();
         FlowRecord {
@@ -891,9 +939,9 @@ impl Conn {
                 connect_delay_ns: self.connect_delay,
             },
             rtt: RttReport {
-                ack_rtt: self.ack_rtt.summary(),
-                karn: self.karn.summary(),
-                ts_echo: self.ts_echo.summary(),
+                ack_rtt: rtt.flow.ack_rtt.summary(),
+                karn: rtt.flow.karn.summary(),
+                ts_echo: rtt.flow.ts_echo.summary(),
                 syn_synack_ns: self.syn_synack,
                 synack_ack_ns: self.synack_ack,
                 initial_rtt_ns: self.first_rtt,
