@@ -55,6 +55,14 @@
 
 #![warn(missing_docs)]
 
+/// A hash map keyed by what a capture says (addresses, ports, packet fingerprints), for
+/// the large maps a run consults per frame: its hasher (aHash) is seeded at random per
+/// map, so that a crafted capture cannot put its keys in one bucket and make each lookup
+/// a walk over all of them. FxHash (rustc-hash) is unkeyed and near linear — keys that
+/// collide under it can be worked out offline — so it serves keys netcap makes itself
+/// (docs/decisions.md 31).
+pub(crate) type CaptureKeyed<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
+
 pub mod analysis;
 pub mod bundle;
 pub mod capture;

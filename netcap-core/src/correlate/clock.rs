@@ -11,8 +11,9 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use rustc_hash::FxHashMap;
 use serde::Serialize;
+
+use crate::CaptureKeyed;
 
 /// An offset estimate for one point relative to the reference point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -33,7 +34,7 @@ type Sightings = (IpAddr, IpAddr, Vec<(u32, i64)>);
 /// Collects first sightings of fingerprints per point, bounded.
 #[derive(Debug, Default)]
 pub struct ClockEstimator {
-    seen: FxHashMap<u64, Sightings>,
+    seen: CaptureKeyed<u64, Sightings>,
     full: bool,
 }
 

@@ -41,7 +41,6 @@ mod resegment;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::capture::Frame;
@@ -49,6 +48,7 @@ use crate::checksum::Status;
 use crate::decode::{LayerKind, Packet};
 use crate::findings::loss::Cause;
 use crate::findings::SingleCapture;
+use crate::CaptureKeyed;
 
 pub use fingerprint::packet_key;
 
@@ -195,7 +195,7 @@ pub struct Correlator {
     opts: CorrelateOptions,
     offsets: Vec<i64>,
     /// Open packets by fingerprint → global packet number.
-    pending: FxHashMap<u64, usize>,
+    pending: CaptureKeyed<u64, usize>,
     /// The packets held: global numbers `base ..`; those before `done` are accounted
     /// and kept only as context for byte-range matching of their neighbours.
     packets: std::collections::VecDeque<PacketState>,
@@ -207,7 +207,7 @@ pub struct Correlator {
     created: u64,
     truncated: u64,
     /// Paths learned so far, per direction.
-    paths: FxHashMap<(IpAddr, IpAddr), Vec<u32>>,
+    paths: CaptureKeyed<(IpAddr, IpAddr), Vec<u32>>,
     /// Packets of directions without a path yet, with their byte-range sightings.
     deferred: Vec<(PacketState, Vec<Sighting>)>,
     pairs: BTreeMap<(u32, u32), PairAcc>,
@@ -220,7 +220,7 @@ pub struct Correlator {
     /// Frames a receiver drops, offload artefacts: the single-capture findings.
     single: SingleCapture,
     /// Open packets by NAT fingerprint.
-    nat_pending: FxHashMap<u64, usize>,
+    nat_pending: CaptureKeyed<u64, usize>,
     /// A packet was matched across a NAT: NAT matching is on for every protocol.
     nat_seen: bool,
     /// Packets matched across a NAT, by the points on either side (the side with the
@@ -246,14 +246,14 @@ impl Correlator {
         Correlator {
             opts,
             offsets,
-            pending: FxHashMap::default(),
+            pending: CaptureKeyed::default(),
             packets: Default::default(),
             base: 0,
             done: 0,
             open: Default::default(),
             created: 0,
             truncated: 0,
-            paths: FxHashMap::default(),
+            paths: CaptureKeyed::default(),
             deferred: Vec::new(),
             pairs: BTreeMap::new(),
             groups: BTreeMap::new(),
@@ -261,7 +261,7 @@ impl Correlator {
             row_count: 0,
             per_point: Vec::new(),
             single: SingleCapture::default(),
-            nat_pending: FxHashMap::default(),
+            nat_pending: CaptureKeyed::default(),
             nat_seen: false,
             nat_sides: BTreeMap::new(),
             wide: Wide::default(),
@@ -365,11 +365,11 @@ impl Correlator {
     fn process(&mut self, upto: usize, last: bool) {
         // With one point so far, every packet was seen where it could be: no bytes to
         // match elsewhere.
-        let covered = if self.per_point.len() > 1 { self.byte_range_sightings(self.done, upto) } else { FxHashMap::default() };
+        let covered = if self.per_point.len() > 1 { self.byte_range_sightings(self.done, upto) } else { CaptureKeyed::default() };
         let batch: Vec<usize> = (self.done..upto).collect();
         // Learn the paths of directions first seen in this batch: every packet's
         // sightings (point, time), by direction.
-        let mut evidence: Evidence = FxHashMap::default();
+        let mut evidence: Evidence = CaptureKeyed::default();
         {
             let mut note = |p: &PacketState, extra: &[Sighting]| {
                 let dir = (p.id.src.ip, p.id.dst.ip);

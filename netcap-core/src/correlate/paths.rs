@@ -6,12 +6,13 @@ use std::net::IpAddr;
 use rustc_hash::FxHashMap;
 
 use crate::tcp::stats::percentile;
+use crate::CaptureKeyed;
 
 use super::Correlator;
 
 /// Per direction (inner source, destination address), each packet's sightings as
 /// (point, time): what paths are learned from.
-pub(super) type Evidence = FxHashMap<(IpAddr, IpAddr), Vec<Vec<(u32, i64)>>>;
+pub(super) type Evidence = CaptureKeyed<(IpAddr, IpAddr), Vec<Vec<(u32, i64)>>>;
 
 /// Time differences kept per direction to take the medians from (per pair of points
 /// and per point: this divided by the points squared, at least [`MIN_SAMPLES`]). With

@@ -1,9 +1,8 @@
 //! TCP bytes seen under another segmentation (TSO/GSO super-frames before the NIC,
 //! GRO-merged frames after a receiver) matched by sequence range.
 
-use rustc_hash::FxHashMap;
-
 use crate::flow::Endpoint;
+use crate::CaptureKeyed;
 
 use super::{Correlator, PacketState, Sighting};
 
@@ -53,11 +52,11 @@ impl Correlator {
     /// segments within the window are searched: if they cover the packet's bytes, the
     /// packet counts as seen there (at the time of the first covering segment).
     /// For the packets `from .. upto` (global numbers), against every packet held.
-    pub(super) fn byte_range_sightings(&self, from: usize, upto: usize) -> FxHashMap<usize, Vec<Sighting>> {
+    pub(super) fn byte_range_sightings(&self, from: usize, upto: usize) -> CaptureKeyed<usize, Vec<Sighting>> {
         // (src, dst, point) → (relative start, end, ts, frame), relative to the first
         // data sequence number seen for (src, dst).
-        let mut base: FxHashMap<(Endpoint, Endpoint), u32> = FxHashMap::default();
-        let mut points_of: FxHashMap<(Endpoint, Endpoint), Vec<u32>> = FxHashMap::default();
+        let mut base: CaptureKeyed<(Endpoint, Endpoint), u32> = CaptureKeyed::default();
+        let mut points_of: CaptureKeyed<(Endpoint, Endpoint), Vec<u32>> = CaptureKeyed::default();
         for p in &self.packets {
             let Some((seq, _)) = p.id.tcp_data else { continue };
             base.entry((p.id.src, p.id.dst)).or_insert(seq);
@@ -85,9 +84,9 @@ impl Correlator {
             }
         }
         if needed.is_empty() {
-            return FxHashMap::default();
+            return CaptureKeyed::default();
         }
-        let mut ranges: FxHashMap<(Endpoint, Endpoint, u32), Vec<Seg>> = FxHashMap::default();
+        let mut ranges: CaptureKeyed<(Endpoint, Endpoint, u32), Vec<Seg>> = CaptureKeyed::default();
         for p in &self.packets {
             let Some((seq, len)) = p.id.tcp_data else { continue };
             let b = base.get(&(p.id.src, p.id.dst)).copied().unwrap_or(seq);
@@ -104,7 +103,7 @@ impl Correlator {
         for v in ranges.values_mut() {
             v.sort_unstable_by_key(|g| (g.start, g.end, g.ts));
         }
-        let mut out: FxHashMap<usize, Vec<Sighting>> = FxHashMap::default();
+        let mut out: CaptureKeyed<usize, Vec<Sighting>> = CaptureKeyed::default();
         for i in from..upto {
             let Some(p) = self.packets.get(i.wrapping_sub(self.base)) else { continue };
             let Some((seq, len)) = p.id.tcp_data else { continue };

@@ -8,7 +8,7 @@
 //! insert costs amortised O(1) however the table is used. Expired and evicted flows are
 //! handed back to the caller, in the order they left, and counted.
 
-use rustc_hash::FxHashMap;
+use crate::CaptureKeyed;
 
 use super::FlowKey;
 
@@ -87,11 +87,10 @@ fn tuple(k: &FlowKey) -> Tuple {
 #[derive(Debug)]
 pub struct FlowTable<T> {
     limits: FlowLimits,
-    /// Keys are hashed with FxHash (rustc-hash): the keys come from the capture, but
-    /// a crafted capture colliding keys only slows netcap down, it cannot grow memory.
-    index: FxHashMap<FlowKey, usize>,
+    /// The keys come from the capture: a seeded hasher ([`crate::CaptureKeyed`]).
+    index: CaptureKeyed<FlowKey, usize>,
     /// Slots by key without path, for pairing directions that travel different paths.
-    by_tuple: FxHashMap<Tuple, Vec<usize>>,
+    by_tuple: CaptureKeyed<Tuple, Vec<usize>>,
     slots: Vec<Option<Entry<T>>>,
     free: Vec<usize>,
     newest_ns: i64,
@@ -106,8 +105,8 @@ impl<T> FlowTable<T> {
         let limits = FlowLimits { max_flows: limits.max_flows.max(1), idle_timeout_ns: limits.idle_timeout_ns.max(1) };
         FlowTable {
             limits,
-            index: FxHashMap::default(),
-            by_tuple: FxHashMap::default(),
+            index: CaptureKeyed::default(),
+            by_tuple: CaptureKeyed::default(),
             slots: Vec::new(),
             free: Vec::new(),
             newest_ns: i64::MIN,
@@ -259,8 +258,8 @@ impl<T> FlowTable<T> {
         // Given back now, not when the table is dropped: the run still has the
         // correlator's end and the observers' to go through.
         self.slots = Vec::new();
-        self.index = FxHashMap::default();
-        self.by_tuple = FxHashMap::default();
+        self.index = CaptureKeyed::default();
+        self.by_tuple = CaptureKeyed::default();
         self.free = Vec::new();
     }
 
@@ -312,6 +311,23 @@ mod tests {
     fn key(n: u16) -> FlowKey {
         let ep = |port| Endpoint { ip: IpAddr::V4(Ipv4Addr::LOCALHOST), port };
         FlowKey { point: 0, proto: 6, a: ep(n), b: ep(80), encap: EncapPath::default() }
+    }
+
+    /// Flow keys that differ only in a port and share a bucket under FxHash (one in a
+    /// thousand does: no secret stands in the way) land in different buckets of the
+    /// table's index, whose hasher is seeded.
+    #[test]
+    fn keys_that_share_an_fxhash_bucket_are_spread_by_the_tables_hasher() {
+        use std::hash::BuildHasher;
+        // hashbrown's bucket: the low bits of the hash (1,024 buckets here).
+        let bucket = |h: u64| h & 1023;
+        let fx = rustc_hash::FxBuildHasher;
+        let target = bucket(fx.hash_one(key(0)));
+        let same: Vec<FlowKey> = (1..=u16::MAX).map(key).filter(|k| bucket(fx.hash_one(k)) == target).take(32).collect();
+        assert_eq!(same.len(), 32, "ports alone give keys of one FxHash bucket");
+        let t: FlowTable<()> = FlowTable::new(FlowLimits::default());
+        let spread: std::collections::HashSet<u64> = same.iter().map(|k| bucket(t.index.hasher().hash_one(k))).collect();
+        assert!(spread.len() > 16, "the table's hasher put 32 keys in {} buckets", spread.len());
     }
 
     #[test]

@@ -9,9 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashMap;
-
 use crate::flow::Endpoint;
+use crate::CaptureKeyed;
 
 use serde::Serialize;
 
@@ -31,9 +30,9 @@ pub const MAX_CONNECTIONS: usize = 1 << 20;
 #[derive(Debug, Default)]
 struct Connections {
     /// Flows per (client, server, point).
-    at: FxHashMap<(Endpoint, Endpoint, u32), u32>,
+    at: CaptureKeyed<(Endpoint, Endpoint, u32), u32>,
     /// The most flows one point saw, per (client, server).
-    most: FxHashMap<(Endpoint, Endpoint), u32>,
+    most: CaptureKeyed<(Endpoint, Endpoint), u32>,
     count: u64,
     /// More pairs than [`MAX_CONNECTIONS`]: the count is not given.
     overflow: bool,

@@ -255,7 +255,7 @@ impl Packets {
 /// Addresses as text, kept for the next rows: a capture repeats few addresses, and
 /// formatting one is most of a row's cost.
 #[derive(Debug, Default)]
-pub(crate) struct AddressText(rustc_hash::FxHashMap<IpAddr, String>);
+pub(crate) struct AddressText(crate::CaptureKeyed<IpAddr, String>);
 
 /// Addresses kept at most; past it the cache starts over.
 const ADDRESS_TEXTS: usize = 4096;
