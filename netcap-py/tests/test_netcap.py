@@ -322,8 +322,15 @@ def test_a_1_gib_capture_streams_with_flat_memory(bulk):
 
 def test_ctrl_c_stops_a_run(bulk):
     path, _ = bulk
+    # Python leaves SIGINT ignored when it started with it ignored (under a background
+    # job of a non-interactive shell, say): here it gets the handler a terminal's
+    # Python has.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        netcap.correlate(str(path), tables=("packets",))
-    timer.cancel()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            netcap.correlate(str(path), tables=("packets",))
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)

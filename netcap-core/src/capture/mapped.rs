@@ -8,7 +8,7 @@
 //! process-wide SIGBUS handler, installed once. On a fault inside a registered range
 //! the handler maps a page of zeros over the faulting page (`MAP_FIXED`) and marks the
 //! mapping as truncated; the read resumes, and the reader turns the mark into an
-//! error naming the file and the offset ([`super::CaptureErrorKind::Truncated`]). A fault
+//! error naming the file and the offset ([`super::CaptureErrorKind::Shrunk`]). A fault
 //! anywhere else is not netcap's: the previous disposition of SIGBUS is restored and
 //! the fault repeats under it.
 //!
