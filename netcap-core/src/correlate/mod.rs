@@ -41,6 +41,7 @@ mod resegment;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::capture::Frame;
@@ -365,7 +366,7 @@ impl Correlator {
     fn process(&mut self, upto: usize, last: bool) {
         // With one point so far, every packet was seen where it could be: no bytes to
         // match elsewhere.
-        let covered = if self.per_point.len() > 1 { self.byte_range_sightings(self.done, upto) } else { CaptureKeyed::default() };
+        let covered = if self.per_point.len() > 1 { self.byte_range_sightings(self.done, upto) } else { FxHashMap::default() };
         let batch: Vec<usize> = (self.done..upto).collect();
         // Learn the paths of directions first seen in this batch: every packet's
         // sightings (point, time), by direction.

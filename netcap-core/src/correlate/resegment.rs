@@ -1,6 +1,8 @@
 //! TCP bytes seen under another segmentation (TSO/GSO super-frames before the NIC,
 //! GRO-merged frames after a receiver) matched by sequence range.
 
+use rustc_hash::FxHashMap;
+
 use crate::flow::Endpoint;
 use crate::CaptureKeyed;
 
@@ -52,7 +54,7 @@ impl Correlator {
     /// segments within the window are searched: if they cover the packet's bytes, the
     /// packet counts as seen there (at the time of the first covering segment).
     /// For the packets `from .. upto` (global numbers), against every packet held.
-    pub(super) fn byte_range_sightings(&self, from: usize, upto: usize) -> CaptureKeyed<usize, Vec<Sighting>> {
+    pub(super) fn byte_range_sightings(&self, from: usize, upto: usize) -> FxHashMap<usize, Vec<Sighting>> {
         // (src, dst, point) → (relative start, end, ts, frame), relative to the first
         // data sequence number seen for (src, dst).
         let mut base: CaptureKeyed<(Endpoint, Endpoint), u32> = CaptureKeyed::default();
@@ -84,7 +86,7 @@ impl Correlator {
             }
         }
         if needed.is_empty() {
-            return CaptureKeyed::default();
+            return FxHashMap::default();
         }
         let mut ranges: CaptureKeyed<(Endpoint, Endpoint, u32), Vec<Seg>> = CaptureKeyed::default();
         for p in &self.packets {
@@ -103,7 +105,7 @@ impl Correlator {
         for v in ranges.values_mut() {
             v.sort_unstable_by_key(|g| (g.start, g.end, g.ts));
         }
-        let mut out: CaptureKeyed<usize, Vec<Sighting>> = CaptureKeyed::default();
+        let mut out: FxHashMap<usize, Vec<Sighting>> = FxHashMap::default();
         for i in from..upto {
             let Some(p) = self.packets.get(i.wrapping_sub(self.base)) else { continue };
             let Some((seq, len)) = p.id.tcp_data else { continue };
